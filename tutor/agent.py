@@ -1,0 +1,392 @@
+"""One turn of the teaching agent: message -> intent -> lesson move, tool, grade or answer.
+
+The agent yields Replies. Those with `final=True` are blocks to keep in the chat; those with
+`final=False` are progress that the next one replaces. The last block of a turn carries the
+lesson state and the next options. Nothing here imports Gradio or Keras.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tutor import checks, tools
+from tutor.data import CLASS_NAMES, DataUnavailable
+from tutor.lessons import LessonPack, LessonState
+from tutor.numbers import words_to_digits
+from tutor.reply import Option, Reply
+from tutor.session import Session
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 2000
+
+SPLITS = {
+    "training": "train", "train": "train", "study": "train",
+    "validation": "valid", "valid": "valid", "test": "valid", "quiz": "valid",
+}
+_SPLIT = r"(?:(?P<split>training|train|study|validation|valid|test|quiz)\s+)?"
+_NUMBER = r"(?P<number>-?\d[\d,]*)"
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A recognised command: its name and the values pulled out of the message."""
+
+    name: str
+    values: dict[str, Any]
+
+
+COMMANDS: list[tuple[str, re.Pattern[str]]] = [
+    ("stop", re.compile(r"^(?:please\s+)?(?:stop|halt|cancel|abort)(?:\s+(?:the\s+)?training)?$")),
+    ("help", re.compile(r"^(?:help|\?|what can (?:i|you) do|commands|menu|options)$")),
+    ("restart", re.compile(r"^(?:restart|start over|start again|reset|from the (?:start|beginning))$")),
+    ("next", re.compile(
+        r"^(?:next|continue|go on|go ahead|next step|move on|forward|onward|let'?s go|"
+        r"ok(?:ay)?|yes|sure|ready|got it|done|go|next please|carry on)$")),
+    ("back", re.compile(r"^(?:back|go back|previous|prev|previous step|step back|last step)$")),
+    ("goto", re.compile(r"^(?:go to|goto|jump to|open|show me the|take me to|switch to)\s+(?P<target>.+)$")),
+    ("another_card", re.compile(
+        r"^(?:another|new|one more|next|more)\s+(?:flash\s*)?cards?$|^(?:flash\s*cards?|quiz me on a card)$")),
+    ("skip", re.compile(r"^(?:skip|pass|i don'?t know|no idea|dunno|reveal|show (?:me )?the answer)$")),
+    ("show_image", re.compile(
+        rf"^(?:show|display|plot|see|view)(?: me)?(?: the)?\s+{_SPLIT}(?:image|picture|card|img|sample)\s*(?:number|no\.?|#)?\s*{_NUMBER}$")),
+    ("train", re.compile(
+        rf"^(?:train|fit|run training|keep training|continue training)(?: it| the model| my model)?"
+        rf"(?:\s+(?:for|another|by))?\s*{_NUMBER}\s*(?:more\s+)?(?:epochs?|times|passes|rounds)?(?: more)?$")),
+    ("train_default", re.compile(r"^(?:train|fit|train (?:it|the model|my model)|start training)$")),
+    ("predict", re.compile(
+        rf"^(?:predict|classify|guess)(?: the)?\s+{_SPLIT}(?:image|picture|img|sample)?\s*(?:number|no\.?|#)?\s*{_NUMBER}$")),
+    ("summary", re.compile(r"^(?:(?:show )?(?:the )?(?:model )?summary|model\.summary\(\)|summari[sz]e(?: the model)?)$")),
+    ("curves", re.compile(r"^(?:show )?(?:the |my )?(?:training )?(?:curves?|history|plots?|graphs?)$")),
+    ("check", re.compile(r"^(?:check|quiz me|quick check|check my understanding|test me|ask me)$")),
+]
+
+
+def parse_command(message: str) -> Intent | None:
+    """Recognise a command in a cleaned, lower-case message."""
+    for name, pattern in COMMANDS:
+        match = pattern.match(message)
+        if match:
+            return Intent(name, {key: value for key, value in match.groupdict().items() if value})
+    return None
+
+
+def clean_message(message: str) -> str:
+    """Lower case, numbers as digits, spaces collapsed, end punctuation dropped."""
+    text = words_to_digits(message.replace("\u00a0", " "))
+    text = re.sub(r"\s+", " ", text.lower()).strip()
+    return text.strip(" .!,;:")
+
+
+def _number(value: str) -> int:
+    return int(value.replace(",", ""))
+
+
+class Agent:
+    """Turns learner messages into Replies for one lesson pack."""
+
+    def __init__(
+        self,
+        pack: LessonPack,
+        answer: Callable[[Session, str], Reply | None] | None = None,
+    ) -> None:
+        self.pack = pack
+        self.answer = answer
+
+    # ----- the turn -------------------------------------------------------------------
+    def start(self, session: Session) -> Iterator[Reply]:
+        """The first turn of a new session: enter the first state."""
+        yield from self._guarded(session, lambda: self._enter(session, self.pack.first()))
+
+    def handle(self, session: Session, message: Any) -> Iterator[Reply]:
+        """Handle one learner message; never raises, always yields at least one block."""
+        yield from self._guarded(session, lambda: self._dispatch(session, message))
+
+    def _guarded(self, session: Session, produce: Callable[[], Iterator[Reply]]) -> Iterator[Reply]:
+        blocks: list[Reply] = []
+        try:
+            for reply in produce():
+                if reply.final:
+                    blocks.append(reply)
+                yield reply
+        except tools.ToolInputError as error:
+            reply = Reply(text=str(error), kind="error")
+            blocks.append(reply)
+            yield reply
+        except DataUnavailable as error:
+            reply = Reply(text=str(error), kind="error")
+            blocks.append(reply)
+            yield reply
+        except Exception:  # the learner never sees a stack trace; the log keeps it
+            log.exception("turn failed")
+            reply = Reply(
+                text="Something went wrong on my side while doing that. Your progress is safe. "
+                "Try again, or choose one of the options below.",
+                kind="error",
+            )
+            blocks.append(reply)
+            yield reply
+        if not blocks:
+            blocks.append(Reply(text="Done."))
+            yield blocks[-1]
+        last = blocks[-1]
+        if not last.state:
+            last.state = session.state_id
+        if not last.options:
+            last.options = self.options_for(session)
+
+    def _dispatch(self, session: Session, message: Any) -> Iterator[Reply]:
+        if not isinstance(message, str):
+            message = "" if message is None else str(message)
+        if len(message) > MAX_MESSAGE_CHARS:
+            yield Reply(
+                text=f"That message is {len(message):,} characters long; I read up to "
+                f"{MAX_MESSAGE_CHARS:,}. Could you ask it in a shorter way?",
+                kind="help",
+            )
+            return
+        text = clean_message(message)
+        if not session.state_id:
+            yield from self._enter(session, self.pack.first())
+            if not text or text in ("next", "start", "begin", "hi", "hello", "ok", "yes"):
+                return
+        if not text:
+            yield Reply(text="I'm here whenever you're ready. " + self._hint(session), kind="help")
+            return
+        intent = parse_command(text)
+        if intent is not None:
+            yield from self._run_intent(session, intent, text)
+            return
+        if session.pending_card is not None:
+            guess = checks.parse_class(text)
+            if guess is not None:
+                yield from self._grade_card(session, guess)
+                return
+        state = self._find_state(text)
+        if state is not None:
+            yield from self._enter(session, state)
+            return
+        if session.pending_check:
+            reply = self._grade_check(session, message)
+            if reply is not None:
+                yield reply
+                return
+        if self.answer is not None:
+            reply = self.answer(session, message)
+            if reply is not None:
+                yield reply
+                return
+        yield self._help(session, understood=False)
+
+    # ----- intents --------------------------------------------------------------------
+    def _run_intent(self, session: Session, intent: Intent, text: str) -> Iterator[Reply]:
+        name, values = intent.name, intent.values
+        position = self.pack.index(session.state_id)
+        if name == "next":
+            if position + 1 >= len(self.pack.states):
+                yield Reply(text="This is the last step of the lesson. Say 'restart' to go again, "
+                            "or ask me anything about what you built.", kind="help")
+                return
+            yield from self._enter(session, self.pack.states[position + 1])
+        elif name == "back":
+            if position == 0:
+                yield Reply(text="We're at the very first step already.", kind="help")
+                return
+            yield from self._enter(session, self.pack.states[position - 1])
+        elif name == "restart":
+            session.reset()
+            yield Reply(text="Starting over with a fresh model.", kind="help")
+            yield from self._enter(session, self.pack.first())
+        elif name == "goto":
+            state = self.pack.find(values["target"])
+            if state is None:
+                names = ", ".join(f"`{state.id}`" for state in self.pack.states)
+                yield Reply(text=f"I don't know a step called '{values['target'][:60]}'. "
+                            f"The steps are: {names}.", kind="help")
+                return
+            yield from self._enter(session, state)
+        elif name == "another_card":
+            yield tools.another_card(session)
+        elif name == "skip":
+            yield from self._skip(session)
+        elif name == "show_image":
+            split = SPLITS.get(values.get("split", "training"), "train")
+            yield tools.show_image(session, split, _number(values["number"]))
+        elif name in ("train", "train_default"):
+            epochs = _number(values["number"]) if "number" in values else 5
+            yield from tools.train(session, epochs)
+        elif name == "predict":
+            split = SPLITS.get(values.get("split", "training"), "train")
+            yield tools.predict_image(session, split, _number(values["number"]))
+        elif name == "summary":
+            yield tools.summary(session)
+        elif name == "curves":
+            yield tools.show_curves(session)
+        elif name == "stop":
+            if tools.stop_training(session):
+                yield Reply(text="Stopping after the current batch. The epochs already finished "
+                            "are kept.", kind="training")
+            else:
+                yield Reply(text="Nothing is training right now.", kind="help")
+        elif name == "check":
+            yield self._ask_check(session)
+        elif name == "help":
+            yield self._help(session, understood=True)
+
+    def _enter(self, session: Session, state: LessonState) -> Iterator[Reply]:
+        """Move to `state`: its text, then each of its actions, then its check question."""
+        session.state_id = state.id
+        session.pending_card = None
+        session.card_queue = []
+        session.pending_check = None
+        if state.id not in session.visited:
+            session.visited.append(state.id)
+        number = self.pack.index(state.id)
+        block = Reply(
+            text=f"### Step {number + 1} of {len(self.pack.states)}: {state.title}\n\n{state.body}",
+            state=state.id,
+            kind="lesson",
+        )
+        streamed = False
+        for action in state.actions:
+            if action.name == "train" and session.history:
+                result: Any = tools.show_curves(session)
+                result.text = ("You have trained this model already. Here is what it learned so "
+                               "far; say 'train for 5 epochs' to keep going.\n\n" + result.text)
+            elif action.name not in tools.TOOLS:
+                log.warning("lesson %s names unknown action %s", state.id, action.name)
+                continue
+            else:
+                result = tools.run_tool(session, action.name, action.arguments)
+            if isinstance(result, Reply):
+                _merge_into(block, result)
+                continue
+            yield block  # the lesson text stays above the live progress
+            block = Reply(text="", state=state.id)
+            for update in result:
+                if update.final:
+                    _merge_into(block, update)
+                else:
+                    yield update
+            streamed = True
+        if state.check is not None and session.pending_card is None:
+            session.pending_check = state.id
+            block.text += "\n\n" + checks.format_question(state.check) + (
+                "\n\n*Answer here, or just move on.*"
+            )
+        block.state = state.id
+        block.options = self.options_for(session)
+        if block.text or block.figures or not streamed:
+            yield block
+
+    # ----- flashcards and checks ------------------------------------------------------
+    def _grade_card(self, session: Session, guess: int) -> Iterator[Reply]:
+        reply = tools.grade_card(session, guess)
+        if session.pending_card is None:
+            state = self.pack.get(session.state_id)
+            if state.check is not None:
+                session.pending_check = state.id
+                reply.text += "\n\n" + checks.format_question(state.check)
+        reply.options = self.options_for(session)
+        yield reply
+
+    def _skip(self, session: Session) -> Iterator[Reply]:
+        if session.pending_card is not None:
+            split, index = session.pending_card
+            _, labels, _ = tools._checked_index(split, index)
+            label = int(labels[index])
+            session.pending_card = None
+            text = f"No problem: that card was label {label}, **{CLASS_NAMES[label]}**."
+            if session.card_queue:
+                following = tools._card_reply(session, *session.card_queue.pop(0), lead="Next card. ")
+                yield Reply(text=text + "\n\n" + following.text, code=following.code,
+                            figures=following.figures, kind="flashcard",
+                            options=self.options_for(session))
+                return
+            yield Reply(text=text, kind="flashcard")
+            return
+        if session.pending_check:
+            state = self.pack.get(session.pending_check)
+            session.pending_check = None
+            yield Reply(text=f"Skipped. The answer was **{state.check.answer}**. "
+                        f"{state.check.explanation}", kind="check")
+            return
+        yield Reply(text="There's nothing to skip right now.", kind="help")
+
+    def _ask_check(self, session: Session) -> Reply:
+        state = self.pack.get(session.state_id)
+        if state.check is None:
+            return Reply(text="This step has no check question.", kind="help")
+        session.pending_check = state.id
+        return Reply(text=checks.format_question(state.check), kind="check")
+
+    def _grade_check(self, session: Session, message: str) -> Reply | None:
+        state = self.pack.get(session.pending_check)
+        check = state.check
+        verdict = checks.grade(check, message)
+        if verdict is None:
+            return None
+        attempts = session.check_attempts.get(state.id, 0) + 1
+        session.check_attempts[state.id] = attempts
+        if verdict:
+            session.pending_check = None
+            session.checks_passed[state.id] = True
+            return Reply(text=f"**Correct!** {check.explanation}", kind="check")
+        session.checks_passed.setdefault(state.id, False)
+        if attempts == 1:
+            return Reply(text=f"Not quite. Hint: {check.hint} Have another go, or say 'skip'.",
+                         kind="check")
+        session.pending_check = None
+        return Reply(text=f"Not this time. The answer is **{check.answer}**. {check.explanation}",
+                     kind="check")
+
+    # ----- help and options -----------------------------------------------------------
+    def _find_state(self, text: str) -> LessonState | None:
+        if len(text) > 40:
+            return None
+        state = self.pack.find(text)
+        return state if state is not None and text.replace("-", " ").strip() in (
+            state.id.replace("-", " "), state.title.lower()) else None
+
+    def options_for(self, session: Session) -> list[Option]:
+        """Buttons for what makes sense now: guesses for a card, else the state's options."""
+        if session.pending_card is not None:
+            return [Option(f"{label}: {name}", str(label)) for label, name in enumerate(CLASS_NAMES)] + [
+                Option("Skip this card", "skip")
+            ]
+        if not session.state_id:
+            return [Option("Start", "next")]
+        return list(self.pack.get(session.state_id).options)
+
+    def _hint(self, session: Session) -> str:
+        if session.pending_card is not None:
+            return "Guess the flashcard: type a label number 0-9 or a class name."
+        return "Press a button below, or type 'next', or ask me a question."
+
+    def _help(self, session: Session, understood: bool) -> Reply:
+        lead = "" if understood else "I'm not sure what you mean. "
+        state = self.pack.get(session.state_id) if session.state_id else self.pack.first()
+        text = (
+            f"{lead}We're at **{state.title}**. {self._hint(session)} Things I can do anywhere:\n\n"
+            "- `next`, `back`, `restart`, `go to <step>` (e.g. `go to training`)\n"
+            "- `show training image 42`, `show validation image 6174`, `another card`\n"
+            "- `train for 5 epochs`, `stop`, `curves`\n"
+            "- `summary`, `predict image 8675`, `predict validation image 10`\n"
+            "- `check` for this step's quick question"
+        )
+        return Reply(text=text, kind="help")
+
+
+def _merge_into(block: Reply, other: Reply) -> None:
+    """Append another reply's text, code and figures to a block."""
+    if other.text:
+        block.text = f"{block.text}\n\n{other.text}".strip()
+    if other.code:
+        block.code = f"{block.code}\n\n{other.code}" if block.code else other.code
+    block.figures.extend(other.figures)
+    if other.progress is not None:
+        block.progress = other.progress

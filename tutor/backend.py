@@ -1,0 +1,381 @@
+"""The TensorFlow side: build, compile, train, summarise and predict.
+
+Nothing here knows about chat or Gradio. Each builder has a twin that writes the Keras code it
+runs, so the learner sees exactly the code behind every result.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tutor.data import Dataset
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What model to build: the notebook's one layer, hidden layers on top, or a small CNN."""
+
+    hidden: tuple[tuple[int, str], ...] = ()
+    convolutional: bool = False
+
+    def describe(self) -> str:
+        """A short human name, e.g. "Flatten → Dense(128, relu) → Dense(10)"."""
+        parts = ["Flatten"] if not self.convolutional else [
+            "Conv2D(32, 3x3, relu)", "MaxPooling2D", "Conv2D(64, 3x3, relu)", "MaxPooling2D",
+            "Flatten",
+        ]
+        parts += [f"Dense({units}, {activation})" for units, activation in self.hidden]
+        parts.append("Dense(10)")
+        return " → ".join(parts)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train. The defaults are the notebook's: raw pixels, Adam, batch 32."""
+
+    epochs: int = 5
+    batch_size: int = 32
+    optimizer: str = "adam"
+    learning_rate: float | None = None
+    scaled: bool = False
+    train_slice: int | None = None
+    steps_per_execution: int = 1
+
+    def steps_per_epoch(self, train_size: int) -> int:
+        """Batches in one pass over the (possibly sliced) training images."""
+        used = min(train_size, self.train_slice or train_size)
+        return math.ceil(used / self.batch_size)
+
+
+@dataclass
+class TrainingUpdate:
+    """One report from a running fit: where it is and the epochs finished so far."""
+
+    epoch: int
+    epochs: int
+    step: int
+    steps: int
+    history: list[dict[str, float]]
+    epoch_done: bool = False
+
+
+@dataclass
+class TrainingResult:
+    """What a finished (or stopped) fit left behind."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+    stopped: bool = False
+    diverged: bool = False
+    steps_per_second: float = 0.0
+
+
+def gpu_devices() -> list[str]:
+    """Names of the GPUs TensorFlow can see (an empty list on a CPU-only machine)."""
+    import tensorflow as tf
+
+    return [device.name for device in tf.config.list_physical_devices("GPU")]
+
+
+GPU_CODE = "import tensorflow as tf\n\ntf.config.list_physical_devices('GPU')"
+
+
+def build_model(spec: ModelSpec = ModelSpec(), number_of_classes: int = 10):
+    """Build the model of `spec` the Keras 3 way: the input declared with `keras.Input`."""
+    import keras
+    from keras import layers
+
+    stack: list = [keras.Input(shape=(28, 28))]
+    if spec.convolutional:
+        stack += [
+            layers.Reshape((28, 28, 1)),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(),
+        ]
+    stack.append(layers.Flatten())
+    for units, activation in spec.hidden:
+        stack.append(layers.Dense(units, activation=activation))
+    stack.append(layers.Dense(number_of_classes))
+    return keras.Sequential(stack)
+
+
+def model_code(spec: ModelSpec = ModelSpec()) -> str:
+    """The Keras code that `build_model(spec)` runs, as the learner would type it."""
+    lines = [
+        "number_of_classes = train_labels.max() + 1  # 10",
+        "",
+        "model = tf.keras.Sequential([",
+        "    tf.keras.Input(shape=(28, 28)),",
+    ]
+    if spec.convolutional:
+        lines += [
+            "    tf.keras.layers.Reshape((28, 28, 1)),",
+            "    tf.keras.layers.Conv2D(32, 3, activation='relu'),",
+            "    tf.keras.layers.MaxPooling2D(),",
+            "    tf.keras.layers.Conv2D(64, 3, activation='relu'),",
+            "    tf.keras.layers.MaxPooling2D(),",
+        ]
+    lines.append("    tf.keras.layers.Flatten(),")
+    for units, activation in spec.hidden:
+        lines.append(f"    tf.keras.layers.Dense({units}, activation='{activation}'),")
+    lines += ["    tf.keras.layers.Dense(number_of_classes),", "])"]
+    return "\n".join(lines)
+
+
+def layer_table(model) -> list[dict[str, object]]:
+    """One row per layer (the input first): name, kind, output shape and parameter count."""
+    rows: list[dict[str, object]] = [
+        {"name": "input", "kind": "Input", "output_shape": "(None, 28, 28)", "params": 0}
+    ]
+    for layer in model.layers:
+        rows.append(
+            {
+                "name": layer.name,
+                "kind": type(layer).__name__,
+                "output_shape": str(tuple(layer.output.shape)),
+                "params": int(layer.count_params()),
+            }
+        )
+    return rows
+
+
+def summary_text(model) -> str:
+    """`model.summary()` as plain text, the way it prints in a notebook."""
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=72)
+    return "\n".join(lines).strip()
+
+
+def parameter_count(model) -> int:
+    """Trainable and untrainable weights together."""
+    return int(model.count_params())
+
+
+def make_optimizer(name: str = "adam", learning_rate: float | None = None):
+    """An optimizer by name; None keeps Keras's default learning rate."""
+    import keras
+
+    classes = {
+        "adam": keras.optimizers.Adam,
+        "sgd": keras.optimizers.SGD,
+        "rmsprop": keras.optimizers.RMSprop,
+    }
+    if name not in classes:
+        raise ValueError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
+    return classes[name]() if learning_rate is None else classes[name](learning_rate)
+
+
+def compile_model(model, settings: TrainSettings = TrainSettings()) -> None:
+    """Compile with cross-entropy on raw outputs (logits) and the accuracy metric."""
+    import keras
+
+    model.compile(
+        optimizer=make_optimizer(settings.optimizer, settings.learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        steps_per_execution=settings.steps_per_execution,
+    )
+
+
+def compile_code(settings: TrainSettings = TrainSettings()) -> str:
+    """The Keras code that `compile_model(model, settings)` runs."""
+    if settings.optimizer == "adam" and settings.learning_rate is None:
+        optimizer = "'adam'"
+    else:
+        class_name = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}[settings.optimizer]
+        rate = "" if settings.learning_rate is None else f"learning_rate={settings.learning_rate:g}"
+        optimizer = f"tf.keras.optimizers.{class_name}({rate})"
+    extra = (
+        f",\n    steps_per_execution={settings.steps_per_execution}"
+        if settings.steps_per_execution > 1
+        else ""
+    )
+    return (
+        "model.compile(\n"
+        f"    optimizer={optimizer},\n"
+        "    loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),\n"
+        f"    metrics=['accuracy']{extra}\n"
+        ")"
+    )
+
+
+def fit_code(settings: TrainSettings = TrainSettings()) -> str:
+    """The Keras code of the fit that `train` runs with these settings."""
+    lines = []
+    images, valid = "train_images", "valid_images"
+    if settings.scaled:
+        lines += [
+            "train_images_scaled = train_images / 255.0",
+            "valid_images_scaled = valid_images / 255.0",
+            "",
+        ]
+        images, valid = "train_images_scaled", "valid_images_scaled"
+    labels = "train_labels"
+    if settings.train_slice:
+        images = f"{images}[:{settings.train_slice}]"
+        labels = f"{labels}[:{settings.train_slice}]"
+    batch = "" if settings.batch_size == 32 else f"\n    batch_size={settings.batch_size},"
+    lines += [
+        "history = model.fit(",
+        f"    {images},",
+        f"    {labels},",
+        f"    epochs={settings.epochs},{batch}",
+        "    verbose=True,",
+        f"    validation_data=({valid}, valid_labels)",
+        ")",
+    ]
+    return "\n".join(lines)
+
+
+def _progress_callback(
+    epochs: int,
+    steps: int,
+    on_update: Callable[[TrainingUpdate], None] | None,
+    stop: threading.Event | None,
+    every: int,
+):
+    """A Keras callback that reports progress and stops the fit when `stop` is set.
+
+    Defined inside a function so that importing this module does not import Keras.
+    """
+    import keras
+
+    class ProgressCallback(keras.callbacks.Callback):
+        # Only plain Python values are touched, so Keras may call us from its helper thread.
+        async_safe = True
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.history: list[dict[str, float]] = []
+            self.epoch = 0
+            self.stopped = False
+            self.diverged = False
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch + 1
+            if on_update:
+                on_update(TrainingUpdate(self.epoch, epochs, 0, steps, list(self.history)))
+
+        def on_train_batch_end(self, batch, logs=None):
+            if stop is not None and stop.is_set():
+                self.stopped = True
+                self.model.stop_training = True
+            if on_update and (batch + 1) % every == 0 and batch + 1 < steps:
+                on_update(TrainingUpdate(self.epoch, epochs, batch + 1, steps, list(self.history)))
+
+        def on_epoch_end(self, epoch, logs=None):
+            row = {key: float(value) for key, value in (logs or {}).items()}
+            if any(not math.isfinite(value) for value in row.values()):
+                self.diverged = True
+                self.model.stop_training = True
+            self.history.append(row)
+            if on_update:
+                on_update(
+                    TrainingUpdate(self.epoch, epochs, steps, steps, list(self.history), True)
+                )
+
+    return ProgressCallback()
+
+
+def training_arrays(dataset: Dataset, settings: TrainSettings):
+    """The arrays a fit uses: raw or scaled to 0-1, and sliced when asked."""
+    train_images, train_labels = dataset.train_images, dataset.train_labels
+    valid_images, valid_labels = dataset.valid_images, dataset.valid_labels
+    if settings.scaled:
+        train_images, valid_images = dataset.scaled("train"), dataset.scaled("valid")
+    if settings.train_slice:
+        train_images = train_images[: settings.train_slice]
+        train_labels = train_labels[: settings.train_slice]
+    return train_images, train_labels, valid_images, valid_labels
+
+
+def train(
+    model,
+    dataset: Dataset,
+    settings: TrainSettings = TrainSettings(),
+    on_update: Callable[[TrainingUpdate], None] | None = None,
+    stop: threading.Event | None = None,
+    validation_slice: int | None = None,
+) -> TrainingResult:
+    """Fit `model` and report every epoch (and every few steps) through `on_update`.
+
+    Setting `stop` ends the fit after the current batch; the epochs finished so far stay.
+    A loss that turns into NaN or infinity ends the fit with `diverged=True`.
+    """
+    train_images, train_labels, valid_images, valid_labels = training_arrays(dataset, settings)
+    if validation_slice:
+        valid_images, valid_labels = valid_images[:validation_slice], valid_labels[:validation_slice]
+    steps = settings.steps_per_epoch(len(dataset.train_images))
+    every = max(1, steps // 20)
+    callback = _progress_callback(settings.epochs, steps, on_update, stop, every)
+    started = time.perf_counter()
+    model.fit(
+        train_images,
+        train_labels,
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        verbose=0,
+        validation_data=(valid_images, valid_labels),
+        callbacks=[callback],
+    )
+    seconds = time.perf_counter() - started
+    done_steps = max(1, len(callback.history)) * steps
+    return TrainingResult(
+        history=callback.history,
+        seconds=seconds,
+        stopped=callback.stopped,
+        diverged=callback.diverged,
+        steps_per_second=done_steps / seconds if seconds > 0 else 0.0,
+    )
+
+
+def predict_logits(model, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    """Raw outputs (logits) for a batch of images, without `model.predict`'s overhead."""
+    if images.ndim == 2:
+        images = images[np.newaxis]
+    outputs = [
+        np.asarray(model(images[start : start + batch_size], training=False))
+        for start in range(0, len(images), batch_size)
+    ]
+    return np.concatenate(outputs) if outputs else np.zeros((0, 10), dtype=np.float32)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Turn raw outputs into probabilities that sum to one (row by row)."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exponentials = np.exp(shifted)
+    return exponentials / exponentials.sum(axis=-1, keepdims=True)
+
+
+def confusion_counts(true_labels: np.ndarray, predicted: np.ndarray, classes: int = 10) -> np.ndarray:
+    """A classes x classes table: row = true class, column = predicted class."""
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (true_labels.astype(int), predicted.astype(int)), 1)
+    return matrix
+
+
+def output_weights(model) -> np.ndarray:
+    """The last Dense layer's kernel, (inputs, 10): what each output neuron weighs."""
+    kernel = model.layers[-1].get_weights()[0]
+    return np.asarray(kernel)
+
+
+def copy_weights(model) -> list[np.ndarray]:
+    """A snapshot of every weight, to restore the last good model after a failed fit."""
+    return [np.array(weights, copy=True) for weights in model.get_weights()]
+
+
+def restore_weights(model, weights: Sequence[np.ndarray]) -> None:
+    """Put a snapshot from `copy_weights` back."""
+    model.set_weights(list(weights))

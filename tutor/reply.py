@@ -1,0 +1,62 @@
+"""Plain data that one tutor turn produces.
+
+A Reply knows nothing of Gradio, the terminal or TensorFlow, so the same turn can be
+rendered in the browser, printed in a terminal, exported to a notebook or checked in a test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A matplotlib figure together with the one-line description a screen reader reads."""
+
+    figure: Any  # matplotlib.figure.Figure; typed loosely so this module imports nothing heavy
+    alt: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Option:
+    """A next step offered to the learner: the button label and the message it sends."""
+
+    label: str
+    message: str
+
+
+@dataclass
+class Progress:
+    """Where a running training is: the UI draws a live curve and a progress line from it."""
+
+    epoch: int
+    epochs: int
+    step: int
+    steps: int
+    history: list[dict[str, float]] = field(default_factory=list)
+    done: bool = False
+    stopped: bool = False
+
+    @property
+    def fraction(self) -> float:
+        """Share of the whole training finished, from 0 to 1."""
+        if self.epochs <= 0 or self.steps <= 0:
+            return 0.0
+        finished = (self.epoch - 1) * self.steps + self.step
+        return max(0.0, min(1.0, finished / (self.epochs * self.steps)))
+
+
+@dataclass
+class Reply:
+    """What the tutor says back: Markdown text, the code that ran, plots and next choices."""
+
+    text: str
+    code: str | None = None
+    figures: list[Plot] = field(default_factory=list)
+    options: list[Option] = field(default_factory=list)
+    state: str = ""
+    progress: Progress | None = None
+    final: bool = True
+    kind: str = "lesson"  # lesson, tool, answer, help, check, flashcard, training, error

@@ -1,0 +1,94 @@
+"""Everything about one learner, in one object that is passed explicitly.
+
+Gradio shares module globals between every user, so nothing per learner lives anywhere else.
+The Keras model is guarded by `model_lock`: no two threads touch it at once.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from tutor.backend import ModelSpec, TrainSettings
+
+
+@dataclass
+class Run:
+    """One training: its settings, per-epoch history, duration and outcome."""
+
+    number: int
+    model: str
+    settings: TrainSettings
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+    stopped: bool = False
+    diverged: bool = False
+    weights: list[Any] | None = None
+
+    @property
+    def final_val_accuracy(self) -> float | None:
+        for row in reversed(self.history):
+            if "val_accuracy" in row:
+                return row["val_accuracy"]
+        return None
+
+
+@dataclass
+class TrainingJob:
+    """A fit running in a background thread for this learner."""
+
+    stop: threading.Event
+    thread: threading.Thread | None = None
+    latest: Any = None  # the last TrainingUpdate
+    error: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+
+@dataclass
+class Session:
+    """One learner's lesson position, model, runs, flashcards and checks."""
+
+    id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    state_id: str = ""
+    visited: list[str] = field(default_factory=list)
+    model: Any = None
+    model_spec: ModelSpec = field(default_factory=ModelSpec)
+    settings: TrainSettings = field(default_factory=TrainSettings)
+    compiled: bool = False
+    history: list[dict[str, float]] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
+    steps_per_second: float | None = None
+    training: TrainingJob | None = None
+    model_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    card_queue: list[tuple[str, int]] = field(default_factory=list)
+    pending_card: tuple[str, int] | None = None
+    flashcard_answers: list[dict[str, Any]] = field(default_factory=list)
+    pending_check: str | None = None
+    check_attempts: dict[str, int] = field(default_factory=dict)
+    checks_passed: dict[str, bool] = field(default_factory=dict)
+    transcript: list[dict[str, str]] = field(default_factory=list)
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    @property
+    def flashcard_score(self) -> tuple[int, int]:
+        """(right, asked) over every graded flashcard."""
+        right = sum(1 for answer in self.flashcard_answers if answer["correct"])
+        return right, len(self.flashcard_answers)
+
+    @property
+    def is_training(self) -> bool:
+        return self.training is not None and self.training.running
+
+    def reset(self) -> None:
+        """Start the lesson over: a fresh model, no runs, no answers (the id stays)."""
+        if self.training is not None:
+            self.training.stop.set()
+        keep = self.id
+        self.__dict__.update(Session().__dict__)
+        self.id = keep

@@ -1,0 +1,628 @@
+"""The actions a lesson state or a learner can ask for, as plain typed functions.
+
+Each tool takes the learner's Session and simple arguments, runs the real backend, and returns
+a Reply (text, the Keras code that ran, plots). `train` returns an iterator of Replies that
+stream progress. The registry `TOOLS` is the list the agent (and an LLM) may call; nothing
+outside it runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from tutor import backend, data, plots
+from tutor.reply import Progress, Reply
+from tutor.session import Run, Session, TrainingJob
+
+CLASS_NAMES = data.CLASS_NAMES
+MAX_EPOCHS = 50
+SPLIT_NAMES = {"train": "training", "valid": "validation"}
+
+TOOLS: dict[str, Callable[..., Any]] = {}
+
+
+class ToolInputError(ValueError):
+    """A request the tool cannot honour (out of range, wrong moment); the text is for the learner."""
+
+
+def tool(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Register a function as a tool under its own name."""
+    TOOLS[function.__name__] = function
+    return function
+
+
+def describe_tools() -> list[dict[str, Any]]:
+    """Name, docstring and parameters of every tool, for help texts and LLM tool schemas."""
+    described = []
+    for name, function in TOOLS.items():
+        parameters = {
+            parameter.name: {
+                "annotation": getattr(parameter.annotation, "__name__", str(parameter.annotation)),
+                "default": None if parameter.default is inspect.Parameter.empty else parameter.default,
+            }
+            for parameter in list(inspect.signature(function).parameters.values())[1:]
+        }
+        described.append(
+            {"name": name, "doc": inspect.getdoc(function) or "", "parameters": parameters}
+        )
+    return described
+
+
+def _dataset() -> data.Dataset:
+    return data.load_dataset()
+
+
+def _checked_index(split: str, index: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The split's arrays and a valid index, or a friendly ToolInputError."""
+    if split not in SPLIT_NAMES:
+        raise ToolInputError("Images come from the training set or the validation set.")
+    images, labels = _dataset().split(split)
+    try:
+        index = int(index)
+    except (TypeError, ValueError) as error:
+        raise ToolInputError("An image number is a whole number, like 42.") from error
+    if not 0 <= index < len(images):
+        raise ToolInputError(
+            f"The {SPLIT_NAMES[split]} set has images 0 to {len(images) - 1:,}; "
+            f"{index:,} is out of range. Try a number in that range."
+        )
+    return images, labels, index
+
+
+def _array_name(split: str) -> str:
+    return "train_images" if split == "train" else "valid_images"
+
+
+def _not_while_training(session: Session) -> None:
+    if session.is_training:
+        raise ToolInputError(
+            "Your model is training right now. Wait for it to finish, or press Stop, "
+            "and then I can do that. You can still ask me questions meanwhile."
+        )
+
+
+@tool
+def check_gpu(session: Session) -> Reply:
+    """Ask TensorFlow which GPUs it can see."""
+    devices = backend.gpu_devices()
+    if devices:
+        text = f"TensorFlow found {len(devices)} GPU(s): {', '.join(devices)}. Training will use it."
+    else:
+        text = (
+            "TensorFlow found **no GPU** on this machine: `[]`. That is fine for today. "
+            "Our model has only 7,850 numbers to learn, so the processor (CPU) trains it in "
+            "seconds. GPUs pay off for models millions of times bigger."
+        )
+    return Reply(text=text, code=backend.GPU_CODE + f"\n# -> {devices!r}", kind="tool")
+
+
+@tool
+def load_data(session: Session) -> Reply:
+    """Load Fashion-MNIST and show a 5x5 grid of labelled training images."""
+    dataset = _dataset()
+    text = (
+        f"Loaded: `train_images` {dataset.train_images.shape} and `valid_images` "
+        f"{dataset.valid_images.shape}, pixels from {int(dataset.train_images.min())} to "
+        f"{int(dataset.train_images.max())}, labels 0-9. Here are the first 25 flashcards."
+    )
+    figure = plots.sample_grid(dataset.train_images, dataset.train_labels, CLASS_NAMES)
+    return Reply(text=text, code=data.LOAD_CODE, figures=[figure], kind="tool")
+
+
+@tool
+def show_image(session: Session, split: str = "train", index: int = 42) -> Reply:
+    """Show one image with a colour bar and its label."""
+    images, labels, index = _checked_index(split, index)
+    label = int(labels[index])
+    name = CLASS_NAMES[label]
+    figure = plots.image_with_colorbar(
+        images[index], f"{SPLIT_NAMES[split].capitalize()} image {index}: {name}", name
+    )
+    text = f"{SPLIT_NAMES[split].capitalize()} image {index} is label {label}, **{name}**."
+    return Reply(text=text, code=_image_code(split, index), figures=[figure], kind="tool")
+
+
+def _image_code(split: str, index: int) -> str:
+    return (
+        "import matplotlib.pyplot as plt\n\n"
+        f"data_idx = {index}\n"
+        "plt.figure()\n"
+        f"plt.imshow({_array_name(split)}[data_idx], cmap='gray')\n"
+        "plt.colorbar()\n"
+        "plt.show()"
+    )
+
+
+def _card_reply(session: Session, split: str, index: int, lead: str = "") -> Reply:
+    images, _, index = _checked_index(split, index)
+    session.pending_card = (split, index)
+    figure = plots.image_with_colorbar(
+        images[index], f"Flashcard: {SPLIT_NAMES[split]} image {index}", None
+    )
+    text = (
+        f"{lead}**Flashcard: {SPLIT_NAMES[split]} image {index}.** What is it? "
+        "Type the label number (0-9) or the class name."
+    )
+    return Reply(text=text, code=_image_code(split, index), figures=[figure], kind="flashcard")
+
+
+@tool
+def flashcards(session: Session, cards: list[list[Any]] | None = None) -> Reply:
+    """Start a deck of flashcards: show the first card with its label hidden."""
+    deck = [(str(split), int(index)) for split, index in (cards or [["train", 42]])]
+    for split, index in deck:
+        _checked_index(split, index)
+    session.card_queue = deck[1:]
+    return _card_reply(session, *deck[0])
+
+
+@tool
+def another_card(session: Session, split: str = "valid") -> Reply:
+    """Show a random flashcard from the training or validation set."""
+    images, _ = _dataset().split(split) if split in SPLIT_NAMES else (None, None)
+    if images is None:
+        raise ToolInputError("Images come from the training set or the validation set.")
+    return _card_reply(session, split, session.rng.randrange(len(images)))
+
+
+def grade_card(session: Session, guess: int) -> Reply:
+    """Reveal the pending card, record the guess, and move to the next card in the deck."""
+    if session.pending_card is None:
+        raise ToolInputError("There is no flashcard waiting for a guess. Say 'another card'.")
+    split, index = session.pending_card
+    images, labels, _ = _checked_index(split, index)
+    label = int(labels[index])
+    correct = guess == label
+    session.flashcard_answers.append(
+        {"split": split, "index": index, "guess": guess, "label": label, "correct": correct}
+    )
+    session.pending_card = None
+    right, asked = session.flashcard_score
+    name = CLASS_NAMES[label]
+    verdict = (
+        f"**Right!** It is label {label}, {name}."
+        if correct
+        else f"Not quite: you said {guess} ({CLASS_NAMES[guess]}), the label is "
+        f"**{label}, {name}**. Many people mix these up; the pictures are tiny."
+    )
+    text = (
+        f"{verdict} The answer comes from `{'train_labels' if split == 'train' else 'valid_labels'}"
+        f"[{index}]` -> {label}. Your flashcard score: {right} of {asked}."
+    )
+    figure = plots.image_with_colorbar(
+        images[index], f"{SPLIT_NAMES[split].capitalize()} image {index}: {name}", name
+    )
+    reply = Reply(text=text, figures=[figure], kind="flashcard")
+    if session.card_queue:
+        next_split, next_index = session.card_queue.pop(0)
+        following = _card_reply(session, next_split, next_index, lead="Next card. ")
+        reply.text += "\n\n" + following.text
+        reply.figures += following.figures
+        reply.code = following.code
+    return reply
+
+
+@tool
+def show_pixels(session: Session, split: str = "train", index: int = 42) -> Reply:
+    """Print the raw 0-255 pixel values of one image: the numbers a neuron multiplies."""
+    images, labels, index = _checked_index(split, index)
+    image = np.asarray(images[index])
+    rows = "\n".join(" ".join(f"{value:3d}" for value in row) for row in image)
+    text = (
+        f"Here are all 784 pixel values of {SPLIT_NAMES[split]} image {index} "
+        f"({CLASS_NAMES[int(labels[index])]}): 28 rows of 28 numbers, 0 is black and 255 white. "
+        f"{int((image > 0).sum())} of them are not zero. Each one will get its own weight.\n\n"
+        f"```text\n{rows}\n```"
+    )
+    figure = plots.image_with_colorbar(image, f"{SPLIT_NAMES[split].capitalize()} image {index}",
+                                       CLASS_NAMES[int(labels[index])])
+    return Reply(text=text, code=f"{_array_name(split)}[{index}]", figures=[figure], kind="tool")
+
+
+def ensure_model(session: Session) -> list[str]:
+    """Build and compile the learner's model if they have none yet; say what was done."""
+    notes = []
+    with session.model_lock:
+        if session.model is None:
+            session.model = backend.build_model(session.model_spec)
+            session.compiled = False
+            notes.append("I built the model first (`Flatten` then `Dense(10)`).")
+        if not session.compiled:
+            backend.compile_model(session.model, session.settings)
+            session.compiled = True
+            notes.append("I compiled it with Adam and cross-entropy.")
+    return notes
+
+
+@tool
+def build_model(session: Session, fresh: bool = False) -> Reply:
+    """Build the model (Flatten then Dense(10)) and draw it; keeps an existing one unless fresh."""
+    _not_while_training(session)
+    with session.model_lock:
+        kept = session.model is not None and not fresh
+        if not kept:
+            session.model = backend.build_model(session.model_spec)
+            session.compiled = False
+            session.history = []
+        rows = backend.layer_table(session.model)
+    lead = "This is the model you already built (and trained, if you did)." if kept else (
+        f"Built: {session.model_spec.describe()}."
+    )
+    figure = plots.model_diagram(rows)
+    return Reply(text=lead, code=backend.model_code(session.model_spec), figures=[figure],
+                 kind="tool")
+
+
+@tool
+def summary(session: Session) -> Reply:
+    """Print model.summary() and explain where the parameter count comes from."""
+    _not_while_training(session)
+    notes = []
+    with session.model_lock:
+        if session.model is None:
+            session.model = backend.build_model(session.model_spec)
+            session.compiled = False
+            notes.append("You had no model yet, so I built the notebook's one.")
+        text_summary = backend.summary_text(session.model)
+        rows = backend.layer_table(session.model)
+        total = backend.parameter_count(session.model)
+    explanation = _parameter_explanation(rows, total)
+    text = " ".join(notes) + f"\n\n```text\n{text_summary}\n```\n\n{explanation}"
+    return Reply(text=text.strip(), code="model.summary()", figures=[plots.model_diagram(rows)],
+                 kind="tool")
+
+
+def _parameter_explanation(rows: list[dict[str, Any]], total: int) -> str:
+    parts = []
+    inputs = 784
+    for row in rows:
+        if row["kind"] == "Dense":
+            units = int(str(row["output_shape"]).strip("()").split(",")[-1])
+            fan_in = (int(row["params"]) - units) // units
+            parts.append(
+                f"`{row['name']}`: {fan_in:,} inputs x {units} neurons = {fan_in * units:,} "
+                f"weights, plus {units} biases = **{int(row['params']):,}**"
+            )
+            inputs = units
+    del inputs
+    if len(parts) == 1 and total == 7850:
+        return (
+            "Where does **7,850** come from? Each of the 10 neurons has one weight per pixel: "
+            "784 x 10 = 7,840 weights, plus one bias per neuron: 10. 7,840 + 10 = 7,850. "
+            "`Flatten` only reshapes, so it has 0 parameters."
+        )
+    return "Counting the parameters: " + "; ".join(parts) + f". Total: **{total:,}**."
+
+
+@tool
+def compile_model(session: Session) -> Reply:
+    """Compile the model with Adam, SparseCategoricalCrossentropy(from_logits=True), accuracy."""
+    _not_while_training(session)
+    notes = []
+    with session.model_lock:
+        if session.model is None:
+            session.model = backend.build_model(session.model_spec)
+            notes.append("You had no model yet, so I built the notebook's one first.")
+        backend.compile_model(session.model, session.settings)
+        session.compiled = True
+    text = " ".join(
+        notes + ["Compiled. The model now knows how to measure its mistakes (the loss) and how "
+                 "to correct them (the optimizer)."]
+    )
+    return Reply(text=text, code=backend.compile_code(session.settings), kind="tool")
+
+
+@tool
+def train(session: Session, epochs: int = 5) -> Iterator[Reply]:
+    """Train the model for some epochs, streaming progress, then show the curves."""
+    try:
+        epochs = int(epochs)
+    except (TypeError, ValueError) as error:
+        raise ToolInputError("The number of epochs is a whole number, like 5.") from error
+    if not 1 <= epochs <= MAX_EPOCHS:
+        raise ToolInputError(
+            f"I can train for 1 to {MAX_EPOCHS} epochs at a time; {epochs:,} is out of range."
+        )
+    if session.is_training:
+        raise ToolInputError("Your model is already training. Press Stop to end it early.")
+    dataset = _dataset()
+    notes = ensure_model(session)
+    settings = backend.TrainSettings(**{**session.settings.__dict__, "epochs": epochs})
+    return _train_stream(session, dataset, settings, notes)
+
+
+def _train_stream(
+    session: Session, dataset: data.Dataset, settings: backend.TrainSettings, notes: list[str]
+) -> Iterator[Reply]:
+    updates: queue.Queue = queue.Queue()
+    job = TrainingJob(stop=threading.Event())
+    start_epoch = len(session.history)
+    previous_weights = backend.copy_weights(session.model)
+
+    def on_update(update: backend.TrainingUpdate) -> None:
+        job.latest = update
+        updates.put(update)
+
+    def work() -> None:
+        try:
+            with session.model_lock:
+                result = backend.train(session.model, dataset, settings, on_update, job.stop)
+                if result.diverged:
+                    backend.restore_weights(session.model, previous_weights)
+            _record_run(session, settings, result)
+            updates.put(result)
+        except Exception as error:  # reported to the learner, never raised into the chat
+            job.error = f"{type(error).__name__}: {error}"
+            updates.put(error)
+
+    job.thread = threading.Thread(target=work, name=f"train-{session.id[:6]}", daemon=True)
+    session.training = job
+    job.thread.start()
+    code = backend.fit_code(settings)
+    lead = " ".join(notes)
+    steps = settings.steps_per_epoch(len(dataset.train_images))
+    yield Reply(
+        text=(lead + " " if lead else "")
+        + f"Training for {settings.epochs} epoch(s), {steps:,} steps each...",
+        code=code,
+        progress=Progress(1, settings.epochs, 0, steps),
+        final=False,
+        kind="training",
+    )
+    while True:
+        item = updates.get()
+        if isinstance(item, backend.TrainingUpdate):
+            history = session.history[:start_epoch] + item.history
+            progress = Progress(item.epoch, item.epochs, item.step, item.steps, item.history)
+            figures = [plots.training_curves(history)] if item.epoch_done and history else []
+            yield Reply(
+                text=_progress_line(item),
+                code=code,
+                figures=figures,
+                progress=progress,
+                final=False,
+                kind="training",
+            )
+            continue
+        if isinstance(item, Exception):
+            yield Reply(
+                text="Training failed, and your model is as it was before. "
+                "You can try again, or ask me what went wrong.",
+                code=code,
+                kind="error",
+            )
+            return
+        yield _training_done(session, settings, item, code, start_epoch)
+        return
+
+
+def _progress_line(update: backend.TrainingUpdate) -> str:
+    line = f"Epoch {update.epoch}/{update.epochs}, step {update.step:,}/{update.steps:,}"
+    if update.history:
+        last = update.history[-1]
+        line += (
+            f" - last epoch: loss {last.get('loss', float('nan')):.3f}, accuracy "
+            f"{last.get('accuracy', float('nan')):.3f}, val_loss "
+            f"{last.get('val_loss', float('nan')):.3f}, val_accuracy "
+            f"{last.get('val_accuracy', float('nan')):.3f}"
+        )
+    return line
+
+
+def _record_run(session: Session, settings: backend.TrainSettings, result: backend.TrainingResult) -> None:
+    if not result.diverged:
+        session.history = session.history + result.history
+    if result.history:
+        session.steps_per_second = result.steps_per_second
+    session.runs.append(
+        Run(
+            number=len(session.runs) + 1,
+            model=session.model_spec.describe(),
+            settings=settings,
+            history=list(result.history),
+            seconds=result.seconds,
+            stopped=result.stopped,
+            diverged=result.diverged,
+        )
+    )
+
+
+def _training_done(
+    session: Session,
+    settings: backend.TrainSettings,
+    result: backend.TrainingResult,
+    code: str,
+    start_epoch: int,
+) -> Reply:
+    if result.diverged:
+        return Reply(
+            text="The loss became NaN (not a number): the updates grew so big that the numbers "
+            "overflowed. I put back the model you had before this training. A smaller learning "
+            "rate or scaled pixels avoid this.",
+            code=code,
+            kind="error",
+        )
+    history = session.history
+    rows = [
+        f"| {start_epoch + number} | {row['loss']:.2f} | {row['accuracy']:.3f} | "
+        f"{row.get('val_loss', float('nan')):.2f} | {row.get('val_accuracy', float('nan')):.3f} |"
+        for number, row in enumerate(result.history, start=1)
+    ]
+    table = (
+        "| epoch | loss | accuracy | val_loss | val_accuracy |\n|---|---|---|---|---|\n"
+        + "\n".join(rows)
+    )
+    heading = "Training stopped early" if result.stopped else "Training finished"
+    text = (
+        f"**{heading}** after {len(result.history)} epoch(s) in {result.seconds:.1f} s "
+        f"({result.steps_per_second:,.0f} steps per second).\n\n{table}"
+    )
+    if result.history:
+        text += "\n\n" + explain_history(result.history, settings)
+    figures = [plots.training_curves(history)] if history else []
+    last = result.history[-1] if result.history else {}
+    return Reply(
+        text=text,
+        code=code,
+        figures=figures,
+        progress=Progress(len(result.history), settings.epochs, 0, 0, list(result.history),
+                          done=True, stopped=result.stopped),
+        kind="training",
+    ) if last or result.stopped else Reply(text=text, code=code, kind="training")
+
+
+def explain_history(history: list[dict[str, float]], settings: backend.TrainSettings) -> str:
+    """Why the numbers look the way they do, in a sentence or three."""
+    last = history[-1]
+    val_accuracy = last.get("val_accuracy")
+    lines = []
+    if val_accuracy is not None:
+        lines.append(
+            f"On the quiz images it never saw, your model is right **{val_accuracy:.1%}** of "
+            "the time; guessing would give 10%."
+        )
+    if not settings.scaled and last.get("loss", 0) > 2:
+        lines.append(
+            f"The loss (about {last['loss']:.1f}) looks huge because the pixels go up to 255: "
+            "the raw outputs become big numbers, so confident mistakes are punished hard and "
+            "each update is a big jump. Scaling the pixels to 0-1 would calm it down."
+        )
+    values = [row["val_accuracy"] for row in history if "val_accuracy" in row]
+    if len(values) > 1 and max(values) - min(values) > 0.04:
+        lines.append(
+            f"Validation accuracy jumped between {min(values):.1%} and {max(values):.1%} from "
+            "epoch to epoch: with raw 0-255 inputs, each step overshoots a little, so the "
+            "quiz score wobbles."
+        )
+    return " ".join(lines)
+
+
+@tool
+def show_curves(session: Session) -> Reply:
+    """Show the loss and accuracy curves of everything the model has trained so far."""
+    if not session.history:
+        raise ToolInputError("Your model has not trained yet. Say 'train for 5 epochs'.")
+    text = (
+        f"Your model has trained for {len(session.history)} epoch(s) so far. "
+        + explain_history(session.history, session.settings)
+    )
+    return Reply(text=text, figures=[plots.training_curves(session.history)], kind="tool")
+
+
+def _untrained_note(session: Session) -> str:
+    if session.history:
+        return ""
+    return (
+        "\n\n*Your model has not trained yet, so these outputs come from random starting "
+        "weights. Say 'train for 5 epochs' and ask again.*"
+    )
+
+
+@tool
+def predict_first_ten(session: Session) -> Reply:
+    """Predict the first ten training images and show the raw outputs as a table."""
+    _not_while_training(session)
+    dataset = _dataset()
+    notes = ensure_model(session)
+    with session.model_lock:
+        logits = backend.predict_logits(session.model, dataset.train_images[:10])
+    predicted = logits.argmax(axis=1)
+    header = "| image | " + " | ".join(str(label) for label in range(10)) + " | predicted | true |"
+    rule = "|" + "---|" * 13
+    rows = []
+    for number in range(10):
+        true = int(dataset.train_labels[number])
+        cells = " | ".join(
+            f"**{value:.0f}**" if label == predicted[number] else f"{value:.0f}"
+            for label, value in enumerate(logits[number])
+        )
+        mark = "✓" if predicted[number] == true else "✗"
+        rows.append(
+            f"| {number} | {cells} | {CLASS_NAMES[predicted[number]]} {mark} | {CLASS_NAMES[true]} |"
+        )
+    right = int((predicted == dataset.train_labels[:10]).sum())
+    text = (
+        " ".join(notes)
+        + "\n\nThe ten raw outputs (logits) of each neuron, columns 0-9; the biggest, in bold, "
+        f"is the model's answer. It got **{right} of 10** right.\n\n"
+        + "\n".join([header, rule, *rows])
+        + _untrained_note(session)
+    )
+    return Reply(text=text.strip(), code="model.predict(train_images[0:10])", kind="tool")
+
+
+@tool
+def predict_image(session: Session, split: str = "train", index: int = 8675) -> Reply:
+    """Predict one image and show it with the bar chart of its ten outputs."""
+    _not_while_training(session)
+    images, labels, index = _checked_index(split, index)
+    notes = ensure_model(session)
+    with session.model_lock:
+        logits = backend.predict_logits(session.model, images[index : index + 1])[0]
+    true = int(labels[index])
+    predicted = int(np.argmax(logits))
+    confidence = float(backend.softmax(logits)[predicted])
+    verdict = "right" if predicted == true else "wrong"
+    text = (
+        " ".join(notes)
+        + f"\n\nFor {SPLIT_NAMES[split]} image {index} the biggest output is neuron {predicted}, "
+        f"**{CLASS_NAMES[predicted]}** ({confidence:.0%} after softmax). The correct answer is "
+        f"{true}, **{CLASS_NAMES[true]}**: the model is {verdict}. "
+        "Would you have been confused too?"
+        + _untrained_note(session)
+    )
+    name = _array_name(split)
+    code = (
+        f"x = {name}\nlabels = {'train_labels' if split == 'train' else 'valid_labels'}\n"
+        f"data_idx = {index}\n\n"
+        "plt.figure()\nplt.imshow(x[data_idx], cmap='gray')\nplt.colorbar()\nplt.show()\n\n"
+        "x_values = range(number_of_classes)\n"
+        "plt.figure()\n"
+        "plt.bar(x_values, model.predict_on_batch(x[data_idx:data_idx+1]).flatten())\n"
+        "plt.xticks(range(10))\nplt.show()\n\n"
+        "print('correct answer:', labels[data_idx])"
+    )
+    figures = [
+        plots.image_with_colorbar(
+            images[index], f"{SPLIT_NAMES[split].capitalize()} image {index}", CLASS_NAMES[true]
+        ),
+        plots.output_bars(logits, CLASS_NAMES, true,
+                          title=f"Ten outputs for {SPLIT_NAMES[split]} image {index}"),
+    ]
+    return Reply(text=text.strip(), code=code, figures=figures, kind="tool")
+
+
+def run_tool(session: Session, name: str, arguments: dict[str, Any] | None = None) -> Any:
+    """Call a registered tool by name with keyword arguments; unknown names are refused."""
+    if name not in TOOLS:
+        raise ToolInputError(f"I don't know how to do '{name}'.")
+    return TOOLS[name](session, **(arguments or {}))
+
+
+def wait_for_training(session: Session, timeout: float | None = None) -> bool:
+    """Block until this learner's training thread ends; True if it has."""
+    job = session.training
+    if job is None or job.thread is None:
+        return True
+    job.thread.join(timeout)
+    return not job.thread.is_alive()
+
+
+def stop_training(session: Session) -> bool:
+    """Ask a running training to stop after its current batch; False if none runs."""
+    if not session.is_training:
+        return False
+    session.training.stop.set()
+    return True
+
+
+def elapsed(started: float) -> float:
+    """Seconds since `started` (a perf_counter reading)."""
+    return time.perf_counter() - started

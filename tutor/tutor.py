@@ -1,0 +1,85 @@
+"""The public Python API: one Tutor per process, one Session per learner.
+
+    from tutor import Tutor
+    tutor = Tutor()
+    session = tutor.new_session()
+    reply = tutor.respond(session, "next")
+    for update in tutor.stream(session, "train for 5 epochs"):
+        ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from tutor import tools
+from tutor.agent import Agent
+from tutor.lessons import DEFAULT_PACK, LessonPack, load_pack
+from tutor.reply import Reply
+from tutor.session import Session
+
+
+class Tutor:
+    """The teaching agent for one lesson pack; safe to share between learners."""
+
+    def __init__(self, lessons: str | Path | LessonPack | None = None) -> None:
+        self.pack = lessons if isinstance(lessons, LessonPack) else load_pack(lessons or DEFAULT_PACK)
+        self.agent = Agent(self.pack)
+
+    def new_session(self) -> Session:
+        """A fresh learner, not yet started: their first message opens the first step."""
+        return Session()
+
+    def start(self, session: Session) -> Reply:
+        """Open the first step (the welcome), as one merged Reply."""
+        return merge_replies(list(self.agent.start(session)))
+
+    def stream(self, session: Session, message: str) -> Iterator[Reply]:
+        """Handle a message, yielding blocks (`final=True`) and progress (`final=False`)."""
+        session.transcript.append({"role": "user", "text": str(message)[:2000]})
+        for reply in self.agent.handle(session, message):
+            if reply.final and reply.text:
+                session.transcript.append({"role": "tutor", "text": reply.text})
+            yield reply
+
+    def respond(self, session: Session, message: str) -> Reply:
+        """Handle a message and return the whole turn as one Reply (waits for training)."""
+        return merge_replies([reply for reply in self.stream(session, message) if reply.final])
+
+    def stop(self, session: Session) -> bool:
+        """Stop this learner's training, if one runs."""
+        return tools.stop_training(session)
+
+    def lesson_map(self, session: Session) -> list[dict[str, object]]:
+        """Every step with its title, whether it was visited and whether it is current."""
+        return [
+            {
+                "id": state.id,
+                "title": state.title,
+                "current": state.id == session.state_id,
+                "visited": state.id in session.visited,
+                "check_passed": session.checks_passed.get(state.id, False),
+            }
+            for state in self.pack.states
+        ]
+
+
+def merge_replies(replies: list[Reply]) -> Reply:
+    """Join the blocks of one turn: texts and code in order, all figures, the last options."""
+    if not replies:
+        return Reply(text="")
+    merged = Reply(text="", kind=replies[-1].kind)
+    codes = []
+    for reply in replies:
+        if reply.text:
+            merged.text = f"{merged.text}\n\n{reply.text}" if merged.text else reply.text
+        if reply.code and reply.code not in codes:
+            codes.append(reply.code)
+        merged.figures.extend(reply.figures)
+        if reply.progress is not None:
+            merged.progress = reply.progress
+    merged.code = "\n\n".join(codes) or None
+    merged.options = replies[-1].options
+    merged.state = replies[-1].state
+    return merged
