@@ -273,15 +273,19 @@ class Agent:
                 else:
                     yield update
             streamed = True
-        if state.check is not None and session.pending_card is None:
-            session.pending_check = state.id
-            block.text += "\n\n" + checks.format_question(state.check) + (
-                "\n\n*Answer here, or just move on.*"
-            )
         block.state = state.id
-        block.options = self.options_for(session)
         if block.text or block.figures or not streamed:
             yield block
+        if state.check is not None and session.pending_card is None:
+            session.pending_check = state.id
+            yield Reply(
+                text=checks.format_question(state.check) + "\n\n*Answer here, or just move on.*",
+                state=state.id,
+                kind="check",
+                options=self.options_for(session),
+            )
+        else:
+            block.options = self.options_for(session)
 
     # ----- flashcards and checks ------------------------------------------------------
     def _grade_card(self, session: Session, guess: int) -> Iterator[Reply]:

@@ -599,6 +599,12 @@ def predict_image(session: Session, split: str = "train", index: int = 8675) -> 
     return Reply(text=text.strip(), code=code, figures=figures, kind="tool")
 
 
+def warm_up() -> None:
+    """Import TensorFlow and load the data set once, so the first lesson step is quick."""
+    backend.gpu_devices()
+    _dataset()
+
+
 def run_tool(session: Session, name: str, arguments: dict[str, Any] | None = None) -> Any:
     """Call a registered tool by name with keyword arguments; unknown names are refused."""
     if name not in TOOLS:

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,8 @@ from tutor.lessons import DEFAULT_PACK, LessonPack, load_pack
 from tutor.reply import Reply
 from tutor.session import Session
 
+log = logging.getLogger(__name__)
+
 
 class Tutor:
     """The teaching agent for one lesson pack; safe to share between learners."""
@@ -26,6 +30,51 @@ class Tutor:
     def __init__(self, lessons: str | Path | LessonPack | None = None) -> None:
         self.pack = lessons if isinstance(lessons, LessonPack) else load_pack(lessons or DEFAULT_PACK)
         self.agent = Agent(self.pack)
+        self._ready = threading.Event()
+        self._warm_up_error: str | None = None
+        self._warm_up_started = False
+        self._warm_up_lock = threading.Lock()
+
+    def warm_up(self, background: bool = True) -> None:
+        """Import TensorFlow and load the data set ahead of the first learner who needs them.
+
+        In the background, so that a page can be served while TensorFlow imports.
+        """
+        with self._warm_up_lock:
+            if self._warm_up_started:
+                return
+            self._warm_up_started = True
+
+        def work() -> None:
+            try:
+                tools.warm_up()
+            except Exception as error:  # reported through `status`, never raised into a page
+                log.exception("warm-up failed")
+                self._warm_up_error = str(error)
+            finally:
+                self._ready.set()
+
+        if background:
+            threading.Thread(target=work, name="tutor-warm-up", daemon=True).start()
+        else:
+            work()
+
+    @property
+    def ready(self) -> bool:
+        """Whether TensorFlow and the data set are loaded (or failed to load)."""
+        return self._ready.is_set()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the warm-up ends; True if it did within `timeout`."""
+        return self._ready.wait(timeout)
+
+    def status(self) -> str:
+        """One line for the page: loading, ready, or what went wrong."""
+        if not self._ready.is_set():
+            return "Loading TensorFlow and the Fashion-MNIST images... you can start reading."
+        if self._warm_up_error:
+            return self._warm_up_error.splitlines()[0]
+        return "TensorFlow and the data set are loaded."
 
     def new_session(self) -> Session:
         """A fresh learner, not yet started: their first message opens the first step."""

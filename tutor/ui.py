@@ -1,0 +1,264 @@
+"""The Gradio page: the only module that imports gradio, and it never imports TensorFlow.
+
+It renders Replies as chat messages: text with the Keras code that ran, plots inline with their
+alt text, the next options as clickable chips, and training as a live tool box plus a curve.
+Each browser tab gets its own Session through `gr.State`; nothing per learner is global.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from tutor.reply import Reply
+from tutor.session import Session
+from tutor.tutor import Tutor
+
+LATEX_DELIMITERS = [
+    {"left": "$$", "right": "$$", "display": True},
+    {"left": "$", "right": "$", "display": False},
+]
+TITLE = "Brain Tutor"
+CSS = """
+#tutor-chat .message { font-size: 0.98rem; }
+#lesson-map { font-size: 0.95rem; }
+#status-line { min-height: 1.5em; }
+"""
+
+
+def reply_to_messages(reply: Reply) -> list[gr.ChatMessage]:
+    """One final Reply as chat messages: text and code, then each plot with its caption."""
+    messages: list[gr.ChatMessage] = []
+    text = reply.text or ""
+    if reply.code:
+        text = f"{text}\n\n**Keras code that ran:**\n```python\n{reply.code}\n```".strip()
+    if text:
+        messages.append(gr.ChatMessage(role="assistant", content=text))
+    for plot in reply.figures:
+        messages.append(gr.ChatMessage(role="assistant", content=gr.Plot(plot.figure, label=plot.alt)))
+        messages.append(gr.ChatMessage(role="assistant", content=f"*Figure: {plot.alt}*"))
+    return messages
+
+
+def _options_payload(reply: Reply) -> list[dict[str, str]]:
+    return [{"label": option.label, "value": option.message} for option in reply.options]
+
+
+def _training_box(reply: Reply, started: bool) -> gr.ChatMessage:
+    progress = reply.progress
+    title = "Training"
+    if progress is not None:
+        title = f"Training: epoch {progress.epoch} of {progress.epochs}"
+        if progress.steps:
+            title += f", {progress.fraction:.0%} done"
+    return gr.ChatMessage(
+        role="assistant",
+        content=reply.text,
+        metadata={"title": title, "status": "pending", "log": "Press Stop to end it early."},
+    )
+
+
+def lesson_map_markdown(tutor: Tutor, session: Session | None) -> str:
+    """The side panel: all steps, the current one marked, visited and checked ones ticked."""
+    rows = tutor.lesson_map(session) if session is not None else [
+        {"id": state.id, "title": state.title, "current": False, "visited": False,
+         "check_passed": False}
+        for state in tutor.pack.states
+    ]
+    lines = [f"**{tutor.pack.title}**", ""]
+    for number, row in enumerate(rows, start=1):
+        marker = "▶" if row["current"] else ("✓" if row["visited"] else "○")
+        title = f"**{row['title']}**" if row["current"] else row["title"]
+        star = " ★" if row["check_passed"] else ""
+        lines.append(f"{marker} {number}. {title}{star}")
+    if session is not None:
+        right, asked = session.flashcard_score
+        if asked:
+            lines += ["", f"Flashcards: {right} of {asked} right"]
+    lines += ["", "<small>▶ you are here · ✓ visited · ★ check passed</small>"]
+    return "\n\n".join(line for line in lines if line is not None)
+
+
+class TutorBlock:
+    """The whole tutor, rendered inside whatever `gr.Blocks` is open when it is created.
+
+        with gr.Blocks() as demo:
+            TutorBlock(Tutor())
+    """
+
+    def __init__(self, tutor: Tutor | None = None, height: int = 640) -> None:
+        self.tutor = tutor or Tutor()
+        self.tutor.warm_up()
+        self._render(height)
+
+    # ----- layout -----------------------------------------------------------------------
+    def _render(self, height: int) -> None:
+        tutor = self.tutor
+        self.session = gr.State(None)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                self.chatbot = gr.Chatbot(
+                    label="Brain Tutor",
+                    elem_id="tutor-chat",
+                    height=height,
+                    latex_delimiters=LATEX_DELIMITERS,
+                    placeholder="Loading the first lesson...",
+                    buttons=["copy"],
+                    group_consecutive_messages=False,
+                )
+                with gr.Row():
+                    self.textbox = gr.Textbox(
+                        placeholder="Type 'next', a guess, a command or a question...",
+                        show_label=False,
+                        scale=5,
+                        max_lines=4,
+                        max_length=4000,
+                        autofocus=True,
+                        elem_id="tutor-input",
+                    )
+                    self.send = gr.Button("Send", variant="primary", scale=1, min_width=80)
+                    self.stop = gr.Button("Stop training", variant="stop", scale=1, min_width=80)
+            with gr.Column(scale=1, min_width=240):
+                self.status = gr.Markdown(tutor.status(), elem_id="status-line")
+                self.lesson_map = gr.Markdown(lesson_map_markdown(tutor, None), elem_id="lesson-map")
+                self.live_curve = gr.Plot(label="Live training curve", visible=True)
+        self._wire()
+
+    def _wire(self) -> None:
+        outputs = [self.chatbot, self.session, self.lesson_map, self.live_curve, self.status]
+        submit_kwargs: dict[str, Any] = {"concurrency_limit": None}
+        self.textbox.submit(
+            self._respond, [self.textbox, self.chatbot, self.session], outputs, api_name="respond",
+            **submit_kwargs,
+        ).then(lambda: "", None, self.textbox, api_name=False, queue=False)
+        self.send.click(
+            self._respond, [self.textbox, self.chatbot, self.session], outputs, api_name=False,
+            **submit_kwargs,
+        ).then(lambda: "", None, self.textbox, api_name=False, queue=False)
+        self.chatbot.option_select(
+            self._choose_option, [self.chatbot, self.session], outputs, api_name=False,
+            **submit_kwargs,
+        )
+        self.stop.click(self._stop, [self.session], [self.status], api_name="stop", queue=False)
+
+    def load_event(self, demo: gr.Blocks) -> None:
+        """Open the first lesson step when the page loads."""
+        demo.load(
+            self._welcome,
+            [self.chatbot, self.session],
+            [self.chatbot, self.session, self.lesson_map, self.live_curve, self.status],
+            api_name="start",
+        )
+
+    # ----- events -----------------------------------------------------------------------
+    def _welcome(self, history: list, session: Session | None) -> Iterator[tuple]:
+        session = session or self.tutor.new_session()
+        if history:
+            yield history, session, lesson_map_markdown(self.tutor, session), None, self.tutor.status()
+            return
+        yield (
+            [gr.ChatMessage(role="assistant", content="Hello! Opening the first step...")],
+            session,
+            lesson_map_markdown(self.tutor, session),
+            None,
+            self.tutor.status(),
+        )
+        reply = self.tutor.start(session)
+        messages = reply_to_messages(reply)
+        if messages:
+            messages[-1].options = _options_payload(reply)
+        yield messages, session, lesson_map_markdown(self.tutor, session), None, self.tutor.status()
+
+    def _choose_option(
+        self, history: list, session: Session | None, event: gr.SelectData
+    ) -> Iterator[tuple]:
+        value = event.value
+        message = value.get("value") if isinstance(value, dict) else value
+        yield from self._respond(str(message or ""), history, session)
+
+    def _stop(self, session: Session | None) -> str:
+        if session is not None and self.tutor.stop(session):
+            return "Stopping the training after the current batch..."
+        return "Nothing is training right now."
+
+    def _respond(self, message: Any, history: list | None, session: Session | None) -> Iterator[tuple]:
+        """Stream one turn: the learner's message, then each block and the training progress."""
+        session = session or self.tutor.new_session()
+        history = [_strip_options(item) for item in (history or [])]
+        text = message.get("text", "") if isinstance(message, dict) else str(message or "")
+        history.append(gr.ChatMessage(role="user", content=_as_plain_text(text) or "(empty message)"))
+        curve = gr.skip()
+        yield history, session, lesson_map_markdown(self.tutor, session), curve, gr.skip()
+        box_index: int | None = None
+        last_reply: Reply | None = None
+        for reply in self.tutor.stream(session, text):
+            if not reply.final:
+                box = _training_box(reply, box_index is not None)
+                if box_index is None:
+                    history.append(box)
+                    box_index = len(history) - 1
+                else:
+                    history[box_index] = box
+                if reply.figures:
+                    curve = reply.figures[-1].figure
+                status = reply.text.split(" - ")[0]
+                yield history, session, lesson_map_markdown(self.tutor, session), curve, status
+                continue
+            if box_index is not None and reply.kind in ("training", "error"):
+                history[box_index] = gr.ChatMessage(
+                    role="assistant",
+                    content=history[box_index].content if isinstance(history[box_index], gr.ChatMessage)
+                    else "",
+                    metadata={"title": "Training finished" if reply.kind == "training"
+                              else "Training failed", "status": "done"},
+                )
+                box_index = None
+                if reply.figures:
+                    curve = reply.figures[-1].figure
+            history.extend(reply_to_messages(reply))
+            last_reply = reply
+            yield history, session, lesson_map_markdown(self.tutor, session), curve, gr.skip()
+        if last_reply is not None and last_reply.options:
+            for index in range(len(history) - 1, -1, -1):
+                if isinstance(history[index], gr.ChatMessage) and history[index].role == "assistant":
+                    history[index].options = _options_payload(last_reply)
+                    break
+        yield history, session, lesson_map_markdown(self.tutor, session), curve, self.tutor.status()
+
+
+def _as_plain_text(text: str) -> str:
+    """Show the learner's own words as text, never as HTML or Markdown that runs."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for character in "\\`*_{}[]()#+!|~":
+        escaped = escaped.replace(character, "\\" + character)
+    return escaped
+
+
+def _strip_options(message: Any) -> Any:
+    """Old messages keep their text but lose their buttons: only the latest choices are live."""
+    if isinstance(message, dict):
+        return {key: value for key, value in message.items() if key != "options"}
+    if isinstance(message, gr.ChatMessage):
+        message.options = []
+    return message
+
+
+def build_app(tutor: Tutor | None = None) -> gr.Blocks:
+    """The standalone page: a header, the tutor block and a short footer."""
+    with gr.Blocks(title=TITLE, fill_height=True) as demo:
+        gr.Markdown(
+            "# 🧠 Brain Tutor\nBuild a neural network that recognises clothing, one step at a "
+            "time. Click the suggested steps, type a guess, or ask a question."
+        )
+        block = TutorBlock(tutor)
+        block.load_event(demo)
+    demo.queue(default_concurrency_limit=None)
+    demo.tutor_block = block  # type: ignore[attr-defined]
+    return demo
+
+
+def launch(demo: gr.Blocks, **kwargs: Any) -> None:
+    """Serve the page with the tutor's stylesheet; keyword arguments go to `Blocks.launch`."""
+    demo.launch(css=CSS, **kwargs)
