@@ -364,7 +364,14 @@ class Agent:
             ]
         if not session.state_id:
             return [Option("Start", "next")]
-        return list(self.pack.get(session.state_id).options)
+        options = list(self.pack.get(session.state_id).options)
+        if session.pending_check:
+            check = self.pack.get(session.pending_check).check
+            if check is not None and check.kind == "choice":
+                letters = [Option(f"{chr(97 + number)}) {choice}", chr(97 + number))
+                           for number, choice in enumerate(check.choices)]
+                options = letters + [option for option in options if option.message != "check"]
+        return options
 
     def _hint(self, session: Session) -> str:
         if session.pending_card is not None:

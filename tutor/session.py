@@ -89,6 +89,7 @@ class Session:
         """Start the lesson over: a fresh model, no runs, no answers (the id stays)."""
         if self.training is not None:
             self.training.stop.set()
-        keep = self.id
+        keep_id, keep_slice = self.id, self.settings.train_slice
         self.__dict__.update(Session().__dict__)
-        self.id = keep
+        self.id = keep_id
+        self.settings = TrainSettings(train_slice=keep_slice)

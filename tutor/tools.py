@@ -95,11 +95,7 @@ def check_gpu(session: Session) -> Reply:
     if devices:
         text = f"TensorFlow found {len(devices)} GPU(s): {', '.join(devices)}. Training will use it."
     else:
-        text = (
-            "TensorFlow found **no GPU** on this machine: `[]`. That is fine for today. "
-            "Our model has only 7,850 numbers to learn, so the processor (CPU) trains it in "
-            "seconds. GPUs pay off for models millions of times bigger."
-        )
+        text = "TensorFlow found **no GPU** on this machine (`[]`), so the CPU will do the maths.\n"
     return Reply(text=text, code=backend.GPU_CODE + f"\n# -> {devices!r}", kind="tool")
 
 

@@ -11,24 +11,36 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from tutor import tools
 from tutor.agent import Agent
+from tutor.backend import TrainSettings
 from tutor.lessons import DEFAULT_PACK, LessonPack, load_pack
 from tutor.reply import Reply
 from tutor.session import Session
 
 log = logging.getLogger(__name__)
 
+TRAIN_SLICE_VARIABLE = "BRAIN_TUTOR_TRAIN_SLICE"
+
 
 class Tutor:
     """The teaching agent for one lesson pack; safe to share between learners."""
 
-    def __init__(self, lessons: str | Path | LessonPack | None = None) -> None:
+    def __init__(
+        self, lessons: str | Path | LessonPack | None = None, train_slice: int | None = None
+    ) -> None:
+        """`lessons`: a pack folder (default: the built-in lesson). `train_slice`: train on the
+        first N images only, for slow machines and tests (default: `BRAIN_TUTOR_TRAIN_SLICE`).
+        """
         self.pack = lessons if isinstance(lessons, LessonPack) else load_pack(lessons or DEFAULT_PACK)
+        if train_slice is None and os.environ.get(TRAIN_SLICE_VARIABLE, "").strip().isdigit():
+            train_slice = int(os.environ[TRAIN_SLICE_VARIABLE]) or None
+        self.train_slice = train_slice
         self.agent = Agent(self.pack)
         self._ready = threading.Event()
         self._warm_up_error: str | None = None
@@ -78,7 +90,10 @@ class Tutor:
 
     def new_session(self) -> Session:
         """A fresh learner, not yet started: their first message opens the first step."""
-        return Session()
+        session = Session()
+        if self.train_slice:
+            session.settings = TrainSettings(train_slice=self.train_slice)
+        return session
 
     def start(self, session: Session) -> Reply:
         """Open the first step (the welcome), as one merged Reply."""

@@ -67,7 +67,7 @@ def lesson_map_markdown(tutor: Tutor, session: Session | None) -> str:
          "check_passed": False}
         for state in tutor.pack.states
     ]
-    lines = [f"**{tutor.pack.title}**", ""]
+    lines = [f"**{tutor.pack.title}**"]
     for number, row in enumerate(rows, start=1):
         marker = "▶" if row["current"] else ("✓" if row["visited"] else "○")
         title = f"**{row['title']}**" if row["current"] else row["title"]
@@ -76,9 +76,9 @@ def lesson_map_markdown(tutor: Tutor, session: Session | None) -> str:
     if session is not None:
         right, asked = session.flashcard_score
         if asked:
-            lines += ["", f"Flashcards: {right} of {asked} right"]
-    lines += ["", "<small>▶ you are here · ✓ visited · ★ check passed</small>"]
-    return "\n\n".join(line for line in lines if line is not None)
+            lines.append(f"Flashcards: {right} of {asked} right")
+    lines.append("<small>▶ you are here · ✓ visited · ★ check passed</small>")
+    return "  \n".join(lines)
 
 
 class TutorBlock:
@@ -156,20 +156,9 @@ class TutorBlock:
     def _welcome(self, history: list, session: Session | None) -> Iterator[tuple]:
         session = session or self.tutor.new_session()
         if history:
-            yield history, session, lesson_map_markdown(self.tutor, session), None, self.tutor.status()
+            yield history, session, lesson_map_markdown(self.tutor, session), gr.skip(), self.tutor.status()
             return
-        yield (
-            [gr.ChatMessage(role="assistant", content="Hello! Opening the first step...")],
-            session,
-            lesson_map_markdown(self.tutor, session),
-            None,
-            self.tutor.status(),
-        )
-        reply = self.tutor.start(session)
-        messages = reply_to_messages(reply)
-        if messages:
-            messages[-1].options = _options_payload(reply)
-        yield messages, session, lesson_map_markdown(self.tutor, session), None, self.tutor.status()
+        yield from self._turn([], session, self.tutor.stream(session, ""))
 
     def _choose_option(
         self, history: list, session: Session | None, event: gr.SelectData
@@ -189,11 +178,15 @@ class TutorBlock:
         history = [_strip_options(item) for item in (history or [])]
         text = message.get("text", "") if isinstance(message, dict) else str(message or "")
         history.append(gr.ChatMessage(role="user", content=_as_plain_text(text) or "(empty message)"))
-        curve = gr.skip()
-        yield history, session, lesson_map_markdown(self.tutor, session), curve, gr.skip()
+        yield history, session, lesson_map_markdown(self.tutor, session), gr.skip(), gr.skip()
+        yield from self._turn(history, session, self.tutor.stream(session, text))
+
+    def _turn(self, history: list, session: Session, replies: Iterator[Reply]) -> Iterator[tuple]:
+        """Render a stream of Replies into the chat as they come."""
+        curve: Any = gr.skip()
         box_index: int | None = None
         last_reply: Reply | None = None
-        for reply in self.tutor.stream(session, text):
+        for reply in replies:
             if not reply.final:
                 box = _training_box(reply, box_index is not None)
                 if box_index is None:
