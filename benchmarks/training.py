@@ -18,8 +18,9 @@ ratios of runs interleaved in one process (or in fresh processes for start-up), 
 2. Time to first page vs `import gradio`, in fresh processes, interleaved: the wall time of
    `python -c "import gradio"`, and the time from starting `python app.py` until
    `http://127.0.0.1:<port>/` answers HTTP 200. Goal: first page / import gradio <= 1.5.
-   On Linux it also says whether TensorFlow was already loaded in the app process when the page
-   first answered (the app must serve before it imports TensorFlow).
+   On Linux it also says whether TensorFlow's library was already mapped into the app's processes
+   when the page first answered, i.e. whether its import had started (the app should serve
+   before it imports TensorFlow, or at least not wait for it).
 
 Run it from the repository root:
 
@@ -383,7 +384,7 @@ def measure_page(repeats: int, command: Sequence[str]) -> dict[str, Any]:
         else:
             print(
                 f"  run {number}/{repeats} first page served {page['seconds']:6.2f} s   "
-                f"tensorflow loaded then: {_yes_no(page['tensorflow_loaded'])}",
+                f"TensorFlow mapped then: {_yes_no(page['tensorflow_loaded'])}",
                 flush=True,
             )
     served = [page["seconds"] for page in pages if page["seconds"] is not None]
@@ -460,7 +461,7 @@ def print_page(page: dict[str, Any]) -> None:
     print(f"  ratio page/import    {_goal(page['ratio'], page['goal'])}")
     if loaded:
         print(
-            f"  tensorflow loaded when the page first answered: "
+            f"  TensorFlow library mapped in the app when the page first answered: "
             f"{', '.join(_yes_no(value) for value in loaded)}"
         )
 
