@@ -89,8 +89,22 @@ def parse_choice(check: Check, text: str) -> str | None:
     return None
 
 
+QUESTION_START = re.compile(
+    r"^\s*(?:what|why|how|when|where|who|which|whats|what's|is|are|does|do|did|can|could|should|"
+    r"would|will|explain|tell me|wat|wht|y)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """A message that asks something rather than answers ("why 784?", "what is a bias")."""
+    return bool(QUESTION_START.match(text)) or (text.strip().endswith("?") and len(text.split()) > 3)
+
+
 def grade(check: Check, text: str) -> bool | None:
     """True if right, False if wrong, None if the message is not an answer to this check."""
+    if looks_like_question(text):
+        return None
     if check.kind == "number":
         value = parse_number(text)
         if value is None:

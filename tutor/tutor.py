@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tutor import tools
 from tutor.agent import Agent
+from tutor.answers import Answerer
 from tutor.backend import TrainSettings
 from tutor.lessons import DEFAULT_PACK, LessonPack, load_pack
 from tutor.reply import Reply
@@ -41,7 +42,8 @@ class Tutor:
         if train_slice is None and os.environ.get(TRAIN_SLICE_VARIABLE, "").strip().isdigit():
             train_slice = int(os.environ[TRAIN_SLICE_VARIABLE]) or None
         self.train_slice = train_slice
-        self.agent = Agent(self.pack)
+        self.answerer = Answerer(self.pack)
+        self.agent = Agent(self.pack, answer=self.answerer)
         self._ready = threading.Event()
         self._warm_up_error: str | None = None
         self._warm_up_started = False

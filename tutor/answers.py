@@ -1,0 +1,432 @@
+"""Answers to free-form questions: from the learner's own model first, then from the lesson.
+
+Three sources, tried in order:
+1. a steer back to the lesson for off-topic, hostile or instruction-changing messages;
+2. live facts from the learner's session (their accuracy, loss, parameters, predictions...);
+3. retrieval over the glossary (`lessons/glossary.yaml`) and the lesson passages with BM25
+   (the `bm25s` library, English stemming by PyStemmer), after a light spelling correction
+   against the knowledge base's own vocabulary.
+Nothing here imports Gradio; live facts call the same tools as the lesson.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import yaml
+
+from tutor import backend, data, tools
+from tutor.lessons import LessonPack
+from tutor.numbers import words_to_digits
+from tutor.reply import Reply
+from tutor.session import Session
+
+try:  # PyStemmer makes "epochs" find "epoch"; without it BM25 still works on whole words
+    import Stemmer
+
+    _STEMMER = Stemmer.Stemmer("english")
+except ImportError:  # pragma: no cover - listed in requirements.txt
+    _STEMMER = None
+
+MIN_SCORE = 1.2  # below this BM25 score, nothing in the lesson matches well enough
+WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A piece of knowledge an answer can be built from."""
+
+    key: str
+    kind: str  # "glossary" or "lesson"
+    title: str
+    text: str
+    state: str
+    search_text: str
+    related: tuple[str, ...] = ()
+
+
+@dataclass
+class KnowledgeBase:
+    """The glossary and the lesson passages, indexed once for BM25 search."""
+
+    passages: list[Passage]
+    retriever: Any = field(repr=False, default=None)
+    vocabulary: set[str] = field(default_factory=set, repr=False)
+
+    @classmethod
+    def from_pack(cls, pack: LessonPack) -> KnowledgeBase:
+        passages = _glossary_passages(pack.folder / "glossary.yaml") + _lesson_passages(pack)
+        corpus = [passage.search_text for passage in passages]
+        tokens = bm25s.tokenize(corpus, stopwords="en", stemmer=_STEMMER, show_progress=False)
+        retriever = bm25s.BM25()
+        retriever.index(tokens, show_progress=False)
+        vocabulary = {word for text in corpus for word in WORD.findall(text.lower())}
+        return cls(passages, retriever, vocabulary)
+
+    def correct(self, query: str) -> str:
+        """Fix likely typos ("epoc", "nueron") against the knowledge base's own words."""
+        words = []
+        for word in WORD.findall(query.lower()):
+            if len(word) >= 4 and word not in self.vocabulary and not word.isdigit():
+                close = difflib.get_close_matches(word, self.vocabulary, n=1, cutoff=0.8)
+                word = close[0] if close else word
+            words.append(word)
+        return " ".join(words)
+
+    def search(self, query: str, k: int = 3) -> list[tuple[Passage, float]]:
+        """The best passages for a question, with their BM25 scores, best first."""
+        corrected = self.correct(query)
+        tokens = bm25s.tokenize([corrected], stopwords="en", stemmer=_STEMMER, show_progress=False)
+        if not tokens.ids or not tokens.ids[0]:
+            return []
+        k = min(k, len(self.passages))
+        documents, scores = self.retriever.retrieve(tokens, k=k, show_progress=False)
+        return [
+            (self.passages[int(index)], float(score))
+            for index, score in zip(documents[0], scores[0], strict=True)
+            if score > 0
+        ]
+
+
+def _glossary_passages(path: Path) -> list[Passage]:
+    if not path.is_file():
+        return []
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    passages = []
+    for entry in entries:
+        term = str(entry["term"])
+        aliases = [str(alias) for alias in entry.get("aliases") or []]
+        names = " ".join([term, *aliases])
+        passages.append(
+            Passage(
+                key=f"glossary:{term}",
+                kind="glossary",
+                title=term,
+                text=f"{entry['short']} {entry.get('long', '')}".strip(),
+                state=str(entry.get("state", "")),
+                # the names count three times: a question naming the term should find it
+                search_text=f"{names} {names} {names} {entry['short']} {entry.get('long', '')}",
+                related=tuple(str(item) for item in entry.get("related") or []),
+            )
+        )
+    return passages
+
+
+def _lesson_passages(pack: LessonPack) -> list[Passage]:
+    passages = []
+    for state in pack.states:
+        paragraphs = [part.strip() for part in re.split(r"\n\s*\n", state.body) if part.strip()]
+        for number, paragraph in enumerate(paragraphs):
+            if len(paragraph) < 60 or paragraph.startswith("|"):
+                continue
+            passages.append(
+                Passage(
+                    key=f"lesson:{state.id}:{number}",
+                    kind="lesson",
+                    title=state.title,
+                    text=paragraph,
+                    state=state.id,
+                    search_text=f"{state.title} {paragraph}",
+                )
+            )
+    return passages
+
+
+# ----- steering ---------------------------------------------------------------------------
+INJECTION = re.compile(
+    r"ignore (?:all |your |the |any )?(?:previous |prior |above )?(?:instructions|rules|prompt)"
+    r"|system prompt|you are now|\bdan\b|jailbreak|developer mode|pretend (?:to be|you are)"
+    r"|reveal (?:your|the) (?:prompt|instructions|source|code)|source code|your instructions"
+    r"|act as|new instructions|override|set the lesson|change the lesson|lesson text to"
+    r"|another (?:user|learner)'?s?|other (?:users|learners)",
+    re.IGNORECASE,
+)
+CODE = re.compile(
+    r"\b(?:import os|os\.system|subprocess|rm -rf|exec\(|eval\(|__import__|drop table|"
+    r"select \* from|delete all|format (?:c:|the disk)|sudo|/etc/passwd|\.\./)",
+    re.IGNORECASE,
+)
+HOSTILE = re.compile(
+    r"\b(?:stupid|idiot|dumb|hate you|shut up|useless|sucks?|stfu|wtf are you|moron)\b",
+    re.IGNORECASE,
+)
+
+
+def steer(session_title: str, kind: str) -> Reply:
+    """A short, kind reply that brings the learner back to the lesson."""
+    lead = {
+        "injection": "I can't change how I work or show anything behind the scenes, but I'm "
+        "glad to keep teaching.",
+        "code": "I don't run commands or code from the chat; I only run the lesson's own steps.",
+        "hostile": "Sorry this is frustrating! Learning this stuff can be. Let's take it one "
+        "small step at a time.",
+        "off_topic": "That's outside what I can help with here: I'm your guide for building "
+        "this little neural network.",
+    }[kind]
+    return Reply(
+        text=f"{lead} We're at **{session_title}**. Ask me anything about it, press a button "
+        "below, or type `help` to see what I can do.",
+        kind="answer",
+    )
+
+
+# ----- live facts -------------------------------------------------------------------------
+MY = r"(?:my|our|the|this|your)?\s*(?:model'?s?|network'?s?|brain'?s?|neurons'?)?"
+LIVE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("predicted", re.compile(
+        r"(?:predict|guess|say|think|classif)\w*\b.*?\b(?:(?P<split>training|train|validation|valid|test)\s+)?"
+        r"(?:image|picture|img|number|#)\s*(?P<index>\d+)|(?:image|picture)\s*(?P<index2>\d+).*?"
+        r"(?:predict|confiden|sure|guess)", re.IGNORECASE)),
+    ("drop", re.compile(
+        r"(?:accuracy|acc|score|quiz).*(?:drop|fell|fall|went down|go down|jump|bounc|wobbl|worse|"
+        r"decrease|up and down|unstable|noisy)|(?:drop|jump|wobbl|bounc)\w*.*(?:accuracy|acc)\b",
+        re.IGNORECASE)),
+    ("confuse", re.compile(r"confus(?!ion matri)|mix(?:es|ing)? up|mistak|wrong most|gets wrong|"
+                           r"hardest class", re.IGNORECASE)),
+    ("time", re.compile(r"how long|how much time|how many (?:seconds|minutes)|time (?:will|does|to)|"
+                        r"when will .*finish", re.IGNORECASE)),
+    ("params", re.compile(r"how many (?:parameters|params|weights|numbers)|parameter count|"
+                          r"number of (?:parameters|params|weights)", re.IGNORECASE)),
+    ("loss", re.compile(r"\bloss\b.*(?:so |too |very )?(?:big|high|large|huge|10|\d{2})|"
+                        r"(?:my|the) loss|loss (?:is|was)", re.IGNORECASE)),
+    ("accuracy", re.compile(r"how (?:accurate|good|well)|accuracy|val(?:idation)? acc|score|"
+                            r"how did (?:it|my model|we) do|results?", re.IGNORECASE)),
+    ("epochs", re.compile(r"how many epochs|epochs (?:have|did)", re.IGNORECASE)),
+]
+ABOUT_ME = re.compile(r"\b(?:my|mine|our|we|i|it|its|it's)\b", re.IGNORECASE)
+LOST = re.compile(
+    r"(?:don'?t|dont|do not) (?:get|understand)|what are we doing|i'?m lost|confused|what is "
+    r"this|where am i|what now|what'?s (?:going on|happening)|huh\??$|what do i do",
+    re.IGNORECASE,
+)
+
+
+class Answerer:
+    """Answers a learner's question from their session and the lesson's knowledge base."""
+
+    def __init__(self, pack: LessonPack) -> None:
+        self.pack = pack
+        self._knowledge: KnowledgeBase | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        with self._lock:
+            if self._knowledge is None:
+                self._knowledge = KnowledgeBase.from_pack(self.pack)
+            return self._knowledge
+
+    def __call__(self, session: Session, message: str) -> Reply | None:
+        text = " ".join(words_to_digits(message).split())
+        title = self._state_title(session)
+        if CODE.search(text):
+            return steer(title, "code")
+        if INJECTION.search(text):
+            return steer(title, "injection")
+        if HOSTILE.search(text) and len(text) < 200:
+            return steer(title, "hostile")
+        if LOST.search(text) and len(text.split()) <= 8:
+            return self._recap(session)
+        live = self._live(session, text)
+        if live is not None:
+            return live
+        return self._from_knowledge(session, text)
+
+    def _state_title(self, session: Session) -> str:
+        state_id = session.state_id or self.pack.first().id
+        return self.pack.get(state_id).title
+
+    # ----- knowledge ----------------------------------------------------------------------
+    def _from_knowledge(self, session: Session, text: str) -> Reply:
+        hits = self.knowledge.search(text, k=3)
+        if not hits or hits[0][1] < MIN_SCORE:
+            return steer(self._state_title(session), "off_topic")
+        best, _ = hits[0]
+        if best.kind == "glossary":
+            answer = f"**{best.title[:1].upper() + best.title[1:]}.** {best.text}"
+            if best.related:
+                answer += f"\n\nRelated: {', '.join(best.related[:4])}."
+        else:
+            answer = best.text
+        where = self._where(best.state)
+        if where:
+            answer += f"\n\n*{where}*"
+        return Reply(text=answer, kind="answer")
+
+    def _where(self, state_id: str) -> str:
+        if state_id not in self.pack.ids:
+            return ""
+        number = self.pack.index(state_id) + 1
+        return f"This belongs to step {number}, {self.pack.get(state_id).title} (`go to {state_id}`)."
+
+    def _recap(self, session: Session) -> Reply:
+        state = self.pack.get(session.state_id or self.pack.first().id)
+        number = self.pack.index(state.id) + 1
+        text = (
+            f"No worries! Here's where we are: step {number} of {len(self.pack.states)}, "
+            f"**{state.title}**. {state.summary}\n\n"
+            "The big picture: we show a small network thousands of labelled pictures of "
+            "clothes, it guesses, we tell it how wrong it was, and it nudges its numbers "
+            "(weights) to do better. Press **Next** to keep going, or ask about any word "
+            "that puzzles you."
+        )
+        return Reply(text=text, kind="answer")
+
+    # ----- live facts ---------------------------------------------------------------------
+    def _live(self, session: Session, text: str) -> Reply | None:
+        for name, pattern in LIVE_PATTERNS:
+            match = pattern.search(text)
+            if not match:
+                continue
+            if name in ("accuracy", "loss", "params", "epochs", "confuse") and not ABOUT_ME.search(text):
+                continue  # "what is accuracy?" is a concept question, not about their model
+            if name != "predicted" and name != "time" and not session.history:
+                continue  # nothing measured yet: the concept answer fits better
+            handler = getattr(self, f"_live_{name}")
+            reply = handler(session, match)
+            if reply is not None:
+                return reply
+        return None
+
+    def _not_trained(self) -> Reply:
+        return Reply(
+            text="Your model hasn't trained yet, so there's nothing to measure. Say "
+            "`train for 5 epochs` (or `go to training`) and ask me again.",
+            kind="answer",
+        )
+
+    def _live_accuracy(self, session: Session, match: re.Match[str]) -> Reply | None:
+        if not session.history:
+            return self._not_trained()
+        values = [row.get("val_accuracy", float("nan")) for row in session.history]
+        per_epoch = ", ".join(f"epoch {number}: {value:.1%}" for number, value in
+                              enumerate(values, start=1))
+        last = session.history[-1]
+        text = (
+            f"After {len(session.history)} epoch(s), your model gets **{values[-1]:.1%}** of the "
+            f"10,000 validation images right (training accuracy {last.get('accuracy', 0):.1%}). "
+            f"Per epoch: {per_epoch}. Guessing would get 10%."
+        )
+        return Reply(text=text, kind="answer")
+
+    def _live_drop(self, session: Session, match: re.Match[str]) -> Reply | None:
+        if not session.history:
+            return self._not_trained()
+        values = [row.get("val_accuracy", float("nan")) for row in session.history]
+        drops = [(number + 1, values[number - 1], values[number]) for number in range(1, len(values))
+                 if values[number] < values[number - 1]]
+        if drops:
+            epoch, before, after = max(drops, key=lambda item: item[1] - item[2])
+            fact = (f"In your run, validation accuracy fell from {before:.1%} to {after:.1%} in "
+                    f"epoch {epoch}.")
+        else:
+            fact = f"In your run it rose every epoch: {', '.join(f'{value:.1%}' for value in values)}."
+        cause = (
+            " The cause is the raw pixels: they go from 0 to 255, so the outputs (logits) are big "
+            "numbers and each Adam step makes a large jump in the weights. The model overshoots "
+            "back and forth around a good setting, so the quiz score wobbles from epoch to epoch. "
+            "Scaling the pixels to 0-1 makes the steps small and the curve smooth."
+            if not session.settings.scaled
+            else " With scaled pixels the steps are small, so a dip is usually just noise from "
+            "the shuffled batches, or a sign of overfitting if training accuracy keeps rising."
+        )
+        return Reply(text=fact + cause, kind="answer")
+
+    def _live_loss(self, session: Session, match: re.Match[str]) -> Reply | None:
+        if not session.history:
+            return self._not_trained()
+        last = session.history[-1]
+        text = (
+            f"Your latest training loss is **{last['loss']:.1f}** (validation loss "
+            f"{last.get('val_loss', float('nan')):.1f}). "
+        )
+        if not session.settings.scaled and last["loss"] > 2:
+            text += (
+                "That is large because the pixels are raw 0-255 values: the ten outputs (logits) "
+                "become huge, and cross-entropy punishes a confident wrong answer very hard. A "
+                "well-behaved model on scaled pixels ends near 0.4. Accuracy is still fine, "
+                "because only the biggest output decides the class."
+            )
+        else:
+            text += "Lower is better; cross-entropy is about 2.3 for pure guessing among 10 classes."
+        return Reply(text=text, kind="answer")
+
+    def _live_params(self, session: Session, match: re.Match[str]) -> Reply | None:
+        if session.model is None:
+            return None  # no model yet: a concept answer about parameters fits better
+        with session.model_lock:
+            total = backend.parameter_count(session.model)
+        text = f"Your model has **{total:,}** parameters ({session.model_spec.describe()})."
+        if total == 7850:
+            text += " That is 784 x 10 = 7,840 weights plus 10 biases."
+        return Reply(text=text, kind="answer")
+
+    def _live_epochs(self, session: Session, match: re.Match[str]) -> Reply | None:
+        if not session.history:
+            return self._not_trained()
+        return Reply(text=f"Your model has trained for **{len(session.history)}** epoch(s).",
+                     kind="answer")
+
+    def _live_predicted(self, session: Session, match: re.Match[str]) -> Reply | None:
+        index = match.group("index") or match.group("index2")
+        split = {"validation": "valid", "valid": "valid", "test": "valid"}.get(
+            (match.group("split") or "").lower(), "train")
+        if index is None:
+            return None
+        if session.is_training:
+            return Reply(text="Your model is training right now; ask me again when it finishes.",
+                         kind="answer")
+        reply = tools.predict_image(session, split, int(index))
+        reply.kind = "answer"
+        return reply
+
+    def _live_confuse(self, session: Session, match: re.Match[str]) -> Reply | None:
+        if not session.history:
+            return self._not_trained()
+        if session.is_training:
+            return Reply(text="Your model is training right now; ask me again when it finishes.",
+                         kind="answer")
+        dataset = data.load_dataset()
+        images = dataset.scaled("valid") if session.settings.scaled else dataset.valid_images
+        with session.model_lock:
+            predicted = backend.predict_logits(session.model, images).argmax(axis=1)
+        matrix = backend.confusion_counts(dataset.valid_labels, predicted)
+        off = matrix.copy()
+        for label in range(len(off)):
+            off[label, label] = 0
+        true, guess = divmod(int(off.argmax()), off.shape[1])
+        names = data.CLASS_NAMES
+        text = (
+            f"On the 10,000 validation images, your model's most common mistake is taking a "
+            f"**{names[true]}** for a **{names[guess]}** ({off[true, guess]} times). "
+            f"Overall it is right on {int(matrix.trace()):,} of {int(matrix.sum()):,}. "
+            "Shirts, T-shirts, pullovers and coats look alike at 28 x 28 pixels, so ten neurons "
+            "that each weigh pixels in a straight sum find them hard to tell apart."
+        )
+        return Reply(text=text, kind="answer")
+
+    def _live_time(self, session: Session, match: re.Match[str]) -> Reply | None:
+        numbers = re.findall(r"\d+", match.string)
+        epochs = int(numbers[0]) if numbers else 5
+        dataset_size = session.settings.train_slice or 60000
+        steps = backend.TrainSettings(train_slice=dataset_size,
+                                      batch_size=session.settings.batch_size).steps_per_epoch(60000)
+        if session.steps_per_second:
+            seconds = epochs * steps / session.steps_per_second
+            text = (
+                f"On this machine your model trained at about {session.steps_per_second:,.0f} "
+                f"steps per second, so {epochs} epoch(s) of {steps:,} steps should take about "
+                f"**{seconds:.0f} seconds** (plus a second or two for the validation quiz)."
+            )
+        else:
+            text = (
+                f"{epochs} epoch(s) of {steps:,} steps usually take 2-4 seconds per epoch on a "
+                "laptop CPU. Train once and I can tell you from your own measured speed."
+            )
+        return Reply(text=text, kind="answer")
