@@ -92,7 +92,7 @@ class Agent:
     def __init__(
         self,
         pack: LessonPack,
-        answer: Callable[[Session, str], Reply | None] | None = None,
+        answer: Callable[[Session, str], Reply | Iterator[Reply] | None] | None = None,
     ) -> None:
         self.pack = pack
         self.answer = answer
@@ -176,9 +176,12 @@ class Agent:
                 yield reply
                 return
         if self.answer is not None:
-            reply = self.answer(session, message)
-            if reply is not None:
-                yield reply
+            answer = self.answer(session, message)
+            if isinstance(answer, Reply):
+                yield answer
+                return
+            if answer is not None:
+                yield from answer
                 return
         yield self._help(session, understood=False)
 
@@ -236,6 +239,10 @@ class Agent:
             yield self._ask_check(session)
         elif name == "help":
             yield self._help(session, understood=True)
+
+    def go_to(self, session: Session, state_id: str) -> Iterator[Reply]:
+        """Enter a state by id (for tools such as a language model's `go_to_step`)."""
+        yield from self._enter(session, self.pack.get(state_id))
 
     def _enter(self, session: Session, state: LessonState) -> Iterator[Reply]:
         """Move to `state`: its text, then each of its actions, then its check question."""

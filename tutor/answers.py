@@ -224,6 +224,18 @@ class Answerer:
 
     def __call__(self, session: Session, message: str) -> Reply | None:
         text = " ".join(words_to_digits(message).split())
+        steered = self.steer_if_needed(session, text)
+        if steered is not None:
+            return steered
+        if LOST.search(text) and len(text.split()) <= 8:
+            return self._recap(session)
+        live = self._live(session, text)
+        if live is not None:
+            return live
+        return self._from_knowledge(session, text)
+
+    def steer_if_needed(self, session: Session, text: str) -> Reply | None:
+        """A steer-back reply for code, instruction-changing or hostile messages, else None."""
         title = self._state_title(session)
         if CODE.search(text):
             return steer(title, "code")
@@ -231,12 +243,31 @@ class Answerer:
             return steer(title, "injection")
         if HOSTILE.search(text) and len(text) < 200:
             return steer(title, "hostile")
-        if LOST.search(text) and len(text.split()) <= 8:
-            return self._recap(session)
-        live = self._live(session, text)
-        if live is not None:
-            return live
-        return self._from_knowledge(session, text)
+        return None
+
+    def session_facts(self, session: Session) -> str:
+        """The learner's live figures as short lines, for a language model's prompt."""
+        lines = [f"- model: {session.model_spec.describe()}"]
+        if session.history:
+            last = session.history[-1]
+            per_epoch = ", ".join(f"{row.get('val_accuracy', float('nan')):.1%}"
+                                  for row in session.history)
+            lines += [
+                f"- trained epochs: {len(session.history)}; pixels "
+                f"{'scaled to 0-1' if session.settings.scaled else 'raw 0-255'}",
+                f"- validation accuracy per epoch: {per_epoch}",
+                f"- last training loss {last.get('loss', float('nan')):.2f}, accuracy "
+                f"{last.get('accuracy', float('nan')):.1%}; validation loss "
+                f"{last.get('val_loss', float('nan')):.2f}",
+            ]
+        else:
+            lines.append("- not trained yet")
+        if session.steps_per_second:
+            lines.append(f"- measured speed: {session.steps_per_second:,.0f} training steps per second")
+        right, asked = session.flashcard_score
+        if asked:
+            lines.append(f"- flashcards: {right} of {asked} right")
+        return "\n".join(lines)
 
     def _state_title(self, session: Session) -> str:
         state_id = session.state_id or self.pack.first().id

@@ -220,7 +220,7 @@ def load_pack(folder: Path | str = DEFAULT_PACK) -> LessonPack:
         )
     if not states:
         raise LessonError(f"lesson folder {folder} holds no lesson files")
-    for path_id, state in zip(manifest.get("states") or [], states):
+    for path_id, state in zip(manifest.get("states") or [], states, strict=False):
         if state.id != path_id:
             raise LessonError(f"{path_id}.md declares id {state.id!r}; they must match")
     ids = [state.id for state in states]

@@ -308,10 +308,11 @@ def compile_model(session: Session) -> Reply:
             notes.append("You had no model yet, so I built the notebook's one first.")
         backend.compile_model(session.model, session.settings)
         session.compiled = True
-    text = " ".join(
-        notes + ["Compiled. The model now knows how to measure its mistakes (the loss) and how "
-                 "to correct them (the optimizer)."]
+    compiled = (
+        "Compiled. The model now knows how to measure its mistakes (the loss) and how to "
+        "correct them (the optimizer)."
     )
+    text = " ".join([*notes, compiled])
     return Reply(text=text, code=backend.compile_code(session.settings), kind="tool")
 
 

@@ -21,6 +21,8 @@ from tutor.agent import Agent
 from tutor.answers import Answerer
 from tutor.backend import TrainSettings
 from tutor.lessons import DEFAULT_PACK, LessonPack, load_pack
+from tutor.llm_agent import LLMAnswerer
+from tutor.providers import Provider, provider_from_env
 from tutor.reply import Reply
 from tutor.session import Session
 
@@ -33,10 +35,15 @@ class Tutor:
     """The teaching agent for one lesson pack; safe to share between learners."""
 
     def __init__(
-        self, lessons: str | Path | LessonPack | None = None, train_slice: int | None = None
+        self,
+        lessons: str | Path | LessonPack | None = None,
+        train_slice: int | None = None,
+        provider: Provider | None = None,
     ) -> None:
         """`lessons`: a pack folder (default: the built-in lesson). `train_slice`: train on the
         first N images only, for slow machines and tests (default: `BRAIN_TUTOR_TRAIN_SLICE`).
+        `provider`: an LLM for free-form questions (default: from `BRAIN_TUTOR_LLM_BASE_URL`,
+        else the offline agent).
         """
         self.pack = lessons if isinstance(lessons, LessonPack) else load_pack(lessons or DEFAULT_PACK)
         if train_slice is None and os.environ.get(TRAIN_SLICE_VARIABLE, "").strip().isdigit():
@@ -44,6 +51,9 @@ class Tutor:
         self.train_slice = train_slice
         self.answerer = Answerer(self.pack)
         self.agent = Agent(self.pack, answer=self.answerer)
+        self.provider = provider if provider is not None else provider_from_env()
+        if self.provider is not None:
+            self.agent.answer = LLMAnswerer(self.provider, self.answerer, self.pack, self.agent.go_to)
         self._ready = threading.Event()
         self._warm_up_error: str | None = None
         self._warm_up_started = False
