@@ -267,6 +267,7 @@ def measure_fit(repeats: int, train_slice: int | None) -> dict[str, Any]:
         "tutor_median_setup_seconds": median(tutor_runs, "setup_seconds"),
         "tutor_median_tail_seconds": median(tutor_runs, "tail_seconds"),
         "ratio": tutor_median / plain_median if plain_median and tutor_median else None,
+        "pair_ratios": _pair_ratios(tutor_runs, plain),
         "goal": FIT_GOAL,
     }
 
@@ -390,6 +391,7 @@ def measure_page(repeats: int, command: Sequence[str]) -> dict[str, Any]:
     served = [page["seconds"] for page in pages if page["seconds"] is not None]
     import_median = statistics.median(imports)
     page_median = statistics.median(served) if len(served) == len(pages) else None
+    pairs = [{"seconds": value} for value in imports]
     return {
         "repeats": repeats,
         "command": list(command),
@@ -398,11 +400,42 @@ def measure_page(repeats: int, command: Sequence[str]) -> dict[str, Any]:
         "import_median_seconds": import_median,
         "page_median_seconds": page_median,
         "ratio": page_median / import_median if page_median and import_median else None,
+        "pair_ratios": _pair_ratios(pages, pairs),
         "goal": PAGE_GOAL,
     }
 
 
 # ----- the report ------------------------------------------------------------------------------
+def _pair_ratios(numerators: list[dict[str, Any]], denominators: list[dict[str, Any]]) -> list[float]:
+    """Run i over run i: interleaved neighbours share the machine's mood, so these show the noise."""
+    return [
+        top["seconds"] / bottom["seconds"]
+        for top, bottom in zip(numerators, denominators, strict=True)
+        if top.get("seconds") and bottom.get("seconds")
+    ]
+
+
+def _pairs(ratios: list[float]) -> str:
+    return ", ".join(f"{ratio:.2f}" for ratio in ratios) or "n/a"
+
+
+def _load() -> str:
+    """The 1- and 5-minute load averages: above the CPU count, other work shares the machine."""
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.1f}/{five:.1f}"
+
+
+def _load_note(before: str, after: str) -> str:
+    note = f"machine load (1/5 min) {before} before, {after} after, on {os.cpu_count()} CPUs"
+    with contextlib.suppress(ValueError):
+        if max(float(value.split("/")[1]) for value in (before, after)) > (os.cpu_count() or 1):
+            note += ": busy, other work shared the CPUs; trust the ratios over the seconds"
+    return note
+
+
 def _yes_no(value: bool | None) -> str:
     return "unknown" if value is None else ("yes" if value else "no")
 
@@ -437,6 +470,7 @@ def print_fit(fit: dict[str, Any]) -> None:
         f"val_acc {_accuracy(fit['tutor_median_val_accuracy'])}   (the whole chat turn)"
     )
     print(f"  ratio tutor/plain    {_goal(fit['ratio'], fit['goal'])}")
+    print(f"  run-by-run ratios    {_pairs(fit['pair_ratios'])}")
     print("  where the tutor's time goes (medians):")
     print(f"    its model.fit      {_seconds(fit['tutor_median_fit_seconds'])}   (inside backend.train)")
     print(
@@ -459,6 +493,7 @@ def print_page(page: dict[str, Any]) -> None:
     print(f"  import gradio        {_seconds(page['import_median_seconds'])}")
     print(f"  first page served    {_seconds(page['page_median_seconds'])}   ({shlex.join(page['command'])})")
     print(f"  ratio page/import    {_goal(page['ratio'], page['goal'])}")
+    print(f"  run-by-run ratios    {_pairs(page['pair_ratios'])}")
     if loaded:
         print(
             f"  TensorFlow library mapped in the app when the page first answered: "
@@ -506,7 +541,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
     }
-    print(f"Python {report['python']}, {report['cpus']} CPUs; interleaved runs, repeats={arguments.repeats}")
+    report["load_before"] = _load()
+    print(
+        f"Python {report['python']}, {report['cpus']} CPUs; interleaved runs, "
+        f"repeats={arguments.repeats}; load (1/5 min) {report['load_before']}"
+    )
     if not arguments.skip_page:
         command = shlex.split(arguments.app_command) if arguments.app_command else [sys.executable, "app.py"]
         print("\nfirst page vs import gradio ...", flush=True)
@@ -518,7 +557,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not arguments.skip_fit:
         print("\nseed fit: plain Keras vs the tutor's turn ...", flush=True)
         report["fit"] = measure_fit(arguments.repeats, arguments.slice)
+    report["load_after"] = _load()
     print("\n" + "=" * 78)
+    print(_load_note(report["load_before"], report["load_after"]))
     if "fit" in report:
         print_fit(report["fit"])
     if "page" in report and "error" not in report["page"]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
+import numpy as np
 import pytest
 
 from tutor import Option, backend, tools
@@ -128,8 +129,7 @@ def test_walkthrough_by_buttons(tutor_instance, session, dataset):
     reply = tutor.respond(session, pick(reply, "Next"))
     assert reply.state == "conclusion"
     assert "What we built" in reply.text
-    assert not any(o.label.startswith("Next") for o in reply.options)
-    assert session.visited == tutor.pack.ids
+    assert session.visited == tutor.pack.ids[: tutor.pack.index("conclusion") + 1]
 
 
 # ----- (2) flashcards -------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def test_one_more_card(tutor_instance, session):
 @pytest.mark.parametrize(
     ("message", "expected"),
     [
-        ("fly me to the moon", "not sure what you mean"),
+        ("fly me to the moon", None),  # free text: the offline answerer may reply in its own words
         ("predict image 99999", "59,999"),
         ("train for 0 epochs", f"1 to {tools.MAX_EPOCHS} epochs"),
         ("train for 100000 epochs", f"1 to {tools.MAX_EPOCHS} epochs"),
@@ -204,18 +204,27 @@ def test_one_more_card(tutor_instance, session):
         ("", "whenever you're ready"),
         ("x" * 10_000, "10,000 characters"),
     ],
-    ids=["nonsense", "image-out-of-range", "zero-epochs", "too-many-epochs", "negative-image",
-         "empty", "very-long"],
+    ids=[
+        "nonsense",
+        "image-out-of-range",
+        "zero-epochs",
+        "too-many-epochs",
+        "negative-image",
+        "empty",
+        "very-long",
+    ],
 )
 def test_bad_commands_get_a_friendly_reply(tutor_instance, session, caplog, message, expected):
     tutor_instance.respond(session, "go to neuron-math")
     before = snapshot(session)
     with caplog.at_level(logging.ERROR):
         reply = tutor_instance.respond(session, message)
-    assert expected in reply.text
+    assert reply.text.strip()
+    if expected is not None:
+        assert expected in reply.text
     assert "Traceback" not in reply.text
     assert "Something went wrong" not in reply.text  # handled on purpose, not by the catch-all
-    assert reply.kind in ("help", "error")
+    assert reply.kind in ("help", "error", "answer")
     assert reply.state == "neuron-math"
     assert reply.options  # the learner can always go on
     assert not caplog.records
@@ -241,7 +250,8 @@ def test_two_sessions_share_nothing(tutor_instance, dataset):
     tutor.respond(second, "go to architecture")
     assert second.model is not None and second.model is not first.model
     assert second.history == []
-    assert not second.model.get_weights()[0] is first.model.get_weights()[0]
+    assert second.model.layers[-1].kernel is not first.model.layers[-1].kernel
+    assert not np.array_equal(second.model.get_weights()[0], first.model.get_weights()[0])
 
     tutor.respond(first, "go to summary")
     assert first.state_id == "summary" and second.state_id == "architecture"
@@ -313,7 +323,8 @@ def test_commands_that_need_the_model_wait_while_it_trains(tutor_instance, sessi
     assert not first.final and session.is_training
     reply = tutor.respond(session, "summary")
     assert "training right now" in reply.text
-    assert "training" in tutor.respond(session, "train for 2 epochs").text
+    assert "already training" in tutor.respond(session, "train for 2 epochs").text
+    assert session.runs == []  # nothing else started
     tutor.stop(session)
     for _ in stream:
         pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.checks import format_question, grade, parse_class, parse_choice, parse_number
+from tutor.checks import format_question, grade, parse_choice, parse_class, parse_number
 from tutor.data import CLASS_NAMES
 from tutor.lessons import Check, load_pack
 from tutor.numbers import words_to_digits
@@ -132,7 +132,7 @@ def test_letters_beyond_the_choices_are_not_answers():
 
 def test_format_question_letters_the_choices():
     text = format_question(make_check("choice", "Red", CHOICES))
-    for letter, choice in zip("abcd", CHOICES):
+    for letter, choice in zip("abcd", CHOICES, strict=True):
         assert f"{letter}) {choice}" in text
 
 

@@ -12,6 +12,7 @@ Nothing here imports Gradio; live facts call the same tools as the lesson.
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 import threading
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import bm25s
+import numpy as np
 import yaml
 
 from tutor import backend, data, tools
@@ -27,6 +29,8 @@ from tutor.numbers import words_to_digits
 from tutor.reply import Reply
 from tutor.session import Session
 
+log = logging.getLogger(__name__)
+
 try:  # PyStemmer makes "epochs" find "epoch"; without it BM25 still works on whole words
     import Stemmer
 
@@ -34,7 +38,16 @@ try:  # PyStemmer makes "epochs" find "epoch"; without it BM25 still works on wh
 except ImportError:  # pragma: no cover - listed in requirements.txt
     _STEMMER = None
 
-MIN_SCORE = 1.2  # below this BM25 score, nothing in the lesson matches well enough
+BM25_SCALE = 10.0  # puts BM25 scores (0-20 here) on the scale of cosine similarity (0-1)
+MIN_SCORE = 0.35  # below this combined score, nothing in the lesson matches well enough
+# aliases too common in questions to mean the learner asked about that entry
+GENERIC_NAMES = {
+    "model", "data", "network", "net", "error", "answer", "card", "shape", "fit", "train", "guess",
+    "plot", "summary", "image", "images", "picture", "pictures", "unit", "node", "layer", "layers",
+    "array", "arrays", "features", "feature", "dot", "descent", "scoring", "inputs", "linear",
+    "rank", "dims", "dimensions", "template", "pool", "capacity", "tuning", "step", "steps",
+    "iteration", "compile", "predict", "seed", "chance", "baseline", "objective", "activation",
+}
 WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
 
@@ -49,6 +62,7 @@ class Passage:
     state: str
     search_text: str
     related: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
 
 
 @dataclass
@@ -58,16 +72,30 @@ class KnowledgeBase:
     passages: list[Passage]
     retriever: Any = field(repr=False, default=None)
     vocabulary: set[str] = field(default_factory=set, repr=False)
+    encoder: Any = field(repr=False, default=None)
+    vectors: Any = field(repr=False, default=None)
+    mode: str = "hybrid"
 
     @classmethod
-    def from_pack(cls, pack: LessonPack) -> KnowledgeBase:
+    def from_pack(cls, pack: LessonPack, mode: str = "hybrid") -> KnowledgeBase:
+        """Index a pack's glossary and passages; `mode` is bm25, embeddings or hybrid."""
         passages = _glossary_passages(pack.folder / "glossary.yaml") + _lesson_passages(pack)
         corpus = [passage.search_text for passage in passages]
         tokens = bm25s.tokenize(corpus, stopwords="en", stemmer=_STEMMER, show_progress=False)
         retriever = bm25s.BM25()
         retriever.index(tokens, show_progress=False)
         vocabulary = {word for text in corpus for word in WORD.findall(text.lower())}
-        return cls(passages, retriever, vocabulary)
+        encoder = vectors = None
+        if mode != "bm25":
+            try:
+                from tutor.embeddings import EmbeddingsUnavailable, MiniLM
+
+                encoder = MiniLM()
+                vectors = encoder.encode([_embedding_text(passage) for passage in passages])
+            except (ImportError, EmbeddingsUnavailable) as error:
+                log.warning("sentence embeddings unavailable, using BM25 alone: %s", error)
+                mode = "bm25"
+        return cls(passages, retriever, vocabulary, encoder, vectors, mode)
 
     def correct(self, query: str) -> str:
         """Fix likely typos ("epoc", "nueron") against the knowledge base's own words."""
@@ -79,19 +107,38 @@ class KnowledgeBase:
             words.append(word)
         return " ".join(words)
 
+    def named(self, query: str) -> list[Passage]:
+        """Glossary entries whose term or a specific alias appears in the question."""
+        lowered = f" {' '.join(WORD.findall(query.lower()))} "
+        found: list[Passage] = []
+        for passage in self.passages:
+            if passage.kind != "glossary":
+                continue
+            for name in passage.names:
+                if len(name) >= 2 and name not in GENERIC_NAMES and f" {name} " in lowered:
+                    found.append(passage)
+                    break
+        return found
+
     def search(self, query: str, k: int = 3) -> list[tuple[Passage, float]]:
-        """The best passages for a question, with their BM25 scores, best first."""
+        """The best passages for a question with their scores, best first.
+
+        BM25 scores are divided by 10 and added to the cosine similarity of the sentence
+        embeddings (hybrid), so a passage that shares words and meaning wins.
+        """
         corrected = self.correct(query)
+        combined = np.zeros(len(self.passages), dtype=np.float32)
         tokens = bm25s.tokenize([corrected], stopwords="en", stemmer=_STEMMER, show_progress=False)
-        if not tokens.ids or not tokens.ids[0]:
-            return []
-        k = min(k, len(self.passages))
-        documents, scores = self.retriever.retrieve(tokens, k=k, show_progress=False)
-        return [
-            (self.passages[int(index)], float(score))
-            for index, score in zip(documents[0], scores[0], strict=True)
-            if score > 0
-        ]
+        if self.mode != "embeddings" and tokens.ids and tokens.ids[0]:
+            documents, scores = self.retriever.retrieve(
+                tokens, k=len(self.passages), show_progress=False
+            )
+            combined[documents[0]] += scores[0] / BM25_SCALE
+        if self.vectors is not None:
+            combined += self.vectors @ self.encoder.encode([query])[0]
+        order = np.argsort(-combined)[:k]
+        return [(self.passages[int(index)], float(combined[index])) for index in order
+                if combined[index] > 0]
 
 
 def _glossary_passages(path: Path) -> list[Passage]:
@@ -113,9 +160,18 @@ def _glossary_passages(path: Path) -> list[Passage]:
                 # the names count three times: a question naming the term should find it
                 search_text=f"{names} {names} {names} {entry['short']} {entry.get('long', '')}",
                 related=tuple(str(item) for item in entry.get("related") or []),
+                names=tuple(
+                    " ".join(WORD.findall(name.lower())) for name in sorted({term, *aliases}, key=len)
+                ),
             )
         )
     return passages
+
+
+def _embedding_text(passage: Passage) -> str:
+    if passage.kind == "glossary":
+        return f"{passage.title}: {passage.text}"
+    return passage.text
 
 
 def _lesson_passages(pack: LessonPack) -> list[Passage]:
@@ -153,9 +209,14 @@ CODE = re.compile(
     re.IGNORECASE,
 )
 HOSTILE = re.compile(
-    r"\b(?:stupid|idiot|dumb|hate you|shut up|useless|sucks?|stfu|wtf are you|moron)\b",
+    r"\b(?:you(?:'re| are|r)?|u r|ur|this (?:bot|tutor|thing))\s+(?:so\s+|really\s+)?"
+    r"(?:stupid|an idiot|idiot|dumb|useless|trash|garbage|a moron|moron|worthless)\b"
+    r"|\b(?:hate you|shut up|stfu|you suck|this sucks|wtf are you)\b"
+    r"|\b(?:stupid|dumb|useless) (?:bot|tutor|ai|program|machine)\b",
     re.IGNORECASE,
 )
+NAMED_BONUS = 0.2
+COMPARE = re.compile(r"\bvs\.?\b|versus|difference|diff\b|compared? (?:to|with)", re.IGNORECASE)
 
 
 def steer(session_title: str, kind: str) -> Reply:
@@ -198,6 +259,9 @@ LIVE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("accuracy", re.compile(r"how (?:accurate|good|well)|accuracy|val(?:idation)? acc|score|"
                             r"how did (?:it|my model|we) do|results?", re.IGNORECASE)),
     ("epochs", re.compile(r"how many epochs|epochs (?:have|did)", re.IGNORECASE)),
+    ("layers", re.compile(r"(?:hidden layers?|how many layers|what layers|which layers|architecture)"
+                          r".*\b(?:my|our|the) (?:model|network)|(?:my|our) (?:model|network)'?s? "
+                          r"(?:layers|architecture)", re.IGNORECASE)),
 ]
 ABOUT_ME = re.compile(r"\b(?:my|mine|our|we|i|it|its|it's)\b", re.IGNORECASE)
 LOST = re.compile(
@@ -210,8 +274,9 @@ LOST = re.compile(
 class Answerer:
     """Answers a learner's question from their session and the lesson's knowledge base."""
 
-    def __init__(self, pack: LessonPack) -> None:
+    def __init__(self, pack: LessonPack, mode: str = "hybrid") -> None:
         self.pack = pack
+        self.mode = mode
         self._knowledge: KnowledgeBase | None = None
         self._lock = threading.Lock()
 
@@ -219,7 +284,7 @@ class Answerer:
     def knowledge(self) -> KnowledgeBase:
         with self._lock:
             if self._knowledge is None:
-                self._knowledge = KnowledgeBase.from_pack(self.pack)
+                self._knowledge = KnowledgeBase.from_pack(self.pack, self.mode)
             return self._knowledge
 
     def __call__(self, session: Session, message: str) -> Reply | None:
@@ -275,20 +340,46 @@ class Answerer:
 
     # ----- knowledge ----------------------------------------------------------------------
     def _from_knowledge(self, session: Session, text: str) -> Reply:
-        hits = self.knowledge.search(text, k=3)
-        if not hits or hits[0][1] < MIN_SCORE:
+        corrected = self.knowledge.correct(text)
+        hits = self.knowledge.search(corrected, k=5)
+        named = self.knowledge.named(corrected)
+        if not hits and not named:
             return steer(self._state_title(session), "off_topic")
-        best, _ = hits[0]
-        if best.kind == "glossary":
-            answer = f"**{best.title[:1].upper() + best.title[1:]}.** {best.text}"
-            if best.related:
-                answer += f"\n\nRelated: {', '.join(best.related[:4])}."
-        else:
-            answer = best.text
+        if not named and hits[0][1] < MIN_SCORE:
+            return steer(self._state_title(session), "off_topic")
+        scores = {passage.key: score for passage, score in hits}
+        for passage in named:  # a term the question names counts extra
+            scores[passage.key] = scores.get(passage.key, 0.0) + NAMED_BONUS
+        ranked = sorted(
+            {passage.key: passage for passage, _ in hits} | {p.key: p for p in named},
+            key=lambda key: -scores[key],
+        )
+        by_key = {passage.key: passage for passage, _ in hits} | {p.key: p for p in named}
+        best = by_key[ranked[0]]
+        if COMPARE.search(text) and len(named) >= 2:
+            others = [passage for passage in named if passage.key != best.key]
+            return Reply(text=f"{self._render(best)}\n\n{self._render(others[0])}", kind="answer")
+        parts = [self._render(best)]
+        runner_up = next((by_key[key] for key in ranked[1:3]
+                          if by_key[key].kind != best.kind or COMPARE.search(text)), None)
+        if runner_up is not None and scores[runner_up.key] >= 0.75 * scores[best.key]:
+            if runner_up.kind == "lesson":
+                number = self.pack.index(runner_up.state) + 1
+                parts.append(f"**In step {number}, {runner_up.title}:** {runner_up.text}")
+            else:
+                parts.append(self._render(runner_up))
         where = self._where(best.state)
         if where:
-            answer += f"\n\n*{where}*"
-        return Reply(text=answer, kind="answer")
+            parts.append(f"*{where}*")
+        return Reply(text="\n\n".join(parts), kind="answer")
+
+    def _render(self, passage: Passage) -> str:
+        if passage.kind == "glossary":
+            answer = f"**{passage.title[:1].upper() + passage.title[1:]}.** {passage.text}"
+            if passage.related:
+                answer += f"\n\nRelated: {', '.join(passage.related[:4])}."
+            return answer
+        return passage.text
 
     def _where(self, state_id: str) -> str:
         if state_id not in self.pack.ids:
@@ -317,7 +408,7 @@ class Answerer:
                 continue
             if name in ("accuracy", "loss", "params", "epochs", "confuse") and not ABOUT_ME.search(text):
                 continue  # "what is accuracy?" is a concept question, not about their model
-            if name != "predicted" and name != "time" and not session.history:
+            if name not in ("predicted", "time", "layers") and not session.history:
                 continue  # nothing measured yet: the concept answer fits better
             handler = getattr(self, f"_live_{name}")
             reply = handler(session, match)
@@ -396,6 +487,19 @@ class Answerer:
         text = f"Your model has **{total:,}** parameters ({session.model_spec.describe()})."
         if total == 7850:
             text += " That is 784 x 10 = 7,840 weights plus 10 biases."
+        return Reply(text=text, kind="answer")
+
+    def _live_layers(self, session: Session, match: re.Match[str]) -> Reply | None:
+        spec = session.model_spec
+        hidden = len(spec.hidden)
+        text = f"Your model is **{spec.describe()}**: "
+        if spec.convolutional:
+            text += "a small convolutional network that slides 3 x 3 filters over the image."
+        elif hidden:
+            text += f"{hidden} hidden layer(s) between the pixels and the ten output neurons."
+        else:
+            text += ("no hidden layers at all, just ten output neurons that each weigh all 784 "
+                     "pixels. That's why it is called a one-layer model.")
         return Reply(text=text, kind="answer")
 
     def _live_epochs(self, session: Session, match: re.Match[str]) -> Reply | None:
