@@ -176,11 +176,6 @@ def test_skip_a_flashcard_reveals_it(tutor_instance, session, dataset):
     assert session.flashcard_score == (0, 0)
 
 
-@pytest.mark.xfail(
-    reason="bug: 'one more card' is in the another_card pattern, but clean_message first turns "
-    "it into '1 more card', which no pattern matches",
-    strict=True,
-)
 def test_one_more_card(tutor_instance, session):
     tutor_instance.respond(session, "go to flashcards")
     tutor_instance.respond(session, "skip")
@@ -383,12 +378,6 @@ def test_choice_check_by_letter(tutor_instance, session):
     assert "Correct" in tutor.respond(session, letter).text
 
 
-@pytest.mark.xfail(
-    reason="bug: the check is graded on the raw message, not the cleaned one, so an answer in "
-    "words ('seven thousand eight hundred and fifty', as speech recognition writes it) is not "
-    "read as a number and the learner gets the 'not sure what you mean' help",
-    strict=True,
-)
 def test_check_answer_in_words(tutor_instance, session):
     tutor_instance.respond(session, "go to summary")
     reply = tutor_instance.respond(session, "seven thousand eight hundred and fifty")

@@ -13,7 +13,6 @@ from tutor import Tutor, backend, tools
 from tutor.agent import clean_message, parse_command
 from tutor.data import CLASS_NAMES
 from tutor.lessons import DEFAULT_PACK, LessonError, load_pack, parse_state
-from tutor.numbers import words_to_digits
 
 PACK = load_pack()
 EXPECTED_IDS = [
@@ -28,10 +27,6 @@ EXPECTED_IDS = [
     "prediction",
     "conclusion",
 ]
-
-
-def _title_has_number_words(state):
-    return words_to_digits(state.title.lower()) != state.title.lower()
 
 
 # ----- the real pack --------------------------------------------------------------------------
@@ -141,23 +136,7 @@ def test_go_to_id(tutor_instance, walked, state):
     assert state.title in reply.text
 
 
-@pytest.mark.parametrize(
-    "state",
-    [
-        pytest.param(
-            state,
-            marks=pytest.mark.xfail(
-                _title_has_number_words(state),
-                reason="bug: clean_message turns number words into digits before the goto "
-                "target is matched, so a title like 'The math of one neuron' becomes "
-                "'the math of 1 neuron' and no state is found",
-                strict=True,
-            ),
-        )
-        for state in PACK.states
-    ],
-    ids=PACK.ids,
-)
+@pytest.mark.parametrize("state", PACK.states, ids=PACK.ids)
 def test_go_to_title(tutor_instance, walked, state):
     learner, _ = walked
     reply = _go_to(tutor_instance, learner, state, state.title)

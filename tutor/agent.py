@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tutor import checks, tools
+from tutor import checks, lab, tools  # noqa: F401  (lab registers the experiment tools)
 from tutor.data import CLASS_NAMES, DataUnavailable
 from tutor.lessons import LessonPack, LessonState
 from tutor.numbers import words_to_digits
@@ -50,7 +50,7 @@ COMMANDS: list[tuple[str, re.Pattern[str]]] = [
     ("back", re.compile(r"^(?:back|go back|previous|prev|previous step|step back|last step)$")),
     ("goto", re.compile(r"^(?:go to|goto|jump to|open|show me the|take me to|switch to)\s+(?P<target>.+)$")),
     ("another_card", re.compile(
-        r"^(?:another|new|one more|next|more)\s+(?:flash\s*)?cards?$|^(?:flash\s*cards?|quiz me on a card)$")),
+        r"^(?:another|new|one more|1 more|next|more)\s+(?:flash\s*)?cards?$|^(?:flash\s*cards?|quiz me on a card)$")),
     ("skip", re.compile(r"^(?:skip|pass|i don'?t know|no idea|dunno|reveal|show (?:me )?the answer)$")),
     ("show_image", re.compile(
         rf"^(?:show|display|plot|see|view)(?: me)?(?: the)?\s+{_SPLIT}(?:image|picture|card|img|sample)\s*(?:number|no\.?|#)?\s*{_NUMBER}$")),
@@ -63,6 +63,27 @@ COMMANDS: list[tuple[str, re.Pattern[str]]] = [
     ("summary", re.compile(r"^(?:(?:show )?(?:the )?(?:model )?summary|model\.summary\(\)|summari[sz]e(?: the model)?)$")),
     ("curves", re.compile(r"^(?:show )?(?:the |my )?(?:training )?(?:curves?|history|plots?|graphs?)$")),
     ("check", re.compile(r"^(?:check|quiz me|quick check|check my understanding|test me|ask me)$")),
+    # experiments (beyond the notebook)
+    ("scale", re.compile(r"^(?:please )?(?:scale|normali[sz]e|rescale)(?: the)?(?: pixels?| images?| inputs?| data)?(?: to 0-1| to 0 1)?$|^(?:use )?scaled pixels$|^divide (?:the )?pixels by 255$")),
+    ("unscale", re.compile(r"^(?:use )?raw pixels$|^(?:unscale|don'?t scale|do not scale|stop scaling)(?: the pixels)?$")),
+    ("add_hidden", re.compile(r"^add (?:a |an |1 |another )?(?:hidden )?layer(?: (?:of|with))?(?: (?P<units>-?\d[\d,]*))?(?: (?P<act>relu|sigmoid|tanh|linear))?(?: (?:neurons|units|nodes))?(?: (?P<act2>relu|sigmoid|tanh|linear))?$")),
+    ("one_layer", re.compile(r"^(?:remove|drop|delete) (?:the |all )?(?:hidden )?layers?$|^(?:use )?(?:the )?(?:1|one)[- ]layer model$|^no hidden layers?$")),
+    ("cnn", re.compile(r"^(?:use|try|switch to|build) (?:a |the )?(?:small )?(?:cnn|convolutional (?:network|model|neural network)|convnet|convolutions?)$")),
+    ("optimizer", re.compile(r"^(?:use|switch to|try) (?P<opt>adam|sgd|rmsprop)(?:(?: optimi[sz]er)?(?: with)?(?: (?:a|the))? learning rate(?: of| =)? (?P<rate>-?[\d.]+(?:e-?\d+)?))?$")),
+    ("rate", re.compile(r"^(?:set |use |change )?(?:the |a )?learning rate(?: to| =| of)? (?P<rate>-?[\d.,]+(?:e[-+]?\d+)?)$")),
+    ("batch", re.compile(r"^(?:set |use |change )?(?:the |a )?batch(?: size)?(?: to| =| of)? (?P<number>-?\d[\d,]*)$")),
+    ("slice", re.compile(r"^(?:train|learn) (?:on|with) (?:the first )?(?P<number>-?\d[\d,]*) (?:images|pictures|examples|samples)$|^use (?P<number2>-?\d[\d,]*) (?:training )?images$")),
+    ("all_data", re.compile(r"^(?:use|train on) all (?:the )?(?:data|images|training images)$")),
+    ("quick_on", re.compile(r"^(?:quick|fast) (?:mode|training)(?: on)?$|^(?:go|train) (?:quick|fast)$|^quick$")),
+    ("quick_off", re.compile(r"^(?:quick|fast) (?:mode|training) off$|^(?:use )?(?:the )?notebook(?:'s)? settings$")),
+    ("compare", re.compile(r"^(?:compare|show)(?: my| the| all)? runs?$|^runs$|^compare$")),
+    ("use_run", re.compile(r"^(?:use|restore|load|go back to|back to) run (?P<number>-?\d+)$")),
+    ("undo", re.compile(r"^undo(?: that| the last change)?$")),
+    ("weights", re.compile(r"^(?:show )?(?:the |my )?weight maps?$|^show (?:the )?weights$|^what did (?:the|my) neurons learn$")),
+    ("confusion", re.compile(r"^(?:show )?(?:the |a |my )?confusion matrix$")),
+    ("mistakes", re.compile(r"^(?:show )?(?:the |my )?(?:most confident |biggest |worst )?mistakes$|^what did it get wrong$")),
+    ("filters", re.compile(r"^(?:show )?(?:the |my )?(?:cnn )?(?:filters|feature maps|activation maps)(?: for (?:validation )?image (?P<number>\d+))?$")),
+    ("you_vs_model", re.compile(r"^(?:you|me) vs (?:the )?model$|^compare (?:me|my guesses|my answers)(?: (?:with|to) the model)?$")),
 ]
 
 
@@ -84,6 +105,13 @@ def clean_message(message: str) -> str:
 
 def _number(value: str) -> int:
     return int(value.replace(",", ""))
+
+
+def _rate(value: str) -> float:
+    try:
+        return float(value.replace(",", ""))
+    except ValueError as error:
+        raise tools.ToolInputError(f"'{value[:20]}' is not a learning rate I can read; try 0.001.") from error
 
 
 class Agent:
@@ -239,6 +267,54 @@ class Agent:
             yield self._ask_check(session)
         elif name == "help":
             yield self._help(session, understood=True)
+        else:
+            yield from self._experiment(session, name, values)
+
+    def _experiment(self, session: Session, name: str, values: dict[str, str]) -> Iterator[Reply]:
+        """Experiment and look-inside commands: each maps onto one bounded lab tool."""
+        number = values.get("number") or values.get("number2")
+        changes: dict[str, Any] | None = {
+            "scale": {"scaled": True},
+            "unscale": {"scaled": False},
+            "one_layer": {"hidden": [], "convolutional": False},
+            "cnn": {"convolutional": True},
+            "quick_on": {"quick": True},
+            "quick_off": {"quick": False},
+            "all_data": {"train_slice": 60000},
+        }.get(name)
+        if name == "add_hidden":
+            units = _number(values["units"]) if values.get("units") else 128
+            activation = values.get("act") or values.get("act2") or "relu"
+            hidden = [list(layer) for layer in session.model_spec.hidden] + [[units, activation]]
+            changes = {"hidden": hidden, "convolutional": False}
+        elif name == "optimizer":
+            changes = {"optimizer": values["opt"]}
+            if values.get("rate"):
+                changes["learning_rate"] = _rate(values["rate"])
+        elif name == "rate":
+            changes = {"learning_rate": _rate(values["rate"])}
+        elif name == "batch":
+            changes = {"batch_size": _number(number)}
+        elif name == "slice":
+            changes = {"train_slice": _number(number)}
+        if changes is not None:
+            yield tools.run_tool(session, "new_experiment", changes)
+        elif name == "compare":
+            yield tools.run_tool(session, "compare_runs")
+        elif name == "use_run":
+            yield tools.run_tool(session, "use_run", {"number": _number(number)})
+        elif name == "undo":
+            yield tools.run_tool(session, "use_run", {"number": 0})
+        elif name == "weights":
+            yield tools.run_tool(session, "weight_maps")
+        elif name == "confusion":
+            yield tools.run_tool(session, "confusion_matrix")
+        elif name == "mistakes":
+            yield tools.run_tool(session, "mistakes")
+        elif name == "filters":
+            yield tools.run_tool(session, "cnn_filters", {"index": _number(number) if number else 0})
+        elif name == "you_vs_model":
+            yield tools.run_tool(session, "you_vs_model")
 
     def go_to(self, session: Session, state_id: str) -> Iterator[Reply]:
         """Enter a state by id (for tools such as a language model's `go_to_step`)."""
@@ -268,7 +344,10 @@ class Agent:
                 log.warning("lesson %s names unknown action %s", state.id, action.name)
                 continue
             else:
-                result = tools.run_tool(session, action.name, action.arguments)
+                try:
+                    result = tools.run_tool(session, action.name, action.arguments)
+                except tools.ToolInputError as error:  # the lesson text still shows
+                    result = Reply(text=f"*{error}*", kind="help")
             if isinstance(result, Reply):
                 _merge_into(block, result)
                 continue
@@ -338,7 +417,7 @@ class Agent:
     def _grade_check(self, session: Session, message: str) -> Reply | None:
         state = self.pack.get(session.pending_check)
         check = state.check
-        verdict = checks.grade(check, message)
+        verdict = checks.grade(check, words_to_digits(message))
         if verdict is None:
             return None
         attempts = session.check_attempts.get(state.id, 0) + 1

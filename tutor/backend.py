@@ -243,7 +243,7 @@ def _progress_callback(
     steps: int,
     on_update: Callable[[TrainingUpdate], None] | None,
     stop: threading.Event | None,
-    every: int,
+    every: float,
 ):
     """A Keras callback that reports progress and stops the fit when `stop` is set.
 
@@ -261,6 +261,7 @@ def _progress_callback(
             self.epoch = 0
             self.stopped = False
             self.diverged = False
+            self.last_report = time.monotonic()
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch + 1
@@ -271,10 +272,14 @@ def _progress_callback(
             if stop is not None and stop.is_set():
                 self.stopped = True
                 self.model.stop_training = True
-            if on_update and (batch + 1) % every == 0 and batch + 1 < steps:
+            now = time.monotonic()
+            if on_update and now - self.last_report >= every and batch + 1 < steps:
+                self.last_report = now
                 on_update(TrainingUpdate(self.epoch, epochs, batch + 1, steps, list(self.history)))
 
         def on_epoch_end(self, epoch, logs=None):
+            if self.stopped:
+                return  # a partly finished epoch is not reported as an epoch
             row = {key: float(value) for key, value in (logs or {}).items()}
             if any(not math.isfinite(value) for value in row.values()):
                 self.diverged = True
@@ -317,7 +322,7 @@ def train(
     if validation_slice:
         valid_images, valid_labels = valid_images[:validation_slice], valid_labels[:validation_slice]
     steps = settings.steps_per_epoch(len(dataset.train_images))
-    every = max(1, steps // 20)
+    every = 0.25  # seconds between progress reports: often enough to look live, cheap
     callback = _progress_callback(settings.epochs, steps, on_update, stop, every)
     started = time.perf_counter()
     model.fit(

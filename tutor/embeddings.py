@@ -65,7 +65,7 @@ class MiniLM:
         for key, value in load_file(str(folder / "model.safetensors")).items():
             if value.dtype == np.int64:
                 continue
-            if key.startswith("encoder.") and key.endswith("dense.weight") or key.endswith(
+            if (key.startswith("encoder.") and key.endswith("dense.weight")) or key.endswith(
                 ("query.weight", "key.weight", "value.weight")
             ):
                 value = value.T  # stored (out, in); kept as (in, out) for a plain x @ w

@@ -100,7 +100,10 @@ class LessonPack:
 
 
 def _squash(text: str) -> str:
-    return "".join(character for character in text.lower() if character.isalnum())
+    """Lower-case letters and digits only, number words as digits ("one neuron" = "1neuron")."""
+    from tutor.numbers import words_to_digits
+
+    return "".join(character for character in words_to_digits(text).lower() if character.isalnum())
 
 
 def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str]:

@@ -153,7 +153,9 @@ class LLMAnswerer:
 
     def _run_call(self, session: Session, call: ToolCall) -> Iterator[Reply]:
         """Run one tool call, yield what the learner sees, return the text the model sees."""
-        arguments = {key: value for key, value in call.arguments.items() if not key.startswith("_")}
+        if "_unreadable" in call.arguments:
+            return f"error: the arguments for {call.name} were not valid JSON; send them again"
+        arguments = dict(call.arguments)
         try:
             if call.name == "go_to_step" and self.go_to is not None:
                 step = str(arguments.get("step", ""))

@@ -77,6 +77,8 @@ def words_to_digits(text: str) -> str:
     "train for three more epochs" -> "train for 3 more epochs";
     "one hundred and twenty-eight neurons" -> "128 neurons".
     """
+    # "a hundred", "a thousand", "a million": the article stands for one
+    text = re.sub(r"\b[Aa]n? (?=(?:hundred|thousand|million)\b)", "one ", text)
     tokens = _TOKEN.findall(text)
     output: list[str] = []
     index = 0

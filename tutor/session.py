@@ -22,6 +22,7 @@ class Run:
     number: int
     model: str
     settings: TrainSettings
+    spec: ModelSpec = field(default_factory=ModelSpec)
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
     stopped: bool = False

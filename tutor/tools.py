@@ -222,6 +222,13 @@ def show_pixels(session: Session, split: str = "train", index: int = 42) -> Repl
     return Reply(text=text, code=f"{_array_name(split)}[{index}]", figures=[figure], kind="tool")
 
 
+def model_inputs(session: Session, images: np.ndarray) -> np.ndarray:
+    """Images as this learner's model expects them: raw 0-255, or scaled to 0-1."""
+    if session.settings.scaled:
+        return (np.asarray(images) / np.float32(255.0)).astype(np.float32)
+    return images
+
+
 def ensure_model(session: Session) -> list[str]:
     """Build and compile the learner's model if they have none yet; say what was done."""
     notes = []
@@ -427,6 +434,8 @@ def _record_run(session: Session, settings: backend.TrainSettings, result: backe
             seconds=result.seconds,
             stopped=result.stopped,
             diverged=result.diverged,
+            spec=session.model_spec,
+            weights=None if result.diverged else backend.copy_weights(session.model),
         )
     )
 
@@ -529,7 +538,7 @@ def predict_first_ten(session: Session) -> Reply:
     dataset = _dataset()
     notes = ensure_model(session)
     with session.model_lock:
-        logits = backend.predict_logits(session.model, dataset.train_images[:10])
+        logits = backend.predict_logits(session.model, model_inputs(session, dataset.train_images[:10]))
     predicted = logits.argmax(axis=1)
     header = "| image | " + " | ".join(str(label) for label in range(10)) + " | predicted | true |"
     rule = "|" + "---|" * 13
@@ -562,7 +571,7 @@ def predict_image(session: Session, split: str = "train", index: int = 8675) -> 
     images, labels, index = _checked_index(split, index)
     notes = ensure_model(session)
     with session.model_lock:
-        logits = backend.predict_logits(session.model, images[index : index + 1])[0]
+        logits = backend.predict_logits(session.model, model_inputs(session, images[index : index + 1]))[0]
     true = int(labels[index])
     predicted = int(np.argmax(logits))
     confidence = float(backend.softmax(logits)[predicted])

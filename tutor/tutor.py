@@ -72,6 +72,7 @@ class Tutor:
         def work() -> None:
             try:
                 tools.warm_up()
+                _ = self.answerer.knowledge  # index the glossary (and embed it) ahead of questions
             except Exception as error:  # reported through `status`, never raised into a page
                 log.exception("warm-up failed")
                 self._warm_up_error = str(error)

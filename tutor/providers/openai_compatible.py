@@ -76,7 +76,7 @@ class OpenAICompatible:
                     chunk = json.loads(body)
                     for choice in chunk.get("choices") or []:
                         delta = choice.get("delta") or {}
-                        if delta.get("content"):
+                        if isinstance(delta.get("content"), str) and delta["content"]:
                             yield TextDelta(delta["content"])
                         for call in delta.get("tool_calls") or []:
                             slot = calls.setdefault(
@@ -90,7 +90,8 @@ class OpenAICompatible:
                             finished = True
         except ProviderError:
             raise
-        except (httpx.HTTPError, json.JSONDecodeError, ValueError) as error:
+        except (httpx.HTTPError, ValueError, AttributeError, TypeError, KeyError) as error:
+            # network failures, unreadable JSON, or valid JSON in the wrong shape
             raise ProviderError(f"the language model endpoint failed: {error}") from error
         if not finished:
             raise ProviderError("the answer stopped before it was finished")
