@@ -74,6 +74,7 @@ class Session:
     check_attempts: dict[str, int] = field(default_factory=dict)
     checks_passed: dict[str, bool] = field(default_factory=dict)
     transcript: list[dict[str, str]] = field(default_factory=list)
+    code_log: list[dict[str, str]] = field(default_factory=list)  # every piece of code that ran
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     @property

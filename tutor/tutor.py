@@ -110,14 +110,19 @@ class Tutor:
 
     def start(self, session: Session) -> Reply:
         """Open the first step (the welcome), as one merged Reply."""
-        return merge_replies(list(self.agent.start(session)))
+        return merge_replies([reply for reply in self.stream(session, "") if reply.final])
 
     def stream(self, session: Session, message: str) -> Iterator[Reply]:
         """Handle a message, yielding blocks (`final=True`) and progress (`final=False`)."""
-        session.transcript.append({"role": "user", "text": str(message)[:2000]})
+        if str(message).strip():
+            session.transcript.append({"role": "user", "text": str(message)[:2000]})
         for reply in self.agent.handle(session, message):
             if reply.final and reply.text:
                 session.transcript.append({"role": "tutor", "text": reply.text})
+            if reply.final and reply.code and reply.kind != "error":
+                session.code_log.append(
+                    {"state": session.state_id, "kind": reply.kind, "code": reply.code}
+                )
             yield reply
 
     def respond(self, session: Session, message: str) -> Reply:
