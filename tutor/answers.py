@@ -141,6 +141,24 @@ class KnowledgeBase:
                 if combined[index] > 0]
 
 
+_knowledge_cache: dict[tuple, KnowledgeBase] = {}
+_knowledge_cache_lock = threading.Lock()
+
+
+def shared_knowledge(pack: LessonPack, mode: str = "hybrid") -> KnowledgeBase:
+    """One read-only index per lesson pack and mode per process, rebuilt if a file changed.
+
+    Indexing embeds every passage (seconds on a small CPU); every Tutor on the same pack shares it.
+    """
+    files = sorted(pack.folder.glob("*.md")) + sorted(pack.folder.glob("*.yaml"))
+    key = (str(pack.folder.resolve()), mode, tuple((str(f), f.stat().st_mtime_ns) for f in files),
+           tuple(state.id for state in pack.states))
+    with _knowledge_cache_lock:
+        if key not in _knowledge_cache:
+            _knowledge_cache[key] = KnowledgeBase.from_pack(pack, mode)
+        return _knowledge_cache[key]
+
+
 def _glossary_passages(path: Path) -> list[Passage]:
     if not path.is_file():
         return []
@@ -242,11 +260,12 @@ MY = r"(?:my|our|the|this|your)?\s*(?:model'?s?|network'?s?|brain'?s?|neurons'?)
 LIVE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("predicted", re.compile(
         r"(?:predict|guess|say|think|classif)\w*\b.*?\b(?:(?P<split>training|train|validation|valid|test)\s+)?"
-        r"(?:image|picture|img|number|#)\s*(?P<index>\d+)|(?:image|picture)\s*(?P<index2>\d+).*?"
+        r"(?:image|picture|pic|img|number|#)\s*(?P<index>\d+)|(?:image|picture|pic)\s*(?P<index2>\d+).*?"
         r"(?:predict|confiden|sure|guess)", re.IGNORECASE)),
     ("drop", re.compile(
         r"(?:accuracy|acc|score|quiz).*(?:drop|fell|fall|went down|go down|jump|bounc|wobbl|worse|"
-        r"decrease|up and down|unstable|noisy)|(?:drop|jump|wobbl|bounc)\w*.*(?:accuracy|acc)\b",
+        r"decrease|up and down|unstable|noisy|all over the place)|"
+        r"(?:drop|jump|wobbl|bounc)\w*.*(?:accuracy|acc)\b",
         re.IGNORECASE)),
     ("confuse", re.compile(r"confus(?!ion matri)|mix(?:es|ing)? up|mistak|wrong most|gets wrong|"
                            r"hardest class", re.IGNORECASE)),
@@ -254,10 +273,13 @@ LIVE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                         r"when will .*finish", re.IGNORECASE)),
     ("params", re.compile(r"how many (?:parameters|params|weights|numbers)|parameter count|"
                           r"number of (?:parameters|params|weights)", re.IGNORECASE)),
+    ("overfit", re.compile(r"over-?fit", re.IGNORECASE)),
     ("loss", re.compile(r"\bloss\b.*(?:so |too |very )?(?:big|high|large|huge|10|\d{2})|"
-                        r"(?:my|the) loss|loss (?:is|was)", re.IGNORECASE)),
+                        r"(?:my|the)\s+(?:\w+\s+)?loss|loss (?:is|was)", re.IGNORECASE)),
     ("accuracy", re.compile(r"how (?:accurate|good|well)|accuracy|val(?:idation)? acc|score|"
-                            r"how did (?:it|my model|we) do|results?", re.IGNORECASE)),
+                            r"how did (?:it|my model|we) do|results?|any good|(?:is it|model) good|"
+                            r"learn(?:ed|t)? anything|just guessing|how (?:did|does) (?:it|my model) "
+                            r"(?:do|perform)", re.IGNORECASE)),
     ("epochs", re.compile(r"how many epochs|epochs (?:have|did)", re.IGNORECASE)),
     ("layers", re.compile(r"(?:hidden layers?|how many layers|what layers|which layers|architecture)"
                           r".*\b(?:my|our|the) (?:model|network)|(?:my|our) (?:model|network)'?s? "
@@ -284,7 +306,7 @@ class Answerer:
     def knowledge(self) -> KnowledgeBase:
         with self._lock:
             if self._knowledge is None:
-                self._knowledge = KnowledgeBase.from_pack(self.pack, self.mode)
+                self._knowledge = shared_knowledge(self.pack, self.mode)
             return self._knowledge
 
     def __call__(self, session: Session, message: str) -> Reply | None:
@@ -406,7 +428,8 @@ class Answerer:
             match = pattern.search(text)
             if not match:
                 continue
-            if name in ("accuracy", "loss", "params", "epochs", "confuse") and not ABOUT_ME.search(text):
+            about_model = ("accuracy", "loss", "params", "epochs", "confuse", "overfit")
+            if name in about_model and not ABOUT_ME.search(text):
                 continue  # "what is accuracy?" is a concept question, not about their model
             if name not in ("predicted", "time", "layers") and not session.history:
                 continue  # nothing measured yet: the concept answer fits better
@@ -433,9 +456,27 @@ class Answerer:
         text = (
             f"After {len(session.history)} epoch(s), your model gets **{values[-1]:.1%}** of the "
             f"10,000 validation images right (training accuracy {last.get('accuracy', 0):.1%}). "
-            f"Per epoch: {per_epoch}. Guessing would get 10%."
+            f"Per epoch: {per_epoch}. Its last training loss was {last.get('loss', float('nan')):.1f}. "
+            "Guessing would get 10%, so it has clearly learned something."
         )
         return Reply(text=text, kind="answer")
+
+    def _live_overfit(self, session: Session, match: re.Match[str]) -> Reply | None:
+        last = session.history[-1]
+        train, valid = last.get("accuracy", float("nan")), last.get("val_accuracy", float("nan"))
+        gap = train - valid
+        verdict = (
+            "No sign of overfitting yet: the two are close, so what it learned carries over to "
+            "new pictures." if gap < 0.03 else
+            "A small gap: a little overfitting, normal for a model this size." if gap < 0.08 else
+            "A clear gap: it is starting to memorise the training pictures. More epochs would "
+            "widen it; more data or a simpler model would narrow it."
+        )
+        return Reply(
+            text=f"Compare your training accuracy, **{train:.1%}**, with your validation accuracy, "
+            f"**{valid:.1%}** (images it never studied). {verdict}",
+            kind="answer",
+        )
 
     def _live_drop(self, session: Session, match: re.Match[str]) -> Reply | None:
         if not session.history:
@@ -466,7 +507,8 @@ class Answerer:
         last = session.history[-1]
         text = (
             f"Your latest training loss is **{last['loss']:.1f}** (validation loss "
-            f"{last.get('val_loss', float('nan')):.1f}). "
+            f"{last.get('val_loss', float('nan')):.1f}), with validation accuracy "
+            f"{last.get('val_accuracy', float('nan')):.1%}. "
         )
         if not session.settings.scaled and last["loss"] > 2:
             text += (

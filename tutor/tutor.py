@@ -129,6 +129,23 @@ class Tutor:
         """Handle a message and return the whole turn as one Reply (waits for training)."""
         return merge_replies([reply for reply in self.stream(session, message) if reply.final])
 
+    def predict_own_image(self, session: Session, image: object) -> Reply:
+        """Preprocess a learner's own picture (array, PIL image, bytes or sketch dict) and
+        predict it; bad input gets a friendly Reply, never an exception."""
+        from tutor import lab
+
+        try:
+            reply = lab.predict_own_image(session, image)
+        except tools.ToolInputError as error:
+            reply = Reply(text=str(error), kind="error")
+        except Exception:  # the learner never sees a stack trace; the log keeps it
+            log.exception("own image prediction failed")
+            reply = Reply(text="I couldn't read that picture. Try a PNG or JPEG photo, or a "
+                          "drawing on the sketch pad.", kind="error")
+        reply.state = session.state_id
+        reply.options = self.agent.options_for(session)
+        return reply
+
     def stop(self, session: Session) -> bool:
         """Stop this learner's training, if one runs."""
         return tools.stop_training(session)

@@ -124,6 +124,18 @@ class TutorBlock:
                 self.status = gr.Markdown(tutor.status(), elem_id="status-line")
                 self.lesson_map = gr.Markdown(lesson_map_markdown(tutor, None), elem_id="lesson-map")
                 self.live_curve = gr.Plot(label="Live training curve", visible=True)
+                with gr.Accordion("Try your own picture", open=False, elem_id="own-image"):
+                    with gr.Tab("Upload or webcam"):
+                        self.photo = gr.Image(
+                            sources=["upload", "webcam", "clipboard"], type="numpy",
+                            label="A photo of one piece of clothing", height=220,
+                        )
+                    with gr.Tab("Draw"):
+                        self.sketch = gr.Sketchpad(
+                            type="numpy", label="Draw an outline (dark on white)", height=220,
+                            canvas_size=(280, 280),
+                        )
+                    self.predict_own = gr.Button("Predict my picture")
         self._wire()
 
     def _wire(self) -> None:
@@ -142,6 +154,10 @@ class TutorBlock:
             **submit_kwargs,
         )
         self.stop.click(self._stop, [self.session], [self.status], api_name="stop", queue=False)
+        self.predict_own.click(
+            self._predict_own, [self.photo, self.sketch, self.chatbot, self.session], outputs,
+            api_name="predict_own_image", **submit_kwargs,
+        )
 
     def load_event(self, demo: gr.Blocks) -> None:
         """Open the first lesson step when the page loads."""
@@ -166,6 +182,22 @@ class TutorBlock:
         value = event.value
         message = value.get("value") if isinstance(value, dict) else value
         yield from self._respond(str(message or ""), history, session)
+
+    def _predict_own(self, photo: Any, sketch: Any, history: list | None,
+                     session: Session | None) -> Iterator[tuple]:
+        session = session or self.tutor.new_session()
+        history = [_strip_options(item) for item in (history or [])]
+        has_sketch = isinstance(sketch, dict) and any(
+            sketch.get(key) is not None for key in ("composite", "background"))
+        image = photo if photo is not None else (sketch if has_sketch else None)
+        label = "(my photo)" if photo is not None else "(my drawing)"
+        history.append(gr.ChatMessage(role="user", content=label))
+        reply = self.tutor.predict_own_image(session, image)
+        messages = reply_to_messages(reply)
+        if messages:
+            messages[-1].options = _options_payload(reply)
+        history.extend(messages)
+        yield history, session, lesson_map_markdown(self.tutor, session), gr.skip(), gr.skip()
 
     def _stop(self, session: Session | None) -> str:
         if session is not None and self.tutor.stop(session):
