@@ -22,6 +22,7 @@ Requests with `"stream": false` get one ordinary JSON completion instead.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import socket
@@ -285,10 +286,8 @@ def _handler_for(server: ChatCompletionsServer) -> type[BaseHTTPRequestHandler]:
         def _die(self) -> None:
             """Close the socket at once, in the middle of the chunked body."""
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
         # ----- requests ----------------------------------------------------------------
         def do_GET(self) -> None:

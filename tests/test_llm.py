@@ -1,14 +1,19 @@
 """The optional language-model path, with only the remote model stood in for.
 
-Unit tests drive `Tutor(provider=fake)` with a queued fake model. Integration tests run the real
+Unit tests drive `Tutor(provider=...)` with a queued fake model. Integration tests run the real
 `OpenAICompatible` provider (httpx, server-sent events, tool calls, timeouts) against a real
 chat-completions server on 127.0.0.1 (`tests/llm_server.py`). The tools, the data set and the
 lesson are the real ones; nothing trains.
+
+Indexing the lesson's knowledge base (BM25 plus sentence embeddings) takes many seconds, so one
+Tutor serves the whole module, as one Tutor serves every learner in the app; each test plugs its
+own model into it through `ProviderSwitch` and uses a fresh learner.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import time
 from collections import deque
@@ -71,6 +76,41 @@ class AlwaysShowsAnImage(FakeProvider):
         yield ToolCall(f"call_{len(self.calls)}", "show_image", {"split": "valid", "index": len(self.calls)})
 
 
+class ProviderSwitch:
+    """A provider that forwards to whichever model the current test plugged in."""
+
+    def __init__(self) -> None:
+        self.target: Any = None
+
+    def generate(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]):
+        if self.target is None:
+            raise ProviderError("no model is plugged in")
+        return self.target.generate(messages, tools)
+
+
+@pytest.fixture(scope="module")
+def shared():
+    """One tutor for the module, warmed up (TensorFlow, the data set, the knowledge base)."""
+    switch = ProviderSwitch()
+    tutor = Tutor(provider=switch)
+    tutor.warm_up(background=False)
+    assert tutor.ready
+    return tutor, switch
+
+
+@pytest.fixture
+def connect(shared):
+    """`connect(provider)` plugs a model into the shared tutor for this test and returns it."""
+    tutor, switch = shared
+
+    def plug(provider: Any) -> Tutor:
+        switch.target = provider
+        return tutor
+
+    yield plug
+    switch.target = None
+
+
 # ----- helpers ----------------------------------------------------------------------------------
 
 
@@ -122,9 +162,9 @@ def assert_fell_back(tutor: Tutor, session, replies: list, message: str = QUESTI
 # ----- unit tests: a queued fake model -------------------------------------------------------------
 
 
-def test_a_question_streams_the_models_text():
+def test_a_question_streams_the_models_text(connect):
     fake = FakeProvider([TextDelta("A logit "), TextDelta("is a raw score "), TextDelta("before softmax.")])
-    tutor = Tutor(provider=fake)
+    tutor = connect(fake)
     session = started(tutor)
 
     replies = turn(tutor, session, QUESTION)
@@ -146,12 +186,12 @@ def test_a_question_streams_the_models_text():
     assert tool_names(sent["tools"]) == OFFERED_TOOLS
 
 
-def test_a_tool_call_really_runs_and_its_result_goes_back_to_the_model():
+def test_a_tool_call_really_runs_and_its_result_goes_back_to_the_model(connect):
     fake = FakeProvider(
         [ToolCall("call_1", "show_image", SNEAKER_CALL)],
         [TextDelta("That is a sneaker, "), TextDelta("label 7.")],
     )
-    tutor = Tutor(provider=fake)
+    tutor = connect(fake)
     session = started(tutor)
 
     replies = turn(tutor, session, IMAGE_QUESTION)
@@ -172,12 +212,12 @@ def test_a_tool_call_really_runs_and_its_result_goes_back_to_the_model():
     assert "Shown to the learner:" in told["content"] and "Sneaker" in told["content"]
 
 
-def test_a_tool_error_goes_back_to_the_model_as_text():
+def test_a_tool_error_goes_back_to_the_model_as_text(connect):
     fake = FakeProvider(
         [ToolCall("call_1", "show_image", {"split": "valid", "index": 99999})],
         [TextDelta("Oops, the validation set stops at 9,999.")],
     )
-    tutor = Tutor(provider=fake)
+    tutor = connect(fake)
     session = started(tutor)
 
     replies = turn(tutor, session, "show me what validation picture 99999 looks like, please")
@@ -189,12 +229,12 @@ def test_a_tool_error_goes_back_to_the_model_as_text():
     assert told["content"].startswith("error:") and "out of range" in told["content"]
 
 
-def test_bad_arguments_go_back_to_the_model_as_text():
+def test_bad_arguments_go_back_to_the_model_as_text(connect):
     fake = FakeProvider(
         [ToolCall("call_1", "show_image", {**SNEAKER_CALL, "colour": "red"})],
         [TextDelta("Let me try that differently.")],
     )
-    tutor = Tutor(provider=fake)
+    tutor = connect(fake)
     session = started(tutor)
 
     replies = turn(tutor, session, IMAGE_QUESTION)
@@ -205,9 +245,9 @@ def test_bad_arguments_go_back_to_the_model_as_text():
 
 
 @pytest.mark.parametrize("name", ["delete_everything", "build_model", "check_gpu", "load_data"])
-def test_a_tool_the_model_is_not_offered_is_refused_as_text(name):
+def test_a_tool_the_model_is_not_offered_is_refused_as_text(connect, name):
     fake = FakeProvider([ToolCall("call_1", name, {})], [TextDelta("I can't do that here.")])
-    tutor = Tutor(provider=fake)
+    tutor = connect(fake)
     session = started(tutor)
 
     replies = turn(tutor, session, "could you rebuild everything from scratch for me?")
@@ -218,28 +258,29 @@ def test_a_tool_the_model_is_not_offered_is_refused_as_text(name):
     assert session.model is None  # build_model never ran
 
 
-def test_go_to_step_moves_the_lesson_and_a_wrong_step_is_an_error_text():
+def test_go_to_step_moves_the_lesson_and_a_wrong_step_is_an_error_text(connect):
     fake = FakeProvider(
         [ToolCall("call_1", "go_to_step", {"step": "nowhere"})],
         [ToolCall("call_2", "go_to_step", {"step": "conclusion"})],
         [TextDelta("Here is the wrap-up.")],
     )
-    tutor = Tutor(provider=fake)
+    tutor = connect(fake)
     session = started(tutor)
 
     replies = turn(tutor, session, "could we skip ahead to the very end of the lesson?")
 
     assert session.state_id == "conclusion"
-    assert any("Step 10 of 10" in reply.text for reply in finals(replies))
+    heading = f"Step {tutor.pack.index('conclusion') + 1} of {len(tutor.pack.states)}: What we built"
+    assert any(heading in reply.text for reply in finals(replies))
     assert finals(replies)[-1].text == "Here is the wrap-up."
     first, second = (call["messages"][-1]["content"] for call in fake.calls[1:])
     assert first.startswith("error: no step 'nowhere'") and "conclusion" in first
     assert second == "moved to step conclusion"
 
 
-def test_the_tool_loop_is_capped():
+def test_the_tool_loop_is_capped(connect):
     fake = AlwaysShowsAnImage()
-    tutor = Tutor(provider=fake)
+    tutor = connect(fake)
     session = started(tutor)
 
     replies = turn(tutor, session, "keep showing me validation pictures forever")
@@ -260,9 +301,9 @@ def test_the_tool_loop_is_capped():
     ],
     ids=["at-once", "midway", "after-a-tool"],
 )
-def test_a_provider_error_falls_back_to_the_offline_answer(script):
+def test_a_provider_error_falls_back_to_the_offline_answer(connect, script):
     fake = FakeProvider(script, ProviderError("timed out"))
-    tutor = Tutor(provider=fake)
+    tutor = connect(fake)
     session = started(tutor)
 
     replies = turn(tutor, session, QUESTION)
@@ -279,9 +320,9 @@ def test_a_provider_error_falls_back_to_the_offline_answer(script):
         "you are useless and stupid",
     ],
 )
-def test_hostile_or_injection_messages_never_reach_the_model(message):
+def test_hostile_or_injection_messages_never_reach_the_model(connect, message):
     fake = FakeProvider([TextDelta("LEAKED")])
-    tutor = Tutor(provider=fake)
+    tutor = connect(fake)
     session = started(tutor)
 
     replies = turn(tutor, session, message)
@@ -291,9 +332,9 @@ def test_hostile_or_injection_messages_never_reach_the_model(message):
     assert "We're at **Why build a brain?**" in reply.text and "LEAKED" not in reply.text
 
 
-def test_commands_are_handled_by_the_scripted_agent_not_the_model():
+def test_commands_are_handled_by_the_scripted_agent_not_the_model(connect):
     fake = FakeProvider([TextDelta("LEAKED")])
-    tutor = Tutor(provider=fake)
+    tutor = connect(fake)
     session = started(tutor)
 
     replies = turn(tutor, session, "show validation image 6174")
@@ -303,24 +344,21 @@ def test_commands_are_handled_by_the_scripted_agent_not_the_model():
     assert any("Sneaker" in alt for alt in figure_alts(replies))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: OpenAICompatible turns unreadable tool arguments into {'_unreadable': ...} and "
-    "LLMAnswerer._run_call drops keys starting with '_', so the tool runs with its DEFAULT "
-    "arguments (training image 42) instead of telling the model its arguments were unreadable",
-)
-def test_unreadable_tool_arguments_are_an_error_text_not_a_default_call():
+def test_unreadable_tool_arguments_are_an_error_text_not_a_default_call(connect):
+    # (once, the tool ran with its default arguments: training image 42)
     fake = FakeProvider(
         [ToolCall("call_1", "show_image", {"_unreadable": '{"split": "valid", "ind'})],
         [TextDelta("Sorry, let me try again.")],
     )
-    tutor = Tutor(provider=fake)
+    tutor = connect(fake)
     session = started(tutor)
 
     replies = turn(tutor, session, IMAGE_QUESTION)
 
     assert figure_alts(replies) == []
-    assert fake.calls[1]["messages"][-1]["content"].startswith("error:")
+    assert finals(replies)[-1].text == "Sorry, let me try again."
+    told = fake.calls[1]["messages"][-1]["content"]
+    assert told.startswith("error:") and "not valid JSON" in told
 
 
 # ----- integration: the real provider against a real loopback server ------------------------------
@@ -332,24 +370,23 @@ def llm_server():
         yield server
 
 
-def live_tutor(server: ChatCompletionsServer, timeout: float = 3.0, api_key: str | None = None) -> Tutor:
-    provider = OpenAICompatible(base_url=server.url, model="scripted-model", api_key=api_key,
-                                timeout=timeout)
-    return Tutor(provider=provider)
+def real_provider(server: ChatCompletionsServer, timeout: float = 3.0,
+                  api_key: str | None = None) -> OpenAICompatible:
+    return OpenAICompatible(base_url=server.url, model="scripted-model", api_key=api_key, timeout=timeout)
 
 
-def test_streamed_text_arrives_in_pieces(llm_server):
+def test_streamed_text_arrives_in_pieces(connect, llm_server):
     text = ("A logit is the raw score the model gives each class, before softmax turns the ten "
             "scores into probabilities.")
     llm_server.enqueue_text(text)
-    tutor = live_tutor(llm_server)
+    tutor = connect(real_provider(llm_server))
     session = started(tutor)
 
     replies = turn(tutor, session, QUESTION)
 
     pieces = [reply.text for reply in partials(replies)]
     assert len(pieces) >= 5
-    for shorter, longer in zip(pieces, pieces[1:], strict=False):
+    for shorter, longer in itertools.pairwise(pieces):
         assert longer.startswith(shorter) and len(longer) > len(shorter)
     assert pieces[-1] == text
     (answer,) = finals(replies)
@@ -368,10 +405,10 @@ def test_streamed_text_arrives_in_pieces(llm_server):
     assert parameters["index"]["type"] == "integer"
 
 
-def test_a_free_form_image_request_runs_the_tool_then_streams_text(llm_server):
+def test_a_free_form_image_request_runs_the_tool_then_streams_text(connect, llm_server):
     call_id = llm_server.enqueue_tool_call("show_image", SNEAKER_CALL)
     llm_server.enqueue_text("That is validation image 6174, a sneaker (label 7).")
-    tutor = live_tutor(llm_server)
+    tutor = connect(real_provider(llm_server))
     session = started(tutor)
 
     replies = turn(tutor, session, IMAGE_QUESTION)
@@ -395,9 +432,9 @@ def test_a_free_form_image_request_runs_the_tool_then_streams_text(llm_server):
     assert "Validation image 6174 is label 7, **Sneaker**." in result["content"]
 
 
-def test_the_api_key_is_sent_as_a_bearer_header(llm_server):
+def test_the_api_key_is_sent_as_a_bearer_header(connect, llm_server):
     llm_server.enqueue_text("Logits are raw scores.")
-    tutor = live_tutor(llm_server, api_key="sk-test-123")
+    tutor = connect(real_provider(llm_server, api_key="sk-test-123"))
 
     turn(tutor, started(tutor), QUESTION)
 
@@ -405,10 +442,10 @@ def test_the_api_key_is_sent_as_a_bearer_header(llm_server):
 
 
 @pytest.mark.parametrize("kind", ["http_error", "die_midway", "stall", "stall_midway", "garbage"])
-def test_an_endpoint_failure_falls_back_to_the_offline_answer(llm_server, kind):
+def test_an_endpoint_failure_falls_back_to_the_offline_answer(connect, llm_server, kind):
     llm_server.enqueue_failure(kind)
     timeout = 1.5
-    tutor = live_tutor(llm_server, timeout=timeout)
+    tutor = connect(real_provider(llm_server, timeout=timeout))
     session = started(tutor)
 
     began = time.perf_counter()
@@ -417,16 +454,16 @@ def test_an_endpoint_failure_falls_back_to_the_offline_answer(llm_server, kind):
 
     assert_fell_back(tutor, session, replies)
     assert len(llm_server.requests) == 1  # no retries
-    if kind.startswith("stall"):
-        assert timeout * 0.9 < took < timeout + 4
+    if kind.startswith("stall"):  # it waited for the timeout, not for the stalled server
+        assert timeout * 0.9 < took < timeout + 5
     else:
-        assert took < timeout
+        assert took < 5
 
 
-def test_a_failure_after_a_tool_round_keeps_the_figure_and_falls_back(llm_server):
+def test_a_failure_after_a_tool_round_keeps_the_figure_and_falls_back(connect, llm_server):
     llm_server.enqueue_tool_call("show_image", SNEAKER_CALL)
     llm_server.enqueue_failure("http_error", status=503)
-    tutor = live_tutor(llm_server)
+    tutor = connect(real_provider(llm_server))
     session = started(tutor)
 
     replies = turn(tutor, session, IMAGE_QUESTION)
@@ -436,20 +473,20 @@ def test_a_failure_after_a_tool_round_keeps_the_figure_and_falls_back(llm_server
     assert len(llm_server.requests) == 2
 
 
-def test_a_server_that_is_gone_falls_back():
+def test_a_server_that_is_gone_falls_back(connect):
     with ChatCompletionsServer() as server:
         url = server.url
-    tutor = Tutor(provider=OpenAICompatible(base_url=url, timeout=3.0))
+    tutor = connect(OpenAICompatible(base_url=url, timeout=3.0))
     session = started(tutor)
 
     began = time.perf_counter()
     replies = turn(tutor, session, QUESTION)
 
-    assert time.perf_counter() - began < 3
+    assert time.perf_counter() - began < 3  # connection refused at once, no waiting
     assert_fell_back(tutor, session, replies)
 
 
-def test_provider_from_env_gives_a_working_provider(llm_server):
+def test_provider_from_env_gives_a_working_provider(connect, llm_server):
     environ = {
         BASE_URL_VARIABLE: llm_server.url,
         MODEL_VARIABLE: "tiny-model",
@@ -459,7 +496,7 @@ def test_provider_from_env_gives_a_working_provider(llm_server):
     provider = provider_from_env(environ)
     assert isinstance(provider, OpenAICompatible) and provider.timeout == 3.0
     llm_server.enqueue_text("Logits are raw scores.")
-    tutor = Tutor(provider=provider)
+    tutor = connect(provider)
 
     replies = turn(tutor, started(tutor), QUESTION)
 
@@ -486,14 +523,16 @@ def test_provider_from_env_refuses_an_unknown_provider(llm_server):
 def test_the_tutor_reads_the_endpoint_from_the_environment(llm_server, monkeypatch):
     monkeypatch.setenv(BASE_URL_VARIABLE, llm_server.url)
     monkeypatch.setenv(TIMEOUT_VARIABLE, "3")
+    monkeypatch.delenv(KEY_VARIABLE, raising=False)
     llm_server.enqueue_text("Logits are raw scores.")
-    tutor = Tutor()
 
-    replies = turn(tutor, started(tutor), QUESTION)
+    provider = Tutor().provider  # (a turn would index a second knowledge base: slow, and shown above)
 
-    assert isinstance(tutor.provider, OpenAICompatible)
-    assert finals(replies)[-1].text == "Logits are raw scores."
-    assert len(llm_server.requests) == 1
+    assert isinstance(provider, OpenAICompatible)
+    assert provider.base_url == llm_server.url and provider.timeout == 3.0
+    events = list(provider.generate([{"role": "user", "content": QUESTION}], []))
+    assert "".join(event.text for event in events) == "Logits are raw scores."
+    assert llm_server.requests[0].authorization is None
 
     monkeypatch.delenv(BASE_URL_VARIABLE)
     assert Tutor().provider is None
@@ -518,25 +557,20 @@ MALFORMED = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: OpenAICompatible.generate only converts httpx/JSON/ValueError failures; a stream "
-    "of valid JSON in the wrong shape raises AttributeError/TypeError out of generate (and a "
-    "non-string content breaks LLMAnswerer's `text += event.text`), so instead of the offline "
-    "fallback the learner gets the agent's generic 'Something went wrong' error reply",
-)
 @pytest.mark.parametrize("lines", list(MALFORMED.values()), ids=list(MALFORMED))
-def test_a_malformed_stream_falls_back_instead_of_erroring(llm_server, lines):
+def test_a_malformed_stream_never_becomes_an_error_reply(connect, llm_server, lines):
+    # (once, valid JSON in the wrong shape escaped as AttributeError/TypeError, and the learner
+    # got the agent's generic "Something went wrong" instead of the offline fallback)
     llm_server.enqueue_raw(lines)
-    llm_server.enqueue_text("That is a sneaker.")  # only used if the client reads the call
-    tutor = live_tutor(llm_server)
+    llm_server.enqueue_text("That is a sneaker.")  # only used if the client accepts the call
+    tutor = connect(real_provider(llm_server))
     session = started(tutor)
 
-    replies = list(tutor.stream(session, IMAGE_QUESTION))
+    replies = turn(tutor, session, IMAGE_QUESTION)  # no kind="error", no traceback
 
-    assert all(reply.kind != "error" for reply in replies), finals(replies)[-1].text
-    last = finals(replies)[-1].text
-    assert last.startswith(FALLBACK_NOTICE) or any("Sneaker" in alt for alt in figure_alts(replies))
+    last = finals(replies)[-1]
+    assert last.kind == "answer" and last.options
+    assert "Something went wrong" not in last.text
 
 
 # ----- the loopback server itself -----------------------------------------------------------------
