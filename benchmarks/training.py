@@ -501,6 +501,63 @@ def print_page(page: dict[str, Any]) -> None:
         )
 
 
+MODEL_ROWS = (  # (name, ModelSpec keyword arguments, epochs)
+    ("one layer", {}, 5),
+    ("MLP 128 relu", {"hidden": ((128, "relu"),)}, 5),
+    ("small CNN", {"convolutional": True}, 1),
+)
+
+
+def measure_table(repeats: int, train_slice: int | None) -> list[dict[str, Any]]:
+    """Notebook settings against the quick path for each model, through the tutor's backend.
+
+    Notebook: raw pixels, batch 32, Adam's default step. Quick: scaled float32 pixels kept once per
+    process, batch 256 (128 for the CNN), Adam(5e-3), steps_per_execution=50. Interleaved.
+    """
+    from tutor import backend, data
+
+    dataset = data.load_dataset()
+    rows = []
+    for name, spec_arguments, epochs in MODEL_ROWS:
+        spec = backend.ModelSpec(**spec_arguments)
+        notebook = backend.TrainSettings(epochs=epochs, train_slice=train_slice)
+        quick = backend.TrainSettings(
+            epochs=epochs, scaled=True, optimizer="adam", learning_rate=5e-3,
+            batch_size=128 if spec.convolutional else 256, steps_per_execution=50,
+            train_slice=train_slice,
+        )
+        results: dict[str, list[tuple[float, float]]] = {"notebook": [], "quick": []}
+        for _ in range(repeats):
+            for label, settings in (("notebook", notebook), ("quick", quick)):
+                model = backend.build_model(spec)
+                backend.compile_model(model, settings)
+                result = backend.train(model, dataset, settings)
+                results[label].append((result.seconds, result.history[-1]["val_accuracy"]))
+                print(f"  {name:13s} {label:8s} {result.seconds:6.1f} s  "
+                      f"val_acc {result.history[-1]['val_accuracy']:.3f}", flush=True)
+        row = {"model": name, "epochs": epochs}
+        for label, values in results.items():
+            row[f"{label}_seconds"] = statistics.median(seconds for seconds, _ in values)
+            row[f"{label}_val_accuracy"] = statistics.median(accuracy for _, accuracy in values)
+        row["ratio"] = row["quick_seconds"] / row["notebook_seconds"]
+        rows.append(row)
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print("\nmodels: notebook settings vs quick path (medians)")
+    print(f"  {'model':13s} {'epochs':>6s} {'notebook':>10s} {'acc':>6s} {'quick':>8s} {'acc':>6s} "
+          f"{'quick/notebook':>15s}")
+    for row in rows:
+        print(f"  {row['model']:13s} {row['epochs']:6d} {row['notebook_seconds']:9.1f}s "
+              f"{row['notebook_val_accuracy']:6.3f} {row['quick_seconds']:7.1f}s "
+              f"{row['quick_val_accuracy']:6.3f} {row['ratio']:15.2f}")
+    one_layer = rows[0]
+    print(f"  one-layer quick path vs seed fit: {one_layer['ratio']:.2f}x the time "
+          "(goal <= 0.2, beyond that 0.15) at "
+          f"{one_layer['quick_val_accuracy']:.3f} median val accuracy (goal >= 0.84)")
+
+
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -508,6 +565,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="interleaved runs of each (3)")
     parser.add_argument("--skip-fit", action="store_true", help="skip the fit comparison")
     parser.add_argument("--skip-page", action="store_true", help="skip the first-page comparison")
+    parser.add_argument("--skip-table", action="store_true",
+                        help="skip the one-layer / MLP / CNN table of notebook vs quick settings")
     parser.add_argument(
         "--slice",
         type=int,
@@ -557,11 +616,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not arguments.skip_fit:
         print("\nseed fit: plain Keras vs the tutor's turn ...", flush=True)
         report["fit"] = measure_fit(arguments.repeats, arguments.slice)
+    if not arguments.skip_table:
+        print("\nmodels: notebook vs quick settings ...", flush=True)
+        report["table"] = measure_table(arguments.repeats, arguments.slice)
     report["load_after"] = _load()
     print("\n" + "=" * 78)
     print(_load_note(report["load_before"], report["load_after"]))
     if "fit" in report:
         print_fit(report["fit"])
+    if "table" in report:
+        print_table(report["table"])
     if "page" in report and "error" not in report["page"]:
         print_page(report["page"])
     elif "page" in report:
