@@ -76,6 +76,8 @@ class Session:
     transcript: list[dict[str, str]] = field(default_factory=list)
     code_log: list[dict[str, str]] = field(default_factory=list)  # every piece of code that ran
     rng: random.Random = field(default_factory=random.Random, repr=False)
+    slots: Any = field(default=None, repr=False)  # the Tutor's shared TrainingSlots (runtime only)
+    request_times: list[float] = field(default_factory=list, repr=False)  # for the rate limit
 
     @property
     def flashcard_score(self) -> tuple[int, int]:
@@ -91,7 +93,7 @@ class Session:
         """Start the lesson over: a fresh model, no runs, no answers (the id stays)."""
         if self.training is not None:
             self.training.stop.set()
-        keep_id, keep_slice = self.id, self.settings.train_slice
+        keep_id, keep_slice, keep_slots = self.id, self.settings.train_slice, self.slots
         self.__dict__.update(Session().__dict__)
-        self.id = keep_id
+        self.id, self.slots = keep_id, keep_slots
         self.settings = TrainSettings(train_slice=keep_slice)

@@ -355,6 +355,15 @@ def _train_stream(
         updates.put(update)
 
     def work() -> None:
+        slots = session.slots
+        if slots is not None:
+            ticket = slots.ticket()
+            while not slots.wait(ticket, 0.5):
+                if job.stop.is_set():
+                    slots.leave(ticket)
+                    updates.put(backend.TrainingResult(stopped=True))
+                    return
+                updates.put(("queued", slots.place(ticket)))
         try:
             with session.model_lock:
                 result = backend.train(session.model, dataset, settings, on_update, job.stop)
@@ -365,6 +374,9 @@ def _train_stream(
         except Exception as error:  # reported to the learner, never raised into the chat
             job.error = f"{type(error).__name__}: {error}"
             updates.put(error)
+        finally:
+            if slots is not None:
+                slots.release()
 
     job.thread = threading.Thread(target=work, name=f"train-{session.id[:6]}", daemon=True)
     session.training = job
@@ -382,6 +394,16 @@ def _train_stream(
     )
     while True:
         item = updates.get()
+        if isinstance(item, tuple) and item[0] == "queued":
+            yield Reply(
+                text=f"Waiting for a free training slot: you are number {item[1]} in the queue. "
+                "Ask me anything meanwhile, or press Stop to cancel.",
+                code=code,
+                progress=Progress(0, settings.epochs, 0, steps),
+                final=False,
+                kind="training",
+            )
+            continue
         if isinstance(item, backend.TrainingUpdate):
             history = session.history[:start_epoch] + item.history
             progress = Progress(item.epoch, item.epochs, item.step, item.steps, item.history)
@@ -420,7 +442,9 @@ def _progress_line(update: backend.TrainingUpdate) -> str:
     return line
 
 
-def _record_run(session: Session, settings: backend.TrainSettings, result: backend.TrainingResult) -> None:
+def _record_run(
+    session: Session, settings: backend.TrainSettings, result: backend.TrainingResult
+) -> None:
     if not result.diverged:
         session.history = session.history + result.history
     if result.history:
@@ -455,6 +479,9 @@ def _training_done(
             code=code,
             kind="error",
         )
+    if result.stopped and not result.history:
+        return Reply(text="Training stopped before any epoch finished. Your model is as it was.",
+                     code=code, kind="training")
     history = session.history
     rows = [
         f"| {start_epoch + number} | {row['loss']:.2f} | {row['accuracy']:.3f} | "

@@ -22,6 +22,7 @@ from tutor.answers import Answerer
 from tutor.backend import TrainSettings
 from tutor.lessons import DEFAULT_PACK, LessonPack, load_pack
 from tutor.llm_agent import LLMAnswerer
+from tutor.pool import TrainingSlots
 from tutor.providers import Provider, provider_from_env
 from tutor.reply import Reply
 from tutor.session import Session
@@ -39,16 +40,19 @@ class Tutor:
         lessons: str | Path | LessonPack | None = None,
         train_slice: int | None = None,
         provider: Provider | None = None,
+        training_slots: int | None = None,
     ) -> None:
         """`lessons`: a pack folder (default: the built-in lesson). `train_slice`: train on the
         first N images only, for slow machines and tests (default: `BRAIN_TUTOR_TRAIN_SLICE`).
         `provider`: an LLM for free-form questions (default: from `BRAIN_TUTOR_LLM_BASE_URL`,
-        else the offline agent).
+        else the offline agent). `training_slots`: trainings that may run at once (default: the
+        number of cores); the others wait in a fair queue.
         """
         self.pack = lessons if isinstance(lessons, LessonPack) else load_pack(lessons or DEFAULT_PACK)
         if train_slice is None and os.environ.get(TRAIN_SLICE_VARIABLE, "").strip().isdigit():
             train_slice = int(os.environ[TRAIN_SLICE_VARIABLE]) or None
         self.train_slice = train_slice
+        self.slots = TrainingSlots(training_slots)
         self.answerer = Answerer(self.pack)
         self.agent = Agent(self.pack, answer=self.answerer)
         self.provider = provider if provider is not None else provider_from_env()
@@ -103,7 +107,7 @@ class Tutor:
 
     def new_session(self) -> Session:
         """A fresh learner, not yet started: their first message opens the first step."""
-        session = Session()
+        session = Session(slots=self.slots)
         if self.train_slice:
             session.settings = TrainSettings(train_slice=self.train_slice)
         return session

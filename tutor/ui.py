@@ -49,7 +49,9 @@ def _options_payload(reply: Reply) -> list[dict[str, str]]:
 def _training_box(reply: Reply, started: bool) -> gr.ChatMessage:
     progress = reply.progress
     title = "Training"
-    if progress is not None:
+    if progress is not None and progress.epoch == 0:
+        title = "Training: waiting for a free slot"
+    elif progress is not None:
         title = f"Training: epoch {progress.epoch} of {progress.epochs}"
         if progress.steps:
             title += f", {progress.fraction:.0%} done"
