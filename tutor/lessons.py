@@ -14,7 +14,16 @@ import yaml
 
 from tutor.reply import Option
 
-DEFAULT_PACK = Path(__file__).resolve().parent.parent / "lessons"
+def _default_pack() -> Path:
+    """lessons/ beside the package in a checkout, or the copy installed with the package."""
+    checkout = Path(__file__).resolve().parent.parent / "lessons"
+    if (checkout / "pack.yaml").is_file():
+        return checkout
+    installed = Path(__file__).resolve().parent / "lessons_pack"
+    return installed if installed.is_dir() else checkout
+
+
+DEFAULT_PACK = _default_pack()
 CHECK_KINDS = ("number", "class", "choice")
 
 
