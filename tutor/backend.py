@@ -113,7 +113,7 @@ def build_model(spec: ModelSpec = ModelSpec(), number_of_classes: int = 10):
 def model_code(spec: ModelSpec = ModelSpec()) -> str:
     """The Keras code that `build_model(spec)` runs, as the learner would type it."""
     lines = [
-        "number_of_classes = train_labels.max() + 1  # 10",
+        "number_of_classes = int(train_labels.max()) + 1  # 10 (a plain int, as Keras 3 wants)",
         "",
         "model = tf.keras.Sequential([",
         "    tf.keras.Input(shape=(28, 28)),",

@@ -259,8 +259,8 @@ def build_model(session: Session, fresh: bool = False) -> Reply:
         f"Built: {session.model_spec.describe()}."
     )
     figure = plots.model_diagram(rows)
-    return Reply(text=lead, code=backend.model_code(session.model_spec), figures=[figure],
-                 kind="tool")
+    code = None if kept else backend.model_code(session.model_spec)
+    return Reply(text=lead, code=code, figures=[figure], kind="tool")
 
 
 @tool
@@ -588,7 +588,8 @@ def predict_first_ten(session: Session) -> Reply:
         + "\n".join([header, rule, *rows])
         + _untrained_note(session)
     )
-    return Reply(text=text.strip(), code="model.predict(train_images[0:10])", kind="tool")
+    scale = " / 255.0" if session.settings.scaled else ""
+    return Reply(text=text.strip(), code=f"model.predict(train_images[0:10]{scale})", kind="tool")
 
 
 @tool
@@ -611,7 +612,7 @@ def predict_image(session: Session, split: str = "train", index: int = 8675) -> 
         "Would you have been confused too?"
         + _untrained_note(session)
     )
-    name = _array_name(split)
+    name = _array_name(split) + (" / 255.0" if session.settings.scaled else "")
     code = (
         f"x = {name}\nlabels = {'train_labels' if split == 'train' else 'valid_labels'}\n"
         f"data_idx = {index}\n\n"
