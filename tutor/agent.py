@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -83,6 +84,7 @@ COMMANDS: list[tuple[str, re.Pattern[str]]] = [
     ("confusion", re.compile(r"^(?:show )?(?:the |a |my )?confusion matrix$")),
     ("mistakes", re.compile(r"^(?:show )?(?:the |my )?(?:most confident |biggest |worst )?mistakes$|^what did it get wrong$")),
     ("filters", re.compile(r"^(?:show )?(?:the |my )?(?:cnn )?(?:filters|feature maps|activation maps)(?: for (?:validation )?image (?P<number>\d+))?$")),
+    ("export", re.compile(r"^(?:export|download|save|give me)(?: my| the)?(?: jupyter)? (?:notebook|ipynb|session as a notebook)$|^export$")),
     ("you_vs_model", re.compile(r"^(?:you|me) vs (?:the )?model$|^compare (?:me|my guesses|my answers)(?: (?:with|to) the model)?$")),
 ]
 
@@ -315,6 +317,26 @@ class Agent:
             yield tools.run_tool(session, "cnn_filters", {"index": _number(number) if number else 0})
         elif name == "you_vs_model":
             yield tools.run_tool(session, "you_vs_model")
+        elif name == "export":
+            yield self.export(session)
+
+    def export(self, session: Session) -> Reply:
+        """Write the learner's own path as a Jupyter notebook and offer it for download."""
+        import tempfile
+        from pathlib import Path
+
+        from tutor.export import export_notebook
+
+        folder = Path(tempfile.gettempdir()) / "brain-tutor-exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = export_notebook(session, self.pack, folder / f"brain-tutor-{uuid.uuid4().hex[:12]}.ipynb")
+        steps = len(session.visited)
+        return Reply(
+            text=f"Here is your notebook: {steps} step(s) you visited, the exact code that ran with "
+            "your settings, and your results. Open it in Jupyter or Colab and run it top to bottom.",
+            files=[str(path)],
+            kind="tool",
+        )
 
     def go_to(self, session: Session, state_id: str) -> Iterator[Reply]:
         """Enter a state by id (for tools such as a language model's `go_to_step`)."""
@@ -473,7 +495,9 @@ class Agent:
             "- `show training image 42`, `show validation image 6174`, `another card`\n"
             "- `train for 5 epochs`, `stop`, `curves`\n"
             "- `summary`, `predict image 8675`, `predict validation image 10`\n"
-            "- `check` for this step's quick question"
+            "- `check` for this step's quick question, `export my notebook` to take it home\n"
+            "- beyond the notebook: `scale the pixels`, `add a hidden layer`, `use a cnn`, "
+            "`compare runs`, `show weight maps`, `confusion matrix`, `show mistakes`"
         )
         return Reply(text=text, kind="help")
 

@@ -14,6 +14,7 @@ import yaml
 
 from tutor.reply import Option
 
+
 def _default_pack() -> Path:
     """lessons/ beside the package in a checkout, or the copy installed with the package."""
     checkout = Path(__file__).resolve().parent.parent / "lessons"

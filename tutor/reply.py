@@ -59,4 +59,6 @@ class Reply:
     state: str = ""
     progress: Progress | None = None
     final: bool = True
-    kind: str = "lesson"  # lesson, tool, answer, help, check, flashcard, training, error
+    # lesson, tool, answer, help, check, flashcard, training or error
+    kind: str = "lesson"
+    files: list[str] = field(default_factory=list)  # downloads, e.g. the exported notebook

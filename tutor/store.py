@@ -39,6 +39,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -360,7 +361,10 @@ def _keras_bytes(model: Any) -> bytes:
 def _load_keras(path: Path) -> Any:
     import keras
 
-    return keras.saving.load_model(str(path), compile=True, safe_mode=True)
+    with warnings.catch_warnings():
+        # A model compiled but never trained has an optimizer without state: nothing is lost.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        return keras.saving.load_model(str(path), compile=True, safe_mode=True)
 
 
 def _load_keras_bytes(data: bytes) -> Any:
@@ -520,9 +524,10 @@ class _SQLStore(Store):
             try:
                 result = work()
             except Exception as error:
-                if self._broken(error) or isinstance(error, SchemaTooNew):
+                broken = self._broken(error)
+                if broken or isinstance(error, SchemaTooNew):
                     self._reset_connection()
-                if attempt + 1 < attempts and self._broken(error):
+                if broken and attempt + 1 < attempts:
                     continue
                 self._fault(error)
                 raise
@@ -668,8 +673,7 @@ class _SQLStore(Store):
                 run.weights = arrays_from_bytes(row[1])
         if stored_model is not None:
             _attach_model(session, lambda: self._load_model(stored_model))
-        else:
-            session.compiled = False  # no model to be compiled; the next step builds one
+        # else no model (none yet, or a fit held it at every save): the next step builds one
         return session
 
     def _read(self, key: str) -> tuple[dict, dict, Any] | None:

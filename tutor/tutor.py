@@ -183,6 +183,7 @@ def merge_replies(replies: list[Reply]) -> Reply:
         if reply.progress is not None:
             merged.progress = reply.progress
     merged.code = "\n\n".join(codes) or None
+    merged.files = [path for reply in replies for path in reply.files]
     merged.options = replies[-1].options
     merged.state = replies[-1].state
     return merged

@@ -36,6 +36,8 @@ def reply_to_messages(reply: Reply) -> list[gr.ChatMessage]:
         text = f"{text}\n\n**Keras code that ran:**\n```python\n{reply.code}\n```".strip()
     if text:
         messages.append(gr.ChatMessage(role="assistant", content=text))
+    for path in reply.files:
+        messages.append(gr.ChatMessage(role="assistant", content=gr.File(path)))
     for plot in reply.figures:
         messages.append(gr.ChatMessage(role="assistant", content=gr.Plot(plot.figure, label=plot.alt)))
         messages.append(gr.ChatMessage(role="assistant", content=f"*Figure: {plot.alt}*"))

