@@ -140,6 +140,7 @@ class TutorBlock:
                             canvas_size=(280, 280),
                         )
                     self.predict_own = gr.Button("Predict my picture")
+                self.export = gr.Button("Export my notebook", size="sm")
         self._wire()
 
     def _wire(self) -> None:
@@ -158,6 +159,10 @@ class TutorBlock:
             **submit_kwargs,
         )
         self.stop.click(self._stop, [self.session], [self.status], api_name="stop", queue=False)
+        self.export.click(
+            lambda history, session: self._respond("export my notebook", history, session),
+            [self.chatbot, self.session], outputs, api_name=False, **submit_kwargs,
+        )
         self.predict_own.click(
             self._predict_own, [self.photo, self.sketch, self.chatbot, self.session], outputs,
             api_name="predict_own_image", **submit_kwargs,
