@@ -160,8 +160,7 @@ class TutorBlock:
         )
         self.stop.click(self._stop, [self.session], [self.status], api_name="stop", queue=False)
         self.export.click(
-            lambda history, session: self._respond("export my notebook", history, session),
-            [self.chatbot, self.session], outputs, api_name=False, **submit_kwargs,
+            self._export, [self.chatbot, self.session], outputs, api_name=False, **submit_kwargs,
         )
         self.predict_own.click(
             self._predict_own, [self.photo, self.sketch, self.chatbot, self.session], outputs,
@@ -207,6 +206,9 @@ class TutorBlock:
             messages[-1].options = _options_payload(reply)
         history.extend(messages)
         yield history, session, lesson_map_markdown(self.tutor, session), gr.skip(), gr.skip()
+
+    def _export(self, history: list | None, session: Session | None) -> Iterator[tuple]:
+        yield from self._respond("export my notebook", history, session)
 
     def _stop(self, session: Session | None) -> str:
         if session is not None and self.tutor.stop(session):
