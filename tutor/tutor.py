@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,18 +42,21 @@ class Tutor:
         train_slice: int | None = None,
         provider: Provider | None = None,
         training_slots: int | None = None,
+        max_messages_per_minute: int | None = 40,
     ) -> None:
         """`lessons`: a pack folder (default: the built-in lesson). `train_slice`: train on the
         first N images only, for slow machines and tests (default: `BRAIN_TUTOR_TRAIN_SLICE`).
         `provider`: an LLM for free-form questions (default: from `BRAIN_TUTOR_LLM_BASE_URL`,
         else the offline agent). `training_slots`: trainings that may run at once (default: the
-        number of cores); the others wait in a fair queue.
+        number of cores); the others wait in a fair queue. `max_messages_per_minute`: per
+        learner; None switches the limit off.
         """
         self.pack = lessons if isinstance(lessons, LessonPack) else load_pack(lessons or DEFAULT_PACK)
         if train_slice is None and os.environ.get(TRAIN_SLICE_VARIABLE, "").strip().isdigit():
             train_slice = int(os.environ[TRAIN_SLICE_VARIABLE]) or None
         self.train_slice = train_slice
         self.slots = TrainingSlots(training_slots)
+        self.max_messages_per_minute = max_messages_per_minute
         self.answerer = Answerer(self.pack)
         self.agent = Agent(self.pack, answer=self.answerer)
         self.provider = provider if provider is not None else provider_from_env()
@@ -118,6 +122,15 @@ class Tutor:
 
     def stream(self, session: Session, message: str) -> Iterator[Reply]:
         """Handle a message, yielding blocks (`final=True`) and progress (`final=False`)."""
+        if self._too_fast(session):
+            yield Reply(
+                text="You're sending messages faster than I can think! Give me a few seconds, "
+                "then try again. Everything you did so far is safe.",
+                state=session.state_id,
+                options=self.agent.options_for(session),
+                kind="help",
+            )
+            return
         if str(message).strip():
             session.transcript.append({"role": "user", "text": str(message)[:2000]})
         for reply in self.agent.handle(session, message):
@@ -128,6 +141,17 @@ class Tutor:
                     {"state": session.state_id, "kind": reply.kind, "code": reply.code}
                 )
             yield reply
+
+    def _too_fast(self, session: Session) -> bool:
+        """A per-learner limit on messages per minute, so one tab cannot flood the server."""
+        if not self.max_messages_per_minute:
+            return False
+        now = time.monotonic()
+        session.request_times = [moment for moment in session.request_times if now - moment < 60]
+        if len(session.request_times) >= self.max_messages_per_minute:
+            return True
+        session.request_times.append(now)
+        return False
 
     def respond(self, session: Session, message: str) -> Reply:
         """Handle a message and return the whole turn as one Reply (waits for training)."""
