@@ -1,12 +1,15 @@
 """Brain Tutor: `python app.py` serves the tutor on http://127.0.0.1:7860.
 
 Importable: `from app import demo` gives the Blocks (for `gr.mount_gradio_app` or a Space).
-TensorFlow is imported in the background after the page is up.
+Progress is saved in `BRAIN_TUTOR_STATE_DIR` (SQLite, default ./tutor-data) or in PostgreSQL
+when `BRAIN_TUTOR_DATABASE_URL` is set. TensorFlow is imported in the background.
 """
 
+from tutor import Tutor
+from tutor.store import open_store
 from tutor.ui import build_app, launch
 
-demo = build_app()
+demo = build_app(Tutor(store=open_store()))
 
 if __name__ == "__main__":
     launch(demo)

@@ -67,9 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--lessons", help="a lesson pack folder (default: the built-in lesson)")
     parser.add_argument("--figures", default="tutor-output", help="where figures are saved")
+    parser.add_argument("--export", action="store_true",
+                        help="write a starter notebook (in the chat, say 'export my notebook')")
     args = parser.parse_args(argv)
     tutor = Tutor(args.lessons) if args.lessons else Tutor()
+    if args.export:
+        session = tutor.new_session()
+        print(f"(an empty session exported to {tutor.agent.export(session).files[0]})")
+        return 0
     if args.serve:
+        from tutor.store import open_store
+
+        tutor.store = open_store()
         from tutor.ui import build_app, launch
 
         launch(build_app(tutor), server_name=args.host, server_port=args.port)

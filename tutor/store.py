@@ -539,9 +539,9 @@ class _SQLStore(Store):
 
     def _fault(self, error: BaseException) -> None:
         problem = self._describe(error)
-        if problem != self._problem:
+        if problem != self._problem:  # once per new problem, not once per turn
             log.warning("Not saving learner progress (%s): %s [%s: %s]", self.location, problem,
-                        type(error).__name__, error)
+                        type(error).__name__, error, exc_info=problem.startswith("an unexpected"))
         self._problem = problem
 
     def health(self) -> str:
@@ -657,14 +657,20 @@ class _SQLStore(Store):
 
     def load(self, learner_id: str) -> Session | None:
         key = learner_key(learner_id)
-        try:
-            with self._learner_lock(key):
+        with self._learner_lock(key):  # a save of this learner cannot swap the model meanwhile
+            try:
                 found = self._guard(lambda: self._read(key))
-        except Exception:
-            return None
-        if found is None:
-            return None
-        record, run_rows, stored_model = found
+            except Exception:
+                return None
+            if found is None:
+                return None
+            try:
+                return self._rebuild(learner_id, *found)
+            except Exception:  # a record this code cannot read: start afresh, keep the row
+                log.exception("could not rebuild a saved learner from %s", self.location)
+                return None
+
+    def _rebuild(self, learner_id: str, record: dict, run_rows: dict, stored_model: Any) -> Session:
         session = session_from_record(record)
         session.id = learner_id
         for run, run_record in zip(session.runs, record.get("runs", []), strict=True):
@@ -780,8 +786,9 @@ class SQLiteStore(_SQLStore):
         return f"SQLite {self.path}"
 
     def _open(self) -> sqlite3.Connection:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.models.mkdir(exist_ok=True)
+        # Private folders: transcripts are personal. (An existing folder keeps its mode.)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.models.mkdir(mode=0o700, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
         try:
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -837,6 +844,9 @@ class SQLiteStore(_SQLStore):
             if not name:
                 message = str(error).lower()
                 name = next((code for text, code in _SQLITE_MESSAGES if text in message), "")
+            if name.startswith("SQLITE_CANTOPEN") and self.folder.is_dir() \
+                    and not os.access(self.folder, os.W_OK):
+                return "the data folder is read-only"  # WAL cannot make its -shm file there
             for prefix, problem in _SQLITE_PROBLEMS.items():
                 if name.startswith(prefix):
                     return problem

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -27,10 +28,13 @@ from tutor.pool import TrainingSlots
 from tutor.providers import Provider, provider_from_env
 from tutor.reply import Reply
 from tutor.session import Session
+from tutor.store import Store, new_learner_id, valid_learner_id
 
 log = logging.getLogger(__name__)
 
 TRAIN_SLICE_VARIABLE = "BRAIN_TUTOR_TRAIN_SLICE"
+FORGET = re.compile(r"^\s*(?:please\s+)?(?:forget me|delete my (?:data|progress)|erase me)\W*$",
+                    re.IGNORECASE)
 
 
 class Tutor:
@@ -43,13 +47,15 @@ class Tutor:
         provider: Provider | None = None,
         training_slots: int | None = None,
         max_messages_per_minute: int | None = 40,
+        store: Store | None = None,
     ) -> None:
         """`lessons`: a pack folder (default: the built-in lesson). `train_slice`: train on the
         first N images only, for slow machines and tests (default: `BRAIN_TUTOR_TRAIN_SLICE`).
         `provider`: an LLM for free-form questions (default: from `BRAIN_TUTOR_LLM_BASE_URL`,
         else the offline agent). `training_slots`: trainings that may run at once (default: the
         number of cores); the others wait in a fair queue. `max_messages_per_minute`: per
-        learner; None switches the limit off.
+        learner; None switches the limit off. `store`: where progress is saved as it happens
+        (`tutor.store.open_store()` reads the environment; default: not saved).
         """
         self.pack = lessons if isinstance(lessons, LessonPack) else load_pack(lessons or DEFAULT_PACK)
         if train_slice is None and os.environ.get(TRAIN_SLICE_VARIABLE, "").strip().isdigit():
@@ -57,6 +63,7 @@ class Tutor:
         self.train_slice = train_slice
         self.slots = TrainingSlots(training_slots)
         self.max_messages_per_minute = max_messages_per_minute
+        self.store = store if store is not None else Store()  # default: saves nothing
         self.answerer = Answerer(self.pack)
         self.agent = Agent(self.pack, answer=self.answerer)
         self.provider = provider if provider is not None else provider_from_env()
@@ -102,12 +109,17 @@ class Tutor:
         return self._ready.wait(timeout)
 
     def status(self) -> str:
-        """One line for the page: loading, ready, or what went wrong."""
+        """One line for the page: loading, ready, or what went wrong; and whether it saves."""
         if not self._ready.is_set():
-            return "Loading TensorFlow and the Fashion-MNIST images... you can start reading."
-        if self._warm_up_error:
-            return self._warm_up_error.splitlines()[0]
-        return "TensorFlow and the data set are loaded."
+            line = "Loading TensorFlow and the Fashion-MNIST images... you can start reading."
+        elif self._warm_up_error:
+            line = self._warm_up_error.splitlines()[0]
+        else:
+            line = "TensorFlow and the data set are loaded."
+        if self.store.saving:
+            return f"{line} Your progress is saved as you go."
+        health = self.store.health()
+        return line if "turned off" in health else f"{line} {health}"
 
     def new_session(self) -> Session:
         """A fresh learner, not yet started: their first message opens the first step."""
@@ -115,6 +127,33 @@ class Tutor:
         if self.train_slice:
             session.settings = TrainSettings(train_slice=self.train_slice)
         return session
+
+    def resume(self, learner_id: str | None) -> Session:
+        """The learner's saved session when the store has one for this id, else a new one."""
+        session = None
+        if learner_id and valid_learner_id(learner_id):
+            session = self.store.load(learner_id)
+        if session is None:
+            return self.new_session()
+        session.slots = self.slots
+        if self.train_slice:
+            session.settings = TrainSettings(**{**session.settings.__dict__,
+                                                "train_slice": self.train_slice})
+        return session
+
+    def forget(self, session: Session) -> Reply:
+        """Delete everything stored about this learner and start over under a new id."""
+        deleted = self.store.delete(session.id)
+        session.reset()
+        session.id = new_learner_id()
+        text = ("Done: I deleted your saved progress and we start over as strangers."
+                if deleted or not self.store.saving else
+                "I could not reach the saved data to delete it; please try again later.")
+        return Reply(text=text, kind="help", options=self.agent.options_for(session))
+
+    def save(self, session: Session) -> bool:
+        """Save the learner's progress now (never raises; False when not saved)."""
+        return self.store.save(session)
 
     def start(self, session: Session) -> Reply:
         """Open the first step (the welcome), as one merged Reply."""
@@ -131,6 +170,9 @@ class Tutor:
                 kind="help",
             )
             return
+        if FORGET.match(str(message)):
+            yield self.forget(session)
+            return
         if str(message).strip():
             session.transcript.append({"role": "user", "text": str(message)[:2000]})
         for reply in self.agent.handle(session, message):
@@ -140,6 +182,8 @@ class Tutor:
                 session.code_log.append(
                     {"state": session.state_id, "kind": reply.kind, "code": reply.code}
                 )
+            if reply.final:
+                self.store.save(session)  # what the learner has seen is saved
             yield reply
 
     def _too_fast(self, session: Session) -> bool:
@@ -176,7 +220,9 @@ class Tutor:
 
     def stop(self, session: Session) -> bool:
         """Stop this learner's training, if one runs."""
-        return tools.stop_training(session)
+        stopped = tools.stop_training(session)
+        self.store.save(session)
+        return stopped
 
     def lesson_map(self, session: Session) -> list[dict[str, object]]:
         """Every step with its title, whether it was visited and whether it is current."""

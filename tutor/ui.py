@@ -101,6 +101,9 @@ class TutorBlock:
     def _render(self, height: int) -> None:
         tutor = self.tutor
         self.session = gr.State(None)
+        # the learner's id lives in the browser (local storage), so a reload or a server restart
+        # resumes where they were; it is never put in a URL
+        self.learner = gr.BrowserState(None, storage_key="brain-tutor-learner-id")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 self.chatbot = gr.Chatbot(
@@ -144,7 +147,8 @@ class TutorBlock:
         self._wire()
 
     def _wire(self) -> None:
-        outputs = [self.chatbot, self.session, self.lesson_map, self.live_curve, self.status]
+        outputs = [self.chatbot, self.session, self.lesson_map, self.live_curve, self.status,
+                   self.learner]
         submit_kwargs: dict[str, Any] = {"concurrency_limit": None}
         self.textbox.submit(
             self._respond, [self.textbox, self.chatbot, self.session], outputs, api_name="respond",
@@ -168,19 +172,53 @@ class TutorBlock:
         )
 
     def load_event(self, demo: gr.Blocks) -> None:
-        """Open the first lesson step when the page loads."""
+        """Open the first lesson step, or resume a returning learner, when the page loads."""
         demo.load(
             self._welcome,
-            [self.chatbot, self.session],
-            [self.chatbot, self.session, self.lesson_map, self.live_curve, self.status],
+            [self.chatbot, self.session, self.learner],
+            [self.chatbot, self.session, self.lesson_map, self.live_curve, self.status,
+             self.learner],
             api_name="start",
         )
 
+    def _out(self, history: list, session: Session, curve: Any = None, status: Any = None) -> tuple:
+        return (
+            history,
+            session,
+            lesson_map_markdown(self.tutor, session),
+            gr.skip() if curve is None else curve,
+            gr.skip() if status is None else status,
+            session.id,
+        )
+
     # ----- events -----------------------------------------------------------------------
-    def _welcome(self, history: list, session: Session | None) -> Iterator[tuple]:
-        session = session or self.tutor.new_session()
+    def _welcome(self, history: list, session: Session | None, learner_id: str | None) -> Iterator[tuple]:
+        session = session or self.tutor.resume(learner_id)
         if history:
-            yield history, session, lesson_map_markdown(self.tutor, session), gr.skip(), self.tutor.status()
+            yield self._out(history, session, status=self.tutor.status())
+            return
+        if session.state_id:  # a returning learner: their conversation, then where they were
+            messages = [
+                gr.ChatMessage(role="user" if entry["role"] == "user" else "assistant",
+                               content=_as_plain_text(entry["text"]) if entry["role"] == "user"
+                               else entry["text"])
+                for entry in session.transcript[-40:]
+            ]
+            state = self.tutor.pack.get(session.state_id)
+            right, asked = session.flashcard_score
+            welcome = gr.ChatMessage(
+                role="assistant",
+                content=f"**Welcome back!** You were at **{state.title}**, with "
+                f"{len(session.runs)} training run(s) and {right} of {asked} flashcards right. "
+                "Carry on where you left off, or say `restart` to begin again.",
+            )
+            welcome.options = _options_payload(Reply(text="", options=self.tutor.agent.options_for(session)))
+            curve = None
+            if session.history:
+                from tutor import plots
+
+                curve = plots.training_curves(session.history).figure
+            yield self._out([*messages, welcome], session, curve, self.tutor.status())
             return
         yield from self._turn([], session, self.tutor.stream(session, ""))
 
@@ -205,7 +243,7 @@ class TutorBlock:
         if messages:
             messages[-1].options = _options_payload(reply)
         history.extend(messages)
-        yield history, session, lesson_map_markdown(self.tutor, session), gr.skip(), gr.skip()
+        yield self._out(history, session)
 
     def _export(self, history: list | None, session: Session | None) -> Iterator[tuple]:
         yield from self._respond("export my notebook", history, session)
@@ -221,12 +259,12 @@ class TutorBlock:
         history = [_strip_options(item) for item in (history or [])]
         text = message.get("text", "") if isinstance(message, dict) else str(message or "")
         history.append(gr.ChatMessage(role="user", content=_as_plain_text(text) or "(empty message)"))
-        yield history, session, lesson_map_markdown(self.tutor, session), gr.skip(), gr.skip()
+        yield self._out(history, session)
         yield from self._turn(history, session, self.tutor.stream(session, text))
 
     def _turn(self, history: list, session: Session, replies: Iterator[Reply]) -> Iterator[tuple]:
         """Render a stream of Replies into the chat as they come."""
-        curve: Any = gr.skip()
+        curve: Any = None
         box_index: int | None = None
         last_reply: Reply | None = None
         for reply in replies:
@@ -240,7 +278,7 @@ class TutorBlock:
                 if reply.figures:
                     curve = reply.figures[-1].figure
                 status = reply.text.split(" - ")[0]
-                yield history, session, lesson_map_markdown(self.tutor, session), curve, status
+                yield self._out(history, session, curve, status)
                 continue
             if box_index is not None and reply.kind in ("training", "error"):
                 history[box_index] = gr.ChatMessage(
@@ -255,13 +293,13 @@ class TutorBlock:
                     curve = reply.figures[-1].figure
             history.extend(reply_to_messages(reply))
             last_reply = reply
-            yield history, session, lesson_map_markdown(self.tutor, session), curve, gr.skip()
+            yield self._out(history, session, curve)
         if last_reply is not None and last_reply.options:
             for index in range(len(history) - 1, -1, -1):
                 if isinstance(history[index], gr.ChatMessage) and history[index].role == "assistant":
                     history[index].options = _options_payload(last_reply)
                     break
-        yield history, session, lesson_map_markdown(self.tutor, session), curve, self.tutor.status()
+        yield self._out(history, session, curve, self.tutor.status())
 
 
 def _as_plain_text(text: str) -> str:

@@ -60,10 +60,11 @@ MAX_SPOKEN_CHARS = 600
 # digits from the prompt into what it hears ("image 6174" came out as "image 86174").
 VOCABULARY_PROMPT = (
     "Brain Tutor, a Keras lesson on Fashion-MNIST: next, go back, restart, train for more epochs, "
-    "show validation image, show training image, predict image, summary, compare runs, "
+    "show validation image, show training image, predict image, model summary, compare runs, "
     "scale the pixels, add a hidden layer of neurons, use Adam, learning rate, batch size, "
-    "flashcards. Epochs, dense layer, flatten, softmax, ReLU, logits, from_logits, loss, "
-    "accuracy, validation, neuron, weights, biases, parameters, optimizer, overfitting."
+    "another card, flashcards, what is a logit, epochs, dense layer, flatten, softmax, ReLU, "
+    "logits, from_logits, loss, accuracy, validation set, neuron, weights, biases, parameters, "
+    "optimizer, overfitting"
 )
 
 
@@ -329,14 +330,40 @@ def load_audio(audio: Any, *, max_seconds: float = MAX_SECONDS) -> np.ndarray:
 _SINGLE_DIGITS = re.compile(r"(?<![\w.,])\d(?!\d)(?:(?:,\s?|\s?-\s?|\s)\d(?!\d))+(?![\w])")
 
 
+_DIGIT_GROUPS = re.compile(r"(?<![\w.,])\d+(?:,? \d+)+(?!\w|[.,]\d)")
+
+
+def _join_groups(run: str) -> str:
+    """One spoken number that Whisper wrote in pieces: "40 2" -> 42, "100, 28" -> 128, "867 5" -> 8675.
+
+    Pieces after a comma are joined only when they add up ("100, 28"), so that a list such as
+    "32, 64" stays a list.
+    """
+    parts = re.split(r"(,? )", run)
+    number = parts[0]
+    for separator, group in zip(parts[1::2], parts[2::2], strict=True):
+        head, tail = int(number.rsplit(" ", 1)[-1]), int(group)
+        adds_up = (head % 10 == 0 and 20 <= head <= 90 and tail < 10) or \
+            (head % 100 == 0 and 100 <= head < 1000 and tail < 100) or (head % 1000 == 0 and tail < 1000)
+        if adds_up:
+            number = number[: len(number) - len(str(head))] + str(head + tail)
+        elif separator == " ":
+            number += group
+        else:
+            number += separator + group
+    return number
+
+
 def tidy_transcript(text: str) -> str:
     """Whisper's text made easy for the command parser.
 
-    Spoken digit strings are joined ("6, 1, 7, 4" and "6-1-7-4" -> "6174") and commas that
+    Spoken numbers are joined ("6, 1, 7, 4", "6-1-7-4" and "61 74" -> "6174"; "100 28" -> "128")
+    and commas that
     are not thousand separators are dropped ("show validation, image 12" -> "show validation
     image 12").
     """
     text = _SINGLE_DIGITS.sub(lambda match: re.sub(r"\D", "", match.group()), text)
+    text = _DIGIT_GROUPS.sub(lambda match: _join_groups(match.group()), text)
     text = re.sub(r",(?!\d{3}(?!\d))", "", text)
     return re.sub(r"\s+", " ", text).strip()
 
@@ -428,16 +455,17 @@ class EspeakEngine:
             raise VoiceUnavailable(f"Replies can't be read aloud: {self.problem()}.")
         command = [binary, "--stdout", "--stdin", "-b", "1", "-v", self.voice,
                    "-s", str(self.words_per_minute)]
-        try:  # an argument list and the text on stdin: nothing passes through a shell
-            result = subprocess.run(command, input=text.encode("utf-8"), capture_output=True,
-                                    timeout=30, check=False)
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise VoiceUnavailable(f"Replies can't be read aloud: espeak-ng failed ({error}).") from error
-        if result.returncode != 0 or len(result.stdout) <= 44:
-            detail = result.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
-            raise VoiceUnavailable("Replies can't be read aloud: espeak-ng failed"
-                                   f"{' (' + detail[0][:200] + ')' if detail else ''}.")
-        yield _read_wav(result.stdout)
+        for piece in _pieces(text):  # the first sentence alone, so that it plays at once
+            try:  # an argument list and the text on stdin: nothing passes through a shell
+                result = subprocess.run(command, input=piece.encode("utf-8"), capture_output=True,
+                                        timeout=30, check=False)
+            except (OSError, subprocess.TimeoutExpired) as error:
+                raise VoiceUnavailable(f"Replies can't be read aloud: espeak-ng failed ({error}).") from error
+            if result.returncode != 0 or len(result.stdout) <= 44:
+                detail = result.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
+                raise VoiceUnavailable("Replies can't be read aloud: espeak-ng failed"
+                                       f"{' (' + detail[0][:200] + ')' if detail else ''}.")
+            yield _read_wav(result.stdout)
 
 
 class PiperEngine:
@@ -508,6 +536,18 @@ def available_engines() -> list[str]:
     return [name for name in names if _engine(name).problem() is None]
 
 
+def _pieces(text: str, size: int = 300) -> list[str]:
+    """The first sentence, then the rest in pieces of about `size` characters at sentence ends."""
+    sentences = [part for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part]
+    pieces = sentences[:1]
+    for sentence in sentences[1:]:
+        if len(pieces) > 1 and len(pieces[-1]) + len(sentence) < size:
+            pieces[-1] += " " + sentence
+        else:
+            pieces.append(sentence)
+    return pieces
+
+
 def _read_wav(data: bytes) -> tuple[int, np.ndarray]:
     """(rate, mono int16) from WAV bytes, including streamed WAVs whose header has no length."""
     with wave.open(io.BytesIO(data), "rb") as source:
@@ -571,11 +611,12 @@ def speak(text: str, *, engine: str | None = None, markdown: bool = True,
         raise VoiceInputError("There is nothing to read aloud in that reply.")
     failures = []
     for name in _candidates(engine):
-        started = time.perf_counter()
         first: float | None = None
         pieces: list[np.ndarray] = []
         rate = 0
         try:
+            _engine(name).prepare()  # loading a voice is start-up, not time to first audio
+            started = time.perf_counter()
             for chunk_rate, samples in _engine(name).chunks(spoken):
                 if first is None:
                     first = time.perf_counter() - started
