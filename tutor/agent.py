@@ -143,11 +143,7 @@ class Agent:
                 if reply.final:
                     blocks.append(reply)
                 yield reply
-        except tools.ToolInputError as error:
-            reply = Reply(text=str(error), kind="error")
-            blocks.append(reply)
-            yield reply
-        except DataUnavailable as error:
+        except (tools.ToolInputError, DataUnavailable) as error:  # written for the learner
             reply = Reply(text=str(error), kind="error")
             blocks.append(reply)
             yield reply
