@@ -92,7 +92,7 @@ class ProviderSwitch:
 def shared():
     """One tutor for the module, warmed up (TensorFlow, the data set, the knowledge base)."""
     switch = ProviderSwitch()
-    tutor = Tutor(provider=switch)
+    tutor = Tutor(provider=switch, max_messages_per_minute=None)
     tutor.warm_up(background=False)
     assert tutor.ready
     return tutor, switch

@@ -46,7 +46,7 @@ class Tutor:
         train_slice: int | None = None,
         provider: Provider | None = None,
         training_slots: int | None = None,
-        max_messages_per_minute: int | None = 40,
+        max_messages_per_minute: int | None = 60,
         store: Store | None = None,
     ) -> None:
         """`lessons`: a pack folder (default: the built-in lesson). `train_slice`: train on the
