@@ -234,6 +234,7 @@ HOSTILE = re.compile(
     re.IGNORECASE,
 )
 NAMED_BONUS = 0.2
+GLOSSARY_PRIOR = 0.1
 COMPARE = re.compile(r"\bvs\.?\b|versus|difference|diff\b|compared? (?:to|with)", re.IGNORECASE)
 
 
@@ -281,6 +282,8 @@ LIVE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                             r"learn(?:ed|t)? anything|just guessing|how (?:did|does) (?:it|my model) "
                             r"(?:do|perform)", re.IGNORECASE)),
     ("epochs", re.compile(r"how many epochs|epochs (?:have|did)", re.IGNORECASE)),
+    ("label", re.compile(r"\b(?:label|class)\s*(?:number\s*|#\s*)?(?P<label>\d)\b(?!\s*(?:epochs?|%))",
+                         re.IGNORECASE)),
     ("layers", re.compile(r"(?:hidden layers?|how many layers|what layers|which layers|architecture)"
                           r".*\b(?:my|our|the) (?:model|network)|(?:my|our) (?:model|network)'?s? "
                           r"(?:layers|architecture)", re.IGNORECASE)),
@@ -369,7 +372,9 @@ class Answerer:
             return steer(self._state_title(session), "off_topic")
         if not named and hits[0][1] < MIN_SCORE:
             return steer(self._state_title(session), "off_topic")
-        scores = {passage.key: score for passage, score in hits}
+        # curated glossary answers come first when a lesson paragraph scores about the same
+        scores = {passage.key: score + (GLOSSARY_PRIOR if passage.kind == "glossary" else 0.0)
+                  for passage, score in hits}
         for passage in named:  # a term the question names counts extra
             scores[passage.key] = scores.get(passage.key, 0.0) + NAMED_BONUS
         ranked = sorted(
@@ -431,7 +436,7 @@ class Answerer:
             about_model = ("accuracy", "loss", "params", "epochs", "confuse", "overfit")
             if name in about_model and not ABOUT_ME.search(text):
                 continue  # "what is accuracy?" is a concept question, not about their model
-            if name not in ("predicted", "time", "layers") and not session.history:
+            if name not in ("predicted", "time", "layers", "label") and not session.history:
                 continue  # nothing measured yet: the concept answer fits better
             handler = getattr(self, f"_live_{name}")
             reply = handler(session, match)
@@ -543,6 +548,12 @@ class Answerer:
             text += ("no hidden layers at all, just ten output neurons that each weigh all 784 "
                      "pixels. That's why it is called a one-layer model.")
         return Reply(text=text, kind="answer")
+
+    def _live_label(self, session: Session, match: re.Match[str]) -> Reply | None:
+        label = int(match.group("label"))
+        table = ", ".join(f"{number} {name}" for number, name in enumerate(data.CLASS_NAMES))
+        return Reply(text=f"Label {label} is **{data.CLASS_NAMES[label]}**. The whole table: {table}.",
+                     kind="answer")
 
     def _live_epochs(self, session: Session, match: re.Match[str]) -> Reply | None:
         if not session.history:
