@@ -196,8 +196,8 @@ def use_run(session: Session, number: int = 0) -> Reply:
     usable = [run for run in session.runs if run.weights is not None]
     if not usable:
         raise ToolInputError("There is no finished run to go back to yet.")
-    if number == 0:
-        run = usable[-2] if len(usable) >= 2 else usable[-1]
+    if number == 0:  # undo: an untrained change goes back to the last run, else the one before
+        run = usable[-1] if not session.history or len(usable) < 2 else usable[-2]
     else:
         matches = [run for run in usable if run.number == int(number)]
         if not matches:
@@ -366,7 +366,7 @@ def predict_own_image(session: Session, image: Any) -> Reply:
     from tutor.tools import ensure_model
 
     notes = ensure_model(session)
-    final = steps[-1].image  # 28x28 uint8, light item on dark, like the data set
+    final = steps[-1].image if not session.settings.scaled else steps[-2].image  # 28x28 uint8
     with session.model_lock:
         logits = backend.predict_logits(session.model, model_inputs(session, final[np.newaxis]))[0]
     predicted = int(logits.argmax())

@@ -88,7 +88,10 @@ def preprocess(image: Any) -> list[Step]:
     if border.mean() > 127:  # a light background: the data set has light items on black
         grey = 255 - grey
         steps.append(Step("inverted", grey))
-    ink = grey > INK_THRESHOLD
+    # the item is what stands out from the background (the border), whatever its noise
+    edge = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]]).astype(np.float32)
+    threshold = max(INK_THRESHOLD, float(np.median(edge)) + max(30.0, 4.0 * float(edge.std())))
+    ink = grey > threshold
     if ink.sum() < 10 or grey.max() - grey.min() < 30:
         raise ToolInputError("The picture looks empty: I can't find an item in it. Draw the "
                              "outline of a piece of clothing, or upload a photo of one.")

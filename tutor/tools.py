@@ -425,6 +425,7 @@ def _train_stream(
                 kind="error",
             )
             return
+        job.thread.join(timeout=10)  # so the next command never sees this training as running
         yield _training_done(session, settings, item, code, start_epoch)
         return
 

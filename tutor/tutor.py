@@ -87,12 +87,15 @@ class Tutor:
         def work() -> None:
             try:
                 tools.warm_up()
-                _ = self.answerer.knowledge  # index the glossary (and embed it) ahead of questions
             except Exception as error:  # reported through `status`, never raised into a page
                 log.exception("warm-up failed")
                 self._warm_up_error = str(error)
             finally:
                 self._ready.set()
+            try:
+                _ = self.answerer.knowledge  # index (and embed) the glossary ahead of questions
+            except Exception:  # the first question will try again and explain
+                log.exception("indexing the knowledge base failed")
 
         if background:
             threading.Thread(target=work, name="tutor-warm-up", daemon=True).start()

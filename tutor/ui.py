@@ -118,6 +118,7 @@ class TutorBlock:
                 with gr.Row():
                     self.textbox = gr.Textbox(
                         placeholder="Type 'next', a guess, a command or a question...",
+                        label="Message to the tutor",
                         show_label=False,
                         scale=5,
                         max_lines=4,
@@ -125,12 +126,14 @@ class TutorBlock:
                         autofocus=True,
                         elem_id="tutor-input",
                     )
+                    self.pending = gr.Textbox(visible=False, label="message")
                     self.send = gr.Button("Send", variant="primary", scale=1, min_width=80)
                     self.stop = gr.Button("Stop training", variant="stop", scale=1, min_width=80)
             with gr.Column(scale=1, min_width=240):
                 self.status = gr.Markdown(tutor.status(), elem_id="status-line")
                 self.lesson_map = gr.Markdown(lesson_map_markdown(tutor, None), elem_id="lesson-map")
-                self.live_curve = gr.Plot(label="Live training curve", visible=True)
+                self.live_curve = gr.Plot(label="Live training curve", visible=True,
+                                          elem_id="live-curve")
                 with gr.Accordion("Try your own picture", open=False, elem_id="own-image"):
                     with gr.Tab("Upload or webcam"):
                         self.photo = gr.Image(
@@ -150,14 +153,18 @@ class TutorBlock:
         outputs = [self.chatbot, self.session, self.lesson_map, self.live_curve, self.status,
                    self.learner]
         submit_kwargs: dict[str, Any] = {"concurrency_limit": None}
-        self.textbox.submit(
-            self._respond, [self.textbox, self.chatbot, self.session], outputs, api_name="respond",
-            **submit_kwargs,
-        ).then(lambda: "", None, self.textbox, api_name=False, queue=False)
-        self.send.click(
-            self._respond, [self.textbox, self.chatbot, self.session], outputs, api_name=False,
-            **submit_kwargs,
-        ).then(lambda: "", None, self.textbox, api_name=False, queue=False)
+        # the box empties at once (so Enter cannot send a message twice); the turn reads the
+        # message from a hidden field, which is also what the named API endpoint takes
+        take = {"fn": _take_message, "inputs": [self.textbox], "outputs": [self.textbox, self.pending],
+                "api_name": False, "queue": False}
+        self.textbox.submit(**take).then(
+            self._respond, [self.pending, self.chatbot, self.session], outputs,
+            api_name="respond", **submit_kwargs,
+        )
+        self.send.click(**take).then(
+            self._respond, [self.pending, self.chatbot, self.session], outputs,
+            api_name=False, **submit_kwargs,
+        )
         self.chatbot.option_select(
             self._choose_option, [self.chatbot, self.session], outputs, api_name=False,
             **submit_kwargs,
@@ -280,13 +287,16 @@ class TutorBlock:
                 status = reply.text.split(" - ")[0]
                 yield self._out(history, session, curve, status)
                 continue
-            if box_index is not None and reply.kind in ("training", "error"):
+            if box_index is not None:  # the first block after progress closes the box
+                stopped = reply.progress is not None and reply.progress.stopped
+                title = ("Training failed" if reply.kind == "error" else
+                         "Training stopped" if stopped or "stopped" in reply.text[:80] else
+                         "Training finished")
+                previous = history[box_index]
                 history[box_index] = gr.ChatMessage(
                     role="assistant",
-                    content=history[box_index].content if isinstance(history[box_index], gr.ChatMessage)
-                    else "",
-                    metadata={"title": "Training finished" if reply.kind == "training"
-                              else "Training failed", "status": "done"},
+                    content=previous.content if isinstance(previous, gr.ChatMessage) else "",
+                    metadata={"title": title, "status": "done"},
                 )
                 box_index = None
                 if reply.figures:
@@ -300,6 +310,10 @@ class TutorBlock:
                     history[index].options = _options_payload(last_reply)
                     break
         yield self._out(history, session, curve, self.tutor.status())
+
+
+def _take_message(text: str) -> tuple[str, str]:
+    return "", text
 
 
 def _as_plain_text(text: str) -> str:

@@ -53,18 +53,20 @@ MAX_SECONDS = 60.0  # longest question accepted
 MAX_BYTES = 40_000_000  # a minute of 48 kHz stereo WAV is 11 MB; anything this big is refused unread
 MIN_SECONDS = 0.2
 SILENCE_PEAK = 0.01  # a recording whose loudest sample stays under 1% of full scale is silence
-BEAM_SIZE = 1  # greedy: as accurate as beam 5 on tutor phrases, and faster (benchmarks/voice.py)
+BEAM_SIZE = 5  # half the word errors of greedy decoding for the same CPU time (benchmarks/voice.py)
+USE_VAD = True  # Silero VAD: silence and noise give no text instead of an invented "Thank you."
 MAX_SPOKEN_CHARS = 600
 
-# Words the tutor expects, given to Whisper as its `initial_prompt`. No digits: Whisper copies
-# digits from the prompt into what it hears ("image 6174" came out as "image 86174").
+# Words the tutor expects, given to Whisper as its `initial_prompt`. Chosen on the phrase set of
+# benchmarks/voice.py (word errors 41% -> 4%). No digits: Whisper copies them into what it hears
+# ("image 6174" came out as "image 86174"); no commands as full sentences ("Show validation
+# image."): Whisper then drops the spoken number.
 VOCABULARY_PROMPT = (
     "Brain Tutor, a Keras lesson on Fashion-MNIST: next, go back, restart, train for more epochs, "
     "show validation image, show training image, predict image, model summary, compare runs, "
     "scale the pixels, add a hidden layer of neurons, use Adam, learning rate, batch size, "
-    "another card, flashcards, what is a logit, epochs, dense layer, flatten, softmax, ReLU, "
-    "logits, from_logits, loss, accuracy, validation set, neuron, weights, biases, parameters, "
-    "optimizer, overfitting"
+    "flashcards. Epochs, dense layer, flatten, softmax, ReLU, logits, from_logits, loss, "
+    "accuracy, validation set, neuron, weights, biases, parameters, optimizer, overfitting."
 )
 
 
@@ -187,6 +189,7 @@ def warm_up() -> None:
     """Load the Whisper model and the speech engine now rather than on the first request."""
     try:
         _whisper()
+        import scipy.signal  # noqa: F401  (resamples 44.1/48 kHz microphones; slow to import)
     except VoiceError as error:
         log.info("%s", error)
     for name in available_engines()[:1]:
@@ -280,7 +283,8 @@ def _decode_file(source: str | io.BytesIO, max_seconds: float) -> np.ndarray:
 
 
 def load_audio(audio: Any, *, max_seconds: float = MAX_SECONDS) -> np.ndarray:
-    """Any accepted input as 16 kHz mono float32 samples; raises VoiceInputError.
+    """Any accepted input as 16 kHz mono float32 samples; raises VoiceInputError (missing,
+    silent, too long or unreadable audio).
 
     Accepted: a file path, raw file bytes, a `(sample_rate, array)` tuple (int16 or float,
     mono or stereo) or a bare float array already at 16 kHz.
@@ -324,33 +328,37 @@ def load_audio(audio: Any, *, max_seconds: float = MAX_SECONDS) -> np.ndarray:
     frames = samples.shape[0] if samples.ndim == 1 or samples.shape[1] <= 8 else samples.shape[1]
     if frames / rate > max_seconds + 0.5:
         raise _too_long(frames / rate, max_seconds)
-    return _resample(_to_float_mono(samples), rate)
+    mono = _to_float_mono(samples)
+    _check_sound(mono, frames / rate)  # before resampling: silence is refused at once
+    return _resample(mono, rate)
+
+
+def _check_sound(samples: np.ndarray, seconds: float) -> None:
+    if seconds < MIN_SECONDS or float(np.max(np.abs(samples))) < SILENCE_PEAK:
+        raise VoiceInputError("I couldn't hear anything in that recording. Please speak a bit "
+                              "closer to the microphone and try again.")
 
 
 _SINGLE_DIGITS = re.compile(r"(?<![\w.,])\d(?!\d)(?:(?:,\s?|\s?-\s?|\s)\d(?!\d))+(?![\w])")
 
 
-_DIGIT_GROUPS = re.compile(r"(?<![\w.,])\d+(?:,? \d+)+(?!\w|[.,]\d)")
+_DIGIT_GROUPS = re.compile(r"(?<![\w.,])\d+(?:,?\s+\d+)+(?!\w|[.,]\d)")
 
 
 def _join_groups(run: str) -> str:
-    """One spoken number that Whisper wrote in pieces: "40 2" -> 42, "100, 28" -> 128, "867 5" -> 8675.
+    """One spoken number that Whisper wrote in pieces: "40 2" -> 42, "100, 28" -> 128, "86, 75" -> 8675.
 
-    Pieces after a comma are joined only when they add up ("100, 28"), so that a list such as
-    "32, 64" stays a list.
+    Like `tutor.numbers.words_to_digits`, which reads "eighty six seventy five" as 8675.
     """
-    parts = re.split(r"(,? )", run)
-    number = parts[0]
-    for separator, group in zip(parts[1::2], parts[2::2], strict=True):
-        head, tail = int(number.rsplit(" ", 1)[-1]), int(group)
-        adds_up = (head % 10 == 0 and 20 <= head <= 90 and tail < 10) or \
-            (head % 100 == 0 and 100 <= head < 1000 and tail < 100) or (head % 1000 == 0 and tail < 1000)
-        if adds_up:
-            number = number[: len(number) - len(str(head))] + str(head + tail)
-        elif separator == " ":
-            number += group
-        else:
-            number += separator + group
+    number = ""
+    for group in re.split(r",?\s+", run):
+        head, tail = (int(number) if number else None), int(group)
+        adds_up = head is not None and (
+            (head % 10 == 0 and 20 <= head <= 90 and tail < 10)
+            or (head % 100 == 0 and 100 <= head < 1000 and tail < 100)
+            or (head % 1000 == 0 and tail < 1000)
+        )
+        number = str(head + tail) if adds_up and head is not None else number + group
     return number
 
 
@@ -379,9 +387,7 @@ def transcribe(audio: Any, *, prompt: str | None = None, max_seconds: float = MA
     started = time.perf_counter()
     samples = load_audio(audio, max_seconds=max_seconds)
     duration = len(samples) / SAMPLE_RATE
-    if duration < MIN_SECONDS or float(np.max(np.abs(samples))) < SILENCE_PEAK:
-        raise VoiceInputError("I couldn't hear anything in that recording. Please speak a bit "
-                              "closer to the microphone and try again.")
+    _check_sound(samples, duration)
     model = _whisper()
     segments, info = model.transcribe(
         samples,
@@ -391,7 +397,7 @@ def transcribe(audio: Any, *, prompt: str | None = None, max_seconds: float = MA
         initial_prompt=VOCABULARY_PROMPT if prompt is None else (prompt or None),
         condition_on_previous_text=False,
         without_timestamps=True,
-        vad_filter=True,  # silence and background noise give no text instead of "Thank you."
+        vad_filter=USE_VAD,
         vad_parameters={"min_silence_duration_ms": 1000, "speech_pad_ms": 400},
     )
     text = tidy_transcript("".join(segment.text for segment in segments))
