@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tutor import Tutor
+from tutor.store import SQLiteStore
 from tutor.ui import build_app, launch
 
 REQUIRE_BROWSER = os.environ.get("BRAIN_TUTOR_REQUIRE_BROWSER", "") not in ("", "0")
@@ -116,8 +117,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    demo = build_app(Tutor(train_slice=2000))
+def server(tmp_path_factory) -> Iterator[str]:
+    # a real store in a temporary folder, so a reload can resume the learner
+    store = SQLiteStore(tmp_path_factory.mktemp("learners"))
+    demo = build_app(Tutor(train_slice=2000, store=store))
     port = _free_port()
     # tutor.ui.launch is demo.launch plus the page's stylesheet: the page as learners see it
     launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -369,7 +372,6 @@ def test_stop_training_button_stops_a_long_training(walked):
     _shot(page, "training-stopped")
 
 
-@pytest.mark.xfail(strict=False, reason="resume lands with the learner store")
 def test_reload_resumes_where_the_learner_was(walked):
     page = walked["page"]
     before = _current_step(page)
