@@ -253,3 +253,266 @@ def test_undo_goes_back_to_the_run_before(tutor_instance, two_runs):
     assert learner.settings == first["settings"] and learner.history == run1.history
     assert same_weights(weights_of(learner), run1.weights)
 
+
+
+def test_undo_after_an_untrained_change_goes_back_to_the_last_run(tutor_instance, two_runs):
+    learner, _, second = two_runs
+    run2 = learner.runs[-1]
+    say(tutor_instance, learner, "set learning rate to 0.002")
+    assert learner.history == [] and learner.settings.learning_rate == 0.002
+
+    reply = say(tutor_instance, learner, "undo")
+
+    assert reply.kind == "tool" and "run 2" in reply.text, reply.text
+    assert learner.model_spec == second["spec"] and learner.settings == second["settings"]
+    assert learner.history == run2.history
+    assert same_weights(weights_of(learner), run2.weights)
+    assert len(learner.runs) == 2  # going back is not a new run
+
+
+def test_use_a_run_that_does_not_exist(tutor_instance, two_runs):
+    learner, _, _ = two_runs
+    before = snapshot(learner)
+    weights = weights_of(learner)
+    reply = say(tutor_instance, learner, "use run 99")
+    assert reply.kind == "error", reply.text
+    assert "there is no run 99" in reply.text and "I have runs 1, 2" in reply.text, reply.text
+    assert snapshot(learner) == before and snapshot(learner)["model"] is before["model"]
+    assert same_weights(weights_of(learner), weights)
+
+
+@pytest.mark.parametrize(("command", "phrase"), [
+    ("compare runs", "No runs yet"),
+    ("use run 1", "no finished run"),
+    ("undo", "no finished run"),
+])
+def test_runs_are_refused_before_any_training(tutor_instance, session, command, phrase):
+    start(tutor_instance, session)
+    say(tutor_instance, session, "scale the pixels")
+    before = snapshot(session)
+    reply = say(tutor_instance, session, command)
+    assert reply.kind == "error", reply.text
+    assert phrase in reply.text, reply.text
+    assert not reply.figures
+    assert snapshot(session) == before
+
+
+# ----- divergence: NaN is explained and undone ------------------------------------------------
+
+BLOW_UP = ["use raw pixels", "add a hidden layer of 128 linear neurons", "use sgd with learning rate 1"]
+
+
+@pytest.fixture
+def diverged(tutor_instance, session):
+    """Raw pixels, a linear hidden layer and SGD with rate 1: NaN in the first epoch."""
+    start(tutor_instance, session, replace(SLICE, train_slice=1000))
+    for message in BLOW_UP:
+        assert say(tutor_instance, session, message).kind == "tool"
+    before = {"weights": weights_of(session), "history": list(session.history),
+              "model": session.model, "spec": session.model_spec, "settings": session.settings}
+    reply = say(tutor_instance, session, "train for 2 epochs")
+    return session, before, reply
+
+
+def test_a_diverging_training_is_explained_and_undone(diverged):
+    learner, before, reply = diverged
+    assert reply.kind == "error", reply.text
+    assert "NaN" in reply.text and "put back the model" in reply.text, reply.text
+    assert learner.model is before["model"]
+    assert same_weights(weights_of(learner), before["weights"])
+    assert all(np.isfinite(array).all() for array in weights_of(learner))
+    assert learner.history == before["history"]
+    assert learner.model_spec == before["spec"] and learner.settings == before["settings"]
+    run = learner.runs[-1]
+    assert run.diverged and run.weights is None and len(run.history) == 1
+    assert not learner.is_training
+
+
+def test_compare_runs_marks_the_failed_run(tutor_instance, diverged):
+    learner, _, _ = diverged
+    reply = say(tutor_instance, learner, "compare runs")
+    assert reply.kind == "tool", reply.text
+    row = next(line for line in reply.text.splitlines() if line.startswith("| 1 |"))
+    assert "(failed: NaN)" in row, row
+    for figure in reply.figures:
+        assert_alt(figure)
+
+
+def test_a_failed_run_is_never_the_best_so_far(tutor_instance, diverged):
+    learner, _, _ = diverged
+    reply = say(tutor_instance, learner, "compare runs")
+    assert "Best so far" not in reply.text, reply.text
+
+
+# ----- look inside ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mlp(tutor_instance):
+    """A model with a hidden layer, trained 1 epoch on 1,000 scaled images."""
+    learner = start(tutor_instance, tutor_instance.new_session(), replace(SLICE, train_slice=1000))
+    say(tutor_instance, learner, "scale the pixels")
+    say(tutor_instance, learner, "add a hidden layer of 16 relu neurons")
+    reply = say(tutor_instance, learner, "train for 1 epoch")
+    assert len(learner.history) == 1, reply.text
+    yield learner
+    tools.stop_training(learner)
+    tools.wait_for_training(learner, timeout=60)
+
+
+def validation_accuracy(learner, dataset) -> tuple[int, float]:
+    """Right answers on the 10,000 validation images, counted here without the tutor."""
+    logits = backend.predict_logits(learner.model, dataset.scaled("valid"))
+    correct = int((logits.argmax(axis=1) == dataset.valid_labels).sum())
+    return correct, correct / len(dataset.valid_labels)
+
+
+def test_weight_maps_of_the_one_layer_model(tutor_instance, one_layer):
+    reply = say(tutor_instance, one_layer, "show weight maps")
+    assert reply.kind == "tool", reply.text
+    assert len(reply.figures) == 1
+    assert_alt(reply.figures[0])
+    assert "28 by 28" in reply.figures[0].alt and "Trouser" in reply.figures[0].alt
+    assert "get_weights()" in reply.code
+
+
+def test_weight_maps_are_refused_for_a_hidden_layer_model(tutor_instance, mlp):
+    before = snapshot(mlp)
+    reply = say(tutor_instance, mlp, "show weight maps")
+    assert reply.kind == "error" and "one-layer model" in reply.text, reply.text
+    assert not reply.figures and snapshot(mlp) == before
+
+
+def test_confusion_matrix_mentions_the_accuracy(tutor_instance, one_layer, dataset):
+    correct, accuracy = validation_accuracy(one_layer, dataset)
+    reply = say(tutor_instance, one_layer, "confusion matrix")
+    assert reply.kind == "tool", reply.text
+    assert f"right on {correct:,} of 10,000" in reply.text, reply.text
+    assert len(reply.figures) == 1
+    alt = reply.figures[0].alt
+    assert_alt(reply.figures[0])
+    assert f"{accuracy * 100:.1f}%" in alt and f"{correct:,}" in alt, alt
+
+
+def test_most_confident_mistakes_gallery(tutor_instance, one_layer, dataset):
+    correct, _ = validation_accuracy(one_layer, dataset)
+    reply = say(tutor_instance, one_layer, "show mistakes")
+    assert reply.kind == "tool", reply.text
+    assert f"wrong on {10000 - correct:,} of 10,000" in reply.text, reply.text
+    assert len(reply.figures) == 1
+    gallery = reply.figures[0]
+    assert_alt(gallery)
+    assert gallery.alt.startswith("The model's most confident mistakes: 10 images"), gallery.alt
+    assert "said" in gallery.alt and "is" in gallery.alt
+
+
+def test_filters_are_refused_for_a_model_without_convolutions(tutor_instance, one_layer):
+    before = snapshot(one_layer)
+    reply = say(tutor_instance, one_layer, "show filters")
+    assert reply.kind == "error" and "belong to the CNN" in reply.text, reply.text
+    assert not reply.figures and snapshot(one_layer) == before
+
+
+def test_filters_of_a_trained_cnn(tutor_instance, session):
+    start(tutor_instance, session, replace(SLICE, train_slice=2000))
+    say(tutor_instance, session, "scale the pixels")
+    say(tutor_instance, session, "use a cnn")
+    reply = say(tutor_instance, session, "train for 1 epoch")
+    assert len(session.history) == 1, reply.text
+
+    reply = say(tutor_instance, session, "show filters")
+
+    assert reply.kind == "tool", reply.text
+    assert len(reply.figures) == 2
+    for figure in reply.figures:
+        assert_alt(figure)
+    assert "32 images" in reply.figures[0].alt and "filter 0" in reply.figures[0].alt
+    assert "validation image 0" in reply.figures[1].title and "32 images" in reply.figures[1].alt
+    assert "validation image 0" in reply.text
+
+
+def test_you_vs_the_model_after_two_flashcards(tutor_instance, mlp, dataset):
+    reply = say(tutor_instance, mlp, "you vs the model")
+    assert reply.kind == "error" and "flashcards first" in reply.text, reply.text
+
+    mlp.rng.seed(7)
+    cards = []
+    for right in (True, False):
+        say(tutor_instance, mlp, "another card")
+        split, index = mlp.pending_card
+        images, labels = dataset.split(split)
+        truth = int(labels[index])
+        guess = truth if right else (truth + 1) % 10
+        say(tutor_instance, mlp, str(guess))
+        inputs = tools.model_inputs(mlp, images[index : index + 1])
+        said = int(backend.predict_logits(mlp.model, inputs).argmax())
+        cards.append((split, index, guess, said, truth))
+
+    reply = say(tutor_instance, mlp, "you vs the model")
+
+    assert reply.kind == "tool", reply.text
+    lines = reply.text.splitlines()
+    assert lines[0] == "| card | you said | model said | truth |" and lines[1] == "|---|---|---|---|"
+    names = tools.CLASS_NAMES
+    for split, index, guess, said, truth in cards:
+        assert f"| {split} {index} | {names[guess]} | {names[said]} | {names[truth]} |" in lines
+    model_right = sum(said == truth for _, _, _, said, truth in cards)
+    assert "You: **1 of 2**" in reply.text and f"The model: **{model_right} of 2**" in reply.text
+
+
+LOOK_INSIDE = [
+    ("show weight maps", "weight_maps"),
+    ("confusion matrix", "confusion_matrix"),
+    ("show mistakes", "mistakes"),
+    ("show filters", "cnn_filters"),
+    ("you vs the model", "you_vs_model"),
+]
+
+
+@pytest.mark.parametrize(("command", "tool_name"), LOOK_INSIDE, ids=[case[0] for case in LOOK_INSIDE])
+def test_look_inside_before_training_is_refused(tutor_instance, session, command, tool_name):
+    start(tutor_instance, session)
+    say(tutor_instance, session, "use a cnn" if tool_name == "cnn_filters" else "scale the pixels")
+    before = snapshot(session)
+    reply = say(tutor_instance, session, command)
+    assert reply.kind == "error", reply.text
+    assert "Train your model first" in reply.text, reply.text
+    assert not reply.figures and snapshot(session) == before
+
+
+# ----- the lesson steps beyond the notebook ---------------------------------------------------
+
+STEPS = ["scaling", "hidden-layer", "convolution", "experiments", "what-it-learned"]
+
+
+@pytest.mark.parametrize("state_id", STEPS)
+def test_going_to_a_step_beyond_the_notebook(tutor_instance, session, state_id):
+    start(tutor_instance, session)
+    reply = say(tutor_instance, session, f"go to {state_id}")
+    assert session.state_id == state_id, reply.text
+    assert tutor_instance.pack.get(state_id).title in reply.text, reply.text
+    for figure in reply.figures:
+        assert_alt(figure)
+
+
+def test_what_it_learned_before_training(tutor_instance, session):
+    start(tutor_instance, session)
+    reply = say(tutor_instance, session, "go to what-it-learned")
+    assert "A trained model is not a black box" in reply.text, reply.text
+    assert "Train your model first" in reply.text
+    assert not reply.figures
+
+
+def test_what_it_learned_after_training(tutor_instance, session):
+    start(tutor_instance, session, replace(SLICE, train_slice=1000, scaled=True))
+    say(tutor_instance, session, "train for 1 epoch")
+    assert len(session.history) == 1
+
+    reply = say(tutor_instance, session, "go to what-it-learned")
+
+    assert session.state_id == "what-it-learned"
+    assert "A trained model is not a black box" in reply.text and "Train your model first" not in reply.text
+    assert [figure.title for figure in reply.figures] == [
+        "Weights into each output neuron", "Confusion matrix", "The model's most confident mistakes"]
+    for figure in reply.figures:
+        assert_alt(figure)

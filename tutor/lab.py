@@ -177,10 +177,12 @@ def compare_runs(session: Session) -> Reply:
         status = " (stopped)" if run.stopped else " (failed: NaN)" if run.diverged else ""
         rows.append(
             f"| {run.number} | {run.model} | {_settings_line(run.settings)} | {len(run.history)}"
-            f"{status} | {run.seconds:.1f} s | {'' if accuracy is None else f'{accuracy:.1%}'} |")
+            f"{status} | {run.seconds:.1f} s | "
+            f"{'' if accuracy is None or run.diverged else f'{accuracy:.1%}'} |")
     curves = [(f"run {run.number}", run.history) for run in session.runs if run.history]
     figures = [plots.compare_curves(curves)] if curves else []
-    best = max((run for run in session.runs if run.final_val_accuracy is not None),
+    best = max((run for run in session.runs
+                if run.final_val_accuracy is not None and not run.diverged and run.weights),
                key=lambda run: run.final_val_accuracy, default=None)
     text = "\n".join(rows)
     if best is not None:
