@@ -221,6 +221,20 @@ class Tutor:
         reply.options = self.agent.options_for(session)
         return reply
 
+    def transcribe(self, audio: object) -> str:
+        """Speech to text, offline (faster-whisper); raises tutor.voice.VoiceError with a
+        friendly message for a missing engine or an empty, silent, long or unreadable recording."""
+        from tutor import voice
+
+        return voice.transcribe(audio).text
+
+    def speak(self, text: str):
+        """Read a reply's prose aloud, offline; returns a tutor.voice.Speech (`.audio` plays in
+        `gr.Audio`, `.write_wav(path)` saves it). Raises tutor.voice.VoiceError when it cannot."""
+        from tutor import voice
+
+        return voice.speak(text)
+
     def stop(self, session: Session) -> bool:
         """Stop this learner's training, if one runs."""
         stopped = tools.stop_training(session)

@@ -129,6 +129,16 @@ class TutorBlock:
                     self.pending = gr.Textbox(visible=False, label="message")
                     self.send = gr.Button("Send", variant="primary", scale=1, min_width=80)
                     self.stop = gr.Button("Stop training", variant="stop", scale=1, min_width=80)
+                with gr.Row():
+                    self.microphone = gr.Audio(
+                        sources=["microphone", "upload"], type="filepath", label="Ask by voice",
+                        scale=3, elem_id="voice-in",
+                    )
+                    with gr.Column(scale=2, min_width=160):
+                        self.read_aloud = gr.Checkbox(False, label="Read replies aloud",
+                                                      elem_id="read-aloud")
+                        self.voice_out = gr.Audio(label="The tutor's voice", autoplay=True,
+                                                  interactive=False, elem_id="voice-out")
             with gr.Column(scale=1, min_width=240):
                 self.status = gr.Markdown(tutor.status(), elem_id="status-line")
                 self.lesson_map = gr.Markdown(lesson_map_markdown(tutor, None), elem_id="lesson-map")
@@ -157,14 +167,21 @@ class TutorBlock:
         # message from a hidden field, which is also what the named API endpoint takes
         take = {"fn": _take_message, "inputs": [self.textbox], "outputs": [self.textbox, self.pending],
                 "api_name": False, "queue": False}
+        speak = {"fn": self._speak_last, "inputs": [self.session, self.read_aloud],
+                 "outputs": [self.voice_out, self.status], "api_name": False}
         self.textbox.submit(**take).then(
             self._respond, [self.pending, self.chatbot, self.session], outputs,
             api_name="respond", **submit_kwargs,
-        )
+        ).then(**speak)
         self.send.click(**take).then(
             self._respond, [self.pending, self.chatbot, self.session], outputs,
             api_name=False, **submit_kwargs,
-        )
+        ).then(**speak)
+        for event in (self.microphone.stop_recording, self.microphone.upload):
+            event(
+                self._voice, [self.microphone, self.chatbot, self.session], outputs,
+                api_name=False, **submit_kwargs,
+            ).then(**speak).then(lambda: None, None, self.microphone, api_name=False, queue=False)
         self.chatbot.option_select(
             self._choose_option, [self.chatbot, self.session], outputs, api_name=False,
             **submit_kwargs,
@@ -251,6 +268,36 @@ class TutorBlock:
             messages[-1].options = _options_payload(reply)
         history.extend(messages)
         yield self._out(history, session)
+
+    def _voice(self, audio: Any, history: list | None, session: Session | None) -> Iterator[tuple]:
+        """A recording: its transcript becomes the learner's message, handled like typed text."""
+        from tutor.voice import VoiceError
+
+        session = session or self.tutor.new_session()
+        if audio is None:
+            return
+        try:
+            text = self.tutor.transcribe(audio)
+        except VoiceError as error:
+            history = [_strip_options(item) for item in (history or [])]
+            history.append(gr.ChatMessage(role="user", content="(a voice message)"))
+            history.append(gr.ChatMessage(role="assistant", content=str(error)))
+            yield self._out(history, session)
+            return
+        yield from self._respond(text, history, session)
+
+    def _speak_last(self, session: Session | None, read_aloud: bool) -> tuple:
+        """With the toggle on, read the turn's last reply aloud (its prose, not its code)."""
+        if not read_aloud or session is None:
+            return gr.skip(), gr.skip()
+        from tutor.voice import VoiceError
+
+        text = next((entry["text"] for entry in reversed(session.transcript)
+                     if entry["role"] == "tutor"), "")
+        try:
+            return self.tutor.speak(text).audio, gr.skip()
+        except VoiceError as error:
+            return gr.skip(), f"Voice: {error}"
 
     def _export(self, history: list | None, session: Session | None) -> Iterator[tuple]:
         yield from self._respond("export my notebook", history, session)
