@@ -40,6 +40,8 @@ except ImportError:  # pragma: no cover - listed in requirements.txt
 
 BM25_SCALE = 10.0  # puts BM25 scores (0-20 here) on the scale of cosine similarity (0-1)
 MIN_SCORE = 0.35  # below this combined score, nothing in the lesson matches well enough
+MIN_SIMILARITY = 0.3  # below this cosine, the question is about something else (measured: most
+#                       off-topic messages score 0.1-0.3, lesson questions 0.3-0.9)
 # aliases too common in questions to mean the learner asked about that entry
 GENERIC_NAMES = {
     "model", "data", "network", "net", "error", "answer", "card", "shape", "fit", "train", "guess",
@@ -47,6 +49,7 @@ GENERIC_NAMES = {
     "array", "arrays", "features", "feature", "dot", "descent", "scoring", "inputs", "linear",
     "rank", "dims", "dimensions", "template", "pool", "capacity", "tuning", "step", "steps",
     "iteration", "compile", "predict", "seed", "chance", "baseline", "objective", "activation",
+    "history",
 }
 WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
@@ -119,6 +122,12 @@ class KnowledgeBase:
                     found.append(passage)
                     break
         return found
+
+    def similarity(self, query: str) -> float | None:
+        """How close in meaning the question is to anything in the lesson (None without embeddings)."""
+        if self.vectors is None:
+            return None
+        return float((self.vectors @ self.encoder.encode([query])[0]).max())
 
     def search(self, query: str, k: int = 3) -> list[tuple[Passage, float]]:
         """The best passages for a question with their scores, best first.
@@ -218,18 +227,23 @@ INJECTION = re.compile(
     r"|system prompt|you are now|\bdan\b|jailbreak|developer mode|pretend (?:to be|you are)"
     r"|reveal (?:your|the) (?:prompt|instructions|source|code)|source code|your instructions"
     r"|act as|new instructions|override|set the lesson|change the lesson|lesson text to"
-    r"|another (?:user|learner)'?s?|other (?:users|learners)",
+    r"|another (?:user|learner)'?s?|other (?:users|learners)|^\s*system\s*:|<\s*/?\s*system"
+    r"|new task|forget (?:everything|all|what)|from now on|api keys?|config(?:uration)? file"
+    r"|mark (?:all|every) (?:lessons?|steps?)|give me (?:a )?(?:full |perfect )?score|password",
     re.IGNORECASE,
 )
 CODE = re.compile(
     r"\b(?:import os|os\.system|subprocess|rm -rf|exec\(|eval\(|__import__|drop table|"
-    r"select \* from|delete all|format (?:c:|the disk)|sudo|/etc/passwd|\.\./)",
+    r"select \* from|delete all|format (?:c:|the disk)|sudo|/etc/passwd|\.\./|shutil|rmtree|"
+    r"\bimport \w+|open\(|\.save\(|pickle|\bcurl\b|\bwget\b)",
     re.IGNORECASE,
 )
 HOSTILE = re.compile(
     r"\b(?:you(?:'re| are|r)?|u r|ur|this (?:bot|tutor|thing))\s+(?:so\s+|really\s+)?"
     r"(?:stupid|an idiot|idiot|dumb|useless|trash|garbage|a moron|moron|worthless)\b"
     r"|\b(?:hate you|shut up|stfu|you suck|this sucks|wtf are you)\b"
+    r"|\b(?:dumbest|stupidest|worst) (?:bot|tutor|ai|thing|program)\b"
+    r"|\b(?:this|the) (?:lesson|tutor|bot|course) is (?:garbage|trash|stupid|useless|rubbish)\b"
     r"|\b(?:stupid|dumb|useless) (?:bot|tutor|ai|program|machine)\b",
     re.IGNORECASE,
 )
@@ -371,6 +385,9 @@ class Answerer:
         if not hits and not named:
             return steer(self._state_title(session), "off_topic")
         if not named and hits[0][1] < MIN_SCORE:
+            return steer(self._state_title(session), "off_topic")
+        similarity = self.knowledge.similarity(text)
+        if not named and similarity is not None and similarity < MIN_SIMILARITY:
             return steer(self._state_title(session), "off_topic")
         # curated glossary answers come first when a lesson paragraph scores about the same
         scores = {passage.key: score + (GLOSSARY_PRIOR if passage.kind == "glossary" else 0.0)
