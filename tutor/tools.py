@@ -481,7 +481,7 @@ def _training_done(
             kind="error",
         )
     if result.stopped and not result.history:
-        return Reply(text="Training stopped before any epoch finished. Your model is as it was.",
+        return Reply(text="Training stopped early, before any epoch finished. Your model is as it was.",
                      code=code, kind="training")
     history = session.history
     rows = [
