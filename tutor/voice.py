@@ -389,18 +389,23 @@ def transcribe(audio: Any, *, prompt: str | None = None, max_seconds: float = MA
     duration = len(samples) / SAMPLE_RATE
     _check_sound(samples, duration)
     model = _whisper()
-    segments, info = model.transcribe(
-        samples,
-        language="en",
-        beam_size=beam_size,
-        temperature=0.0,  # no fallback passes: bounded time on a short question
-        initial_prompt=VOCABULARY_PROMPT if prompt is None else (prompt or None),
-        condition_on_previous_text=False,
-        without_timestamps=True,
-        vad_filter=USE_VAD,
-        vad_parameters={"min_silence_duration_ms": 1000, "speech_pad_ms": 400},
-    )
-    text = tidy_transcript("".join(segment.text for segment in segments))
+    try:
+        segments, info = model.transcribe(
+            samples,
+            language="en",
+            beam_size=beam_size,
+            temperature=0.0,  # no fallback passes: bounded time on a short question
+            initial_prompt=VOCABULARY_PROMPT if prompt is None else (prompt or None),
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=USE_VAD,
+            vad_parameters={"min_silence_duration_ms": 1000, "speech_pad_ms": 400},
+        )
+        text = tidy_transcript("".join(segment.text for segment in segments))  # decodes lazily
+    except Exception as error:  # the engine itself failed: not the learner's recording
+        log.exception("transcription failed")
+        raise VoiceUnavailable("Speech input failed on my side; please type your question this "
+                               "time.") from error
     if not text or not re.search(r"[A-Za-z0-9]", text):
         raise VoiceInputError("I couldn't make out any words in that recording. Please try again, "
                               "or type your question.")
@@ -478,11 +483,15 @@ class PiperEngine:
     """piper-tts with a packaged voice: natural, about 0.15 s a sentence on CPU (GPL-3.0)."""
 
     name = "piper"
-    label = "piper (joe)"
 
     def __init__(self) -> None:
         self._voice: Any = None
         self._lock = threading.Lock()
+
+    @property
+    def label(self) -> str:
+        path = self.voice_path()
+        return f"piper ({path.stem})" if path else "piper"
 
     @staticmethod
     def voice_path() -> Path | None:
@@ -511,7 +520,6 @@ class PiperEngine:
 
                 path = self.voice_path()
                 self._voice = PiperVoice.load(str(path), config_path=f"{path}.json")
-                self.label = f"piper ({path.stem})"
 
     def chunks(self, text: str) -> Iterator[tuple[int, np.ndarray]]:
         self.prepare()
@@ -580,6 +588,12 @@ def _candidates(engine: str | None) -> list[str]:
     return names
 
 
+def _failure(name: str, error: Exception) -> str:
+    if isinstance(error, VoiceError):
+        return str(error).removeprefix("Replies can't be read aloud: ").rstrip(".")
+    return f"{name} failed ({str(error)[:200] or type(error).__name__})"
+
+
 def speak_stream(text: str, *, engine: str | None = None, markdown: bool = True,
                  max_chars: int = MAX_SPOKEN_CHARS) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (sample_rate, int16 samples) sentence by sentence, for a streaming audio player.
@@ -601,8 +615,8 @@ def speak_stream(text: str, *, engine: str | None = None, markdown: bool = True,
             if produced:
                 raise
             log.warning("speech engine %s failed: %s", name, error)
-            failures.append(f"{name}: {error}")
-    raise VoiceUnavailable("Replies can't be read aloud: " + "; ".join(failures))
+            failures.append(_failure(name, error))
+    raise VoiceUnavailable("Replies can't be read aloud: " + "; ".join(failures) + ".")
 
 
 def speak(text: str, *, engine: str | None = None, markdown: bool = True,
@@ -632,7 +646,7 @@ def speak(text: str, *, engine: str | None = None, markdown: bool = True,
                 pieces.append(samples)
         except Exception as error:
             log.warning("speech engine %s failed: %s", name, error)
-            failures.append(str(error) if isinstance(error, VoiceError) else f"{name}: {error}")
+            failures.append(_failure(name, error))
             continue
         if not pieces:
             failures.append(f"{name} produced no audio")
@@ -640,8 +654,7 @@ def speak(text: str, *, engine: str | None = None, markdown: bool = True,
         return Speech(sample_rate=rate, samples=np.concatenate(pieces).astype(np.int16),
                       engine=_engine(name).label, text=spoken,
                       seconds_to_first_audio=first or 0.0, seconds=time.perf_counter() - started)
-    raise VoiceUnavailable(failures[0] if len(failures) == 1 else
-                           "Replies can't be read aloud: " + "; ".join(failures))
+    raise VoiceUnavailable("Replies can't be read aloud: " + "; ".join(failures) + ".")
 
 
 PLAYERS: list[list[str]] = [
