@@ -333,6 +333,7 @@ class TutorBlock:
                     curve = reply.figures[-1].figure
                 status = reply.text.split(" - ")[0]
                 yield self._out(history, session, curve, status)
+                curve = None  # the curve is sent once per new figure, not with every update
                 continue
             if box_index is not None:  # the first block after progress closes the box
                 stopped = reply.progress is not None and reply.progress.stopped
@@ -351,6 +352,7 @@ class TutorBlock:
             history.extend(reply_to_messages(reply))
             last_reply = reply
             yield self._out(history, session, curve)
+            curve = None
         if last_reply is not None and last_reply.options:
             for index in range(len(history) - 1, -1, -1):
                 if isinstance(history[index], gr.ChatMessage) and history[index].role == "assistant":
