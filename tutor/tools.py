@@ -8,10 +8,8 @@ outside it runs.
 
 from __future__ import annotations
 
-import inspect
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,23 +34,6 @@ def tool(function: Callable[..., Any]) -> Callable[..., Any]:
     """Register a function as a tool under its own name."""
     TOOLS[function.__name__] = function
     return function
-
-
-def describe_tools() -> list[dict[str, Any]]:
-    """Name, docstring and parameters of every tool, for help texts and LLM tool schemas."""
-    described = []
-    for name, function in TOOLS.items():
-        parameters = {
-            parameter.name: {
-                "annotation": getattr(parameter.annotation, "__name__", str(parameter.annotation)),
-                "default": None if parameter.default is inspect.Parameter.empty else parameter.default,
-            }
-            for parameter in list(inspect.signature(function).parameters.values())[1:]
-        }
-        described.append(
-            {"name": name, "doc": inspect.getdoc(function) or "", "parameters": parameters}
-        )
-    return described
 
 
 def _dataset() -> data.Dataset:
@@ -482,7 +463,8 @@ def _training_done(
         )
     if result.stopped and not result.history:
         return Reply(text="Training stopped early, before any epoch finished. Your model is as it was.",
-                     code=code, kind="training")
+                     code=code, kind="training",
+                     progress=Progress(0, settings.epochs, 0, 0, [], done=True, stopped=True))
     history = session.history
     rows = [
         f"| {start_epoch + number} | {row['loss']:.2f} | {row['accuracy']:.3f} | "
@@ -662,8 +644,3 @@ def stop_training(session: Session) -> bool:
         return False
     session.training.stop.set()
     return True
-
-
-def elapsed(started: float) -> float:
-    """Seconds since `started` (a perf_counter reading)."""
-    return time.perf_counter() - started
