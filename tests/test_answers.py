@@ -5,12 +5,11 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 
-from tutor import Tutor, backend
-from tutor.data import CLASS_NAMES
+from benchmarks.answers import facts_for, passes
+from tutor import Tutor
 
 EVAL = Path(__file__).parent / "eval"
 QUESTIONS = yaml.safe_load((EVAL / "questions.yaml").read_text())
@@ -29,33 +28,8 @@ def trained(tutor, dataset):
     session = tutor.new_session()
     tutor.respond(session, "go to training")
     assert len(session.history) == 5
-    last = session.history[-1]
-    values = [row["val_accuracy"] for row in session.history]
-    with session.model_lock:
-        logits = backend.predict_logits(session.model, dataset.valid_images)
-        image = backend.predict_logits(session.model, dataset.train_images[8675:8676])[0]
-    matrix = backend.confusion_counts(dataset.valid_labels, logits.argmax(axis=1))
-    np.fill_diagonal(matrix, 0)
-    true, guess = divmod(int(matrix.argmax()), 10)
-    facts = {
-        "val_accuracy_pct": f"{last['val_accuracy']:.1%}",
-        "params": "7,850",
-        "epochs": str(len(session.history)),
-        "loss_1dp": f"{last['loss']:.1f}",
-        "best_epoch": str(int(np.argmax(values)) + 1),
-        "confused_a": CLASS_NAMES[true],
-        "confused_b": CLASS_NAMES[guess],
-        "pred_class_8675": CLASS_NAMES[int(np.argmax(image))],
-    }
+    facts = facts_for(session, dataset)
     return session, facts
-
-
-def _passes(text: str, groups: list[list[str]], facts: dict[str, str]) -> bool:
-    lowered = text.lower()
-    return all(
-        any(alternative.format(**facts).lower() in lowered for alternative in group)
-        for group in groups
-    )
 
 
 def test_evaluation_set_pass_rate(tutor, trained):
@@ -67,7 +41,7 @@ def test_evaluation_set_pass_rate(tutor, trained):
         # every question starts from the same place, so one answer cannot steer the next
         session = copy.copy(trained_session) if item["after_training"] else fresh
         reply = tutor.respond(session, item["question"])
-        if not _passes(reply.text, item["must_contain"], facts):
+        if not passes(reply.text, item["must_contain"], facts):
             failures.append((item["question"], reply.text[:120]))
     rate = 1 - len(failures) / len(QUESTIONS)
     print(f"\nevaluation set: {len(QUESTIONS) - len(failures)} of {len(QUESTIONS)} ({rate:.1%})")
