@@ -56,11 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slice", type=int, default=10000, help="training images for the live questions")
     parser.add_argument("--modes", default="bm25,embeddings,hybrid")
+    parser.add_argument("--questions", default=str(ROOT / "tests" / "eval" / "questions.yaml"),
+                        help="the evaluation file")
+    parser.add_argument("--failures", action="store_true",
+                        help="list every failing question with the start of its answer")
     arguments = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from tutor import Tutor, data
 
-    questions = yaml.safe_load((ROOT / "tests" / "eval" / "questions.yaml").read_text())
+    questions = yaml.safe_load(Path(arguments.questions).read_text())
     tutor = Tutor(train_slice=arguments.slice, max_messages_per_minute=None)
     dataset = data.load_dataset()
     trained = tutor.new_session()
@@ -75,19 +79,28 @@ def main(argv: list[str] | None = None) -> int:
         _ = tutor.answerer.knowledge
         fresh = tutor.new_session()
         tutor.respond(fresh, "hi")
-        passed, latencies = 0, []
+        passed, latencies, heldout = 0, [], [0, 0]
         for item in questions:
             session = copy.copy(trained) if item["after_training"] else fresh
             started = time.perf_counter()
             reply = tutor.respond(session, item["question"])
             latencies.append(time.perf_counter() - started)
-            passed += passes(reply.text, item["must_contain"], facts)
+            ok = passes(reply.text, item["must_contain"], facts)
+            passed += ok
+            if item.get("heldout"):
+                heldout[0] += ok
+                heldout[1] += 1
+            if arguments.failures and not ok:
+                answer = " ".join(reply.text.split())[:300]
+                print(f"FAIL [{mode}] {item['question']!r}\n  expected {item['must_contain']}\n"
+                      f"  answered {answer}")
         latencies.sort()
-        rows.append((mode, passed, statistics.median(latencies), latencies[int(0.95 * len(latencies)) - 1]))
-    print(f"\n{'mode':12s} {'passed':>12s} {'rate':>7s} {'p50':>8s} {'p95':>8s}")
-    for mode, passed, p50, p95 in rows:
+        rows.append((mode, passed, statistics.median(latencies), latencies[int(0.95 * len(latencies)) - 1],
+                     heldout))
+    print(f"\n{'mode':12s} {'passed':>12s} {'rate':>7s} {'p50':>8s} {'p95':>8s} {'held-out':>9s}")
+    for mode, passed, p50, p95, (held_passed, held_total) in rows:
         print(f"{mode:12s} {passed:>5d} of {len(questions):<4d} {passed / len(questions):6.1%} "
-              f"{p50 * 1000:6.0f}ms {p95 * 1000:6.0f}ms")
+              f"{p50 * 1000:6.0f}ms {p95 * 1000:6.0f}ms {held_passed:>4d} of {held_total}")
     print("\ngoals: pass rate >= 95%, non-training answers p95 <= 300 ms")
     return 0
 
