@@ -49,7 +49,9 @@ def _plots(messages: list[dict]) -> list[dict]:
     for message in messages:
         content = message["content"]
         for item in content if isinstance(content, list) else [content]:
-            if isinstance(item, dict) and item.get("component") == "plot":
+            if isinstance(item, dict) and item.get("component") == "image":
+                alt = item["props"].get("alt_text") or ""
+                assert len(alt) > 30, item  # each figure describes itself in its <img alt>
                 found.append(item)
     return found
 

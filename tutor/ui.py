@@ -7,12 +7,16 @@ Each browser tab gets its own Session through `gr.State`; nothing per learner is
 
 from __future__ import annotations
 
+import tempfile
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from tutor.reply import Reply
+from tutor import plots
+from tutor.reply import Plot, Reply
 from tutor.session import Session
 from tutor.tutor import Tutor
 
@@ -28,6 +32,22 @@ CSS = """
 """
 
 
+_FIGURE_FOLDER = Path(tempfile.gettempdir()) / "brain-tutor-figures"
+
+
+def figure_message(plot: Plot) -> gr.Image:
+    """A plot as an image file with its alt text, drawn once.
+
+    A `gr.Plot` in the chat is re-encoded on every streamed update and its base64 PNG travels
+    up and down with the whole history on every turn; a file is drawn once and sent as a URL,
+    and `gr.Image` puts the plot's own description in the `<img alt>` for screen readers. The
+    file name is random, so no learner can guess another's figure.
+    """
+    path = plots.save_png(plot, _FIGURE_FOLDER / f"{uuid.uuid4().hex}.png")
+    return gr.Image(str(path), alt_text=plot.alt, label=plot.title or "Figure", show_label=False,
+                    buttons=["download", "fullscreen"], interactive=False)
+
+
 def reply_to_messages(reply: Reply) -> list[gr.ChatMessage]:
     """One final Reply as chat messages: text and code, then each plot with its caption."""
     messages: list[gr.ChatMessage] = []
@@ -39,7 +59,7 @@ def reply_to_messages(reply: Reply) -> list[gr.ChatMessage]:
     for path in reply.files:
         messages.append(gr.ChatMessage(role="assistant", content=gr.File(path)))
     for plot in reply.figures:
-        messages.append(gr.ChatMessage(role="assistant", content=gr.Plot(plot.figure, label=plot.alt)))
+        messages.append(gr.ChatMessage(role="assistant", content=figure_message(plot)))
         messages.append(gr.ChatMessage(role="assistant", content=f"*Figure: {plot.alt}*"))
     return messages
 
@@ -239,8 +259,6 @@ class TutorBlock:
             welcome.options = _options_payload(Reply(text="", options=self.tutor.agent.options_for(session)))
             curve = None
             if session.history:
-                from tutor import plots
-
                 curve = plots.training_curves(session.history).figure
             yield self._out([*messages, welcome], session, curve, self.tutor.status())
             return
