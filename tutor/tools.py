@@ -339,12 +339,16 @@ def _train_stream(
         slots = session.slots
         if slots is not None:
             ticket = slots.ticket()
+            shown_place = None
             while not slots.wait(ticket, 0.5):
                 if job.stop.is_set():
                     slots.leave(ticket)
                     updates.put(backend.TrainingResult(stopped=True))
                     return
-                updates.put(("queued", slots.place(ticket)))
+                place = slots.place(ticket)
+                if place != shown_place:  # a new line only when the place moves: a full
+                    shown_place = place  # queue would otherwise redraw every chat twice a second
+                    updates.put(("queued", place))
         try:
             with session.model_lock:
                 result = backend.train(session.model, dataset, settings, on_update, job.stop)

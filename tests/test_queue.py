@@ -1,0 +1,98 @@
+"""The fair training queue through the public API: one slot, two learners.
+
+The second learner's training waits: it is told its place once (not twice a second), it can
+still ask questions while waiting, it starts when the first finishes, and Stop cancels it
+before it ever trains. Real data and real TensorFlow on a slice.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tutor import Tutor, tools
+
+
+@pytest.fixture(scope="module")
+def one_slot_tutor():
+    return Tutor(train_slice=1000, training_slots=1, max_messages_per_minute=None)
+
+
+def _at_training_step(tutor: Tutor):
+    session = tutor.new_session()
+    tutor.respond(session, "")
+    tutor.respond(session, "go to loss and optimizer")  # builds and compiles the model
+    return session
+
+
+def _collect(tutor: Tutor, session, message: str, into: list) -> threading.Thread:
+    def run() -> None:
+        into.extend(tutor.stream(session, message))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _wait_until(condition, timeout: float = 60.0) -> None:
+    event = threading.Event()
+    for _ in range(int(timeout / 0.1)):
+        if condition():
+            return
+        event.wait(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def test_second_learner_waits_its_turn_and_can_still_ask(one_slot_tutor):
+    tutor = one_slot_tutor
+    first, second = _at_training_step(tutor), _at_training_step(tutor)
+    first_replies: list = []
+    second_replies: list = []
+    first_thread = _collect(tutor, first, "train for 3 epochs", first_replies)
+    _wait_until(lambda: tutor.slots.running == 1)
+    second_thread = _collect(tutor, second, "train for 1 epoch", second_replies)
+    _wait_until(lambda: any("in the queue" in reply.text for reply in second_replies))
+
+    # while waiting, a question is answered at once and the queued training is untouched
+    answer = tutor.respond(second, "what is an epoch?")
+    assert "epoch" in answer.text.lower() and answer.kind != "error"
+    assert second.training is not None and not second.training.stop.is_set()
+
+    first_thread.join(timeout=120)
+    second_thread.join(timeout=120)
+    assert not first_thread.is_alive() and not second_thread.is_alive()
+    waiting = [reply for reply in second_replies if "in the queue" in reply.text]
+    # the place is shown when it changes, not on every half-second poll (here: once, place 1)
+    assert len(waiting) == 1, [reply.text for reply in waiting]
+    assert "number 1 in the queue" in waiting[0].text
+    assert second_replies[-1].final and "Training finished" in second_replies[-1].text
+    assert len(first.runs) == 1 and len(second.runs) == 1
+    assert len(second.history) == 1  # one epoch, after waiting
+
+
+def test_stop_cancels_a_queued_training_before_it_starts(one_slot_tutor):
+    tutor = one_slot_tutor
+    first, second = _at_training_step(tutor), _at_training_step(tutor)
+    first_replies: list = []
+    second_replies: list = []
+    first_thread = _collect(tutor, first, "train for 3 epochs", first_replies)
+    _wait_until(lambda: tutor.slots.running == 1)
+    weights_before = [w.copy() for w in second.model.get_weights()]
+    second_thread = _collect(tutor, second, "train for 2 epochs", second_replies)
+    _wait_until(lambda: tutor.slots.queued == 1)
+
+    assert tutor.stop(second)
+    second_thread.join(timeout=30)
+    assert not second_thread.is_alive()
+    assert tutor.slots.queued == 0
+    assert second.history == [] and second.runs == []  # it never trained, so no run
+    assert all((before == after).all()
+               for before, after in zip(weights_before, second.model.get_weights(), strict=True))
+    final = second_replies[-1]
+    assert final.final and "stop" in final.text.lower()
+
+    tools.stop_training(first)
+    first_thread.join(timeout=60)
+    assert not first_thread.is_alive()
+    assert tutor.slots.running == 0
