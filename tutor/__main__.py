@@ -61,10 +61,14 @@ def chat(tutor: Tutor, figures_dir: Path, stream_in=sys.stdin, out=sys.stdout) -
 
 def main(argv: list[str] | None = None) -> int:
     """`brain-tutor` / `python -m tutor`: chat in the terminal, or serve the page with --serve."""
-    parser = argparse.ArgumentParser(prog="brain-tutor", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="brain-tutor",
+        description="Brain Tutor: the lesson as a chat in the terminal (figures saved as PNG files), "
+        "with --serve as a web page, with --export as a starter notebook.",
+    )
     parser.add_argument("--serve", action="store_true", help="serve the web page instead")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=7860, help="port to serve on (default: 7860)")
     parser.add_argument("--lessons", help="a lesson pack folder (default: the built-in lesson)")
     parser.add_argument("--figures", default="tutor-output", help="where figures are saved")
     parser.add_argument("--export", action="store_true",
