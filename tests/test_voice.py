@@ -397,3 +397,127 @@ def test_voice_status_is_one_line():
     assert status.startswith(("Voice:", "Voice unavailable:")) and "\n" not in status
     if voice.can_transcribe() and voice.can_speak():
         assert status.startswith("Voice: Whisper")
+
+
+# ----- the page and the tutor when an engine is missing -------------------------------------
+
+def _voice_block(monkeypatch, tutor_instance, listen=None, speak=None):
+    """The tutor's page built as if speech in (`listen`) or out (`speak`) had that problem."""
+    import gradio as gr
+
+    from tutor.ui import TutorBlock
+
+    monkeypatch.setattr(voice, "transcription_problem", lambda: listen)
+    monkeypatch.setattr(voice, "speech_problem", lambda: speak)
+    if speak:
+        monkeypatch.setattr(voice, "ENGINES", {})
+        monkeypatch.setattr(voice, "_engines", {})
+    monkeypatch.setattr(tutor_instance, "warm_up", lambda *args, **kwargs: None)  # no TensorFlow here
+    with gr.Blocks():
+        return TutorBlock(tutor_instance)
+
+
+def test_page_hides_the_microphone_and_says_why_without_speech_input(monkeypatch, tutor_instance):
+    problem = "Speech input is off: faster-whisper is not installed (pip install faster-whisper)."
+    block = _voice_block(monkeypatch, tutor_instance, listen=problem)
+    assert block.microphone.visible is False
+    note = block.voice_note.value
+    assert "Speech input is unavailable (faster-whisper is not installed" in note
+    assert "type your questions instead" in note
+    assert block.read_aloud.interactive is not False and block.voice_out.visible is not False
+
+
+def test_page_disables_read_aloud_and_says_why_without_a_speech_engine(monkeypatch, tutor_instance):
+    problem = "Replies can't be read aloud: espeak-ng is not installed (Debian: apt-get install espeak-ng)."
+    block = _voice_block(monkeypatch, tutor_instance, speak=problem)
+    assert block.read_aloud.interactive is False and block.read_aloud.value is False
+    assert block.read_aloud.info == ("Unavailable: espeak-ng is not installed "
+                                     "(Debian: apt-get install espeak-ng).")
+    assert block.voice_out.visible is False
+    assert "Replies can't be read aloud (espeak-ng is not installed" in block.voice_note.value
+    assert block.microphone.visible is not False
+    # a choice saved in the browser earlier is not restored when nothing can read aloud
+    assert block._restore_read_aloud(True) is False
+
+
+def test_page_with_no_voice_at_all(monkeypatch, tutor_instance):
+    block = _voice_block(monkeypatch, tutor_instance, listen="Speech input is off: no model.",
+                         speak="Replies can't be read aloud: no engine.")
+    assert "Voice unavailable." in block.voice_note.value
+    assert block.microphone.visible is False and block.read_aloud.interactive is False
+
+
+def test_read_aloud_choice_is_restored_for_the_learner(monkeypatch, tutor_instance):
+    import gradio as gr
+
+    monkeypatch.setattr(voice, "ENGINES", {"tone": ToneEngine})
+    monkeypatch.setattr(voice, "_engines", {})
+    block = _voice_block(monkeypatch, tutor_instance)
+    assert block.read_aloud.value is False  # off on a first visit
+    assert block.read_aloud_saved.storage_key == "brain-tutor-read-aloud"
+    assert block._restore_read_aloud(True) is True
+    assert isinstance(block._restore_read_aloud(None), type(gr.skip()))
+
+
+def test_speech_and_player_problems(monkeypatch):
+    monkeypatch.setattr(voice, "ENGINES", {"broken": BrokenEngine})
+    monkeypatch.setattr(voice, "_engines", {})
+    assert voice.speech_problem() is None
+    monkeypatch.setenv(voice.ESPEAK_VARIABLE, "/no/such/bin/espeak-ng")
+    monkeypatch.setattr(voice, "ENGINES", {"espeak-ng": voice.EspeakEngine})
+    monkeypatch.setattr(voice, "_engines", {})
+    assert voice.speech_problem().startswith("Replies can't be read aloud: espeak-ng is not installed")
+    monkeypatch.setattr(voice, "PLAYERS", [["no-such-player-here"]])
+    assert "no audio player is installed" in voice.player_problem()
+
+
+def test_reply_player_plays_in_the_background_and_reports_failure(monkeypatch):
+    monkeypatch.setattr(voice, "ENGINES", {"tone": ToneEngine})
+    monkeypatch.setattr(voice, "_engines", {})
+    played = []
+    monkeypatch.setattr(voice, "PLAYERS", [[sys.executable, "-c", "pass"]])
+    monkeypatch.setattr(voice, "play", lambda speech: played.append(speech.text) or True)
+    player = voice.ReplyPlayer()
+    assert player.problem is None
+    player.say("**One.** Two.")
+    player.wait(timeout=10)
+    assert played == ["One. Two."]
+    problems = []
+    monkeypatch.setattr(voice, "play", lambda speech: False)
+    player.on_problem = problems.append
+    player.say("Three.")
+    player.wait(timeout=10)
+    assert player.problem and "no audio player could play" in player.problem and problems
+    player.say("Four.")  # not tried again
+    player.wait(timeout=10)
+    assert played == ["One. Two."]
+
+
+def test_reply_player_says_why_without_a_player(monkeypatch):
+    monkeypatch.setattr(voice, "ENGINES", {"tone": ToneEngine})
+    monkeypatch.setattr(voice, "_engines", {})
+    monkeypatch.setattr(voice, "PLAYERS", [["no-such-player-here"]])
+    player = voice.ReplyPlayer()
+    assert player.problem and "no audio player is installed" in player.problem
+    player.say("Hello.")  # does nothing, raises nothing
+    assert player._thread is None
+
+
+def test_tutor_warm_up_loads_the_voice_in_its_own_thread(monkeypatch):
+    from types import SimpleNamespace
+
+    import tutor.tutor as tutor_module
+
+    loaded = threading.Event()
+    monkeypatch.setattr(voice, "warm_up", loaded.set)
+    monkeypatch.setattr(voice, "can_transcribe", lambda: True)
+    monkeypatch.setattr(tutor_module.tools, "warm_up", lambda: None)
+    tutor = tutor_module.Tutor()
+    tutor.answerer = SimpleNamespace(knowledge=None)
+    started = time.perf_counter()
+    tutor.warm_up()
+    assert time.perf_counter() - started < 0.5  # app start does not wait for the voice
+    assert loaded.wait(10)
+    loaded.clear()
+    tutor.warm_up()  # once per tutor
+    assert not loaded.wait(0.3)

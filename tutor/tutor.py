@@ -74,15 +74,20 @@ class Tutor:
         self._warm_up_started = False
         self._warm_up_lock = threading.Lock()
 
-    def warm_up(self, background: bool = True) -> None:
-        """Import TensorFlow and load the data set ahead of the first learner who needs them.
+    def warm_up(self, background: bool = True, voice: bool = True) -> None:
+        """Import TensorFlow and load the data set ahead of the first learner who needs them,
+        and (with `voice`) the Whisper model and the speech engine ahead of the first spoken turn.
 
-        In the background, so that a page can be served while TensorFlow imports.
+        In the background, so that a page can be served while TensorFlow imports. The voice is
+        always loaded in a thread of its own (a second or two of CPU, once per process): the
+        first spoken turn then takes the usual time, and nothing waits for it.
         """
         with self._warm_up_lock:
             if self._warm_up_started:
                 return
             self._warm_up_started = True
+        if voice:
+            threading.Thread(target=_warm_up_voice, name="tutor-voice-warm-up", daemon=True).start()
 
         def work() -> None:
             try:
@@ -221,6 +226,12 @@ class Tutor:
         reply.options = self.agent.options_for(session)
         return reply
 
+    def voice_status(self) -> str:
+        """One line: which voice engines run here, or why voice is off (loads nothing)."""
+        from tutor import voice
+
+        return voice.voice_status()
+
     def transcribe(self, audio: object) -> str:
         """Speech to text, offline (faster-whisper); raises tutor.voice.VoiceError with a
         friendly message for a missing engine or an empty, silent, long or unreadable recording."""
@@ -274,3 +285,14 @@ def merge_replies(replies: list[Reply]) -> Reply:
     merged.options = replies[-1].options
     merged.state = replies[-1].state
     return merged
+
+
+def _warm_up_voice() -> None:
+    """Load the voice engines that are installed; a missing one is reported by `voice_status`."""
+    try:
+        from tutor import voice
+
+        if voice.can_transcribe() or voice.can_speak():
+            voice.warm_up()
+    except Exception:  # never raised into a page: the first spoken turn will explain
+        log.exception("voice warm-up failed")

@@ -149,16 +149,7 @@ class TutorBlock:
                     self.pending = gr.Textbox(visible=False, label="message")
                     self.send = gr.Button("Send", variant="primary", scale=1, min_width=80)
                     self.stop = gr.Button("Stop training", variant="stop", scale=1, min_width=80)
-                with gr.Row():
-                    self.microphone = gr.Audio(
-                        sources=["microphone", "upload"], type="filepath", label="Ask by voice",
-                        scale=3, elem_id="voice-in",
-                    )
-                    with gr.Column(scale=2, min_width=160):
-                        self.read_aloud = gr.Checkbox(False, label="Read replies aloud",
-                                                      elem_id="read-aloud")
-                        self.voice_out = gr.Audio(label="The tutor's voice", autoplay=True,
-                                                  interactive=False, elem_id="voice-out")
+                self._render_voice()
             with gr.Column(scale=1, min_width=240):
                 self.status = gr.Markdown(tutor.status(), elem_id="status-line")
                 self.lesson_map = gr.Markdown(lesson_map_markdown(tutor, None), elem_id="lesson-map")
@@ -178,6 +169,35 @@ class TutorBlock:
                     self.predict_own = gr.Button("Predict my picture")
                 self.export = gr.Button("Export my notebook", size="sm")
         self._wire()
+
+    def _render_voice(self) -> None:
+        """The microphone, the read-aloud toggle, its player and a line saying what voice can do.
+
+        A missing engine hides the microphone (speech in) or disables the toggle (speech out),
+        and the line under them says why; the toggle's choice is kept in the browser.
+        """
+        from tutor import voice
+
+        listen_problem, speak_problem = voice.transcription_problem(), voice.speech_problem()
+        with gr.Row():
+            self.microphone = gr.Audio(
+                sources=["microphone", "upload"], type="filepath", label="Ask by voice",
+                scale=3, elem_id="voice-in", visible=listen_problem is None,
+            )
+            with gr.Column(scale=2, min_width=160):
+                self.read_aloud = gr.Checkbox(
+                    False, label="Read replies aloud", elem_id="read-aloud",
+                    interactive=speak_problem is None,
+                    info=None if speak_problem is None else
+                    "Unavailable: " + speak_problem.removeprefix("Replies can't be read aloud: "),
+                )
+                self.voice_out = gr.Audio(label="The tutor's voice", autoplay=True,
+                                          interactive=False, elem_id="voice-out",
+                                          visible=speak_problem is None)
+        self.voice_note = gr.Markdown(_voice_note(listen_problem, speak_problem, voice.voice_status()),
+                                      elem_id="voice-status")
+        # the toggle's choice, kept in the browser for this learner (off on a first visit)
+        self.read_aloud_saved = gr.BrowserState(False, storage_key="brain-tutor-read-aloud")
 
     def _wire(self) -> None:
         outputs = [self.chatbot, self.session, self.lesson_map, self.live_curve, self.status,
@@ -202,6 +222,8 @@ class TutorBlock:
                 self._voice, [self.microphone, self.chatbot, self.session], outputs,
                 api_name=False, **submit_kwargs,
             ).then(**speak).then(lambda: None, None, self.microphone, api_name=False, queue=False)
+        self.read_aloud.input(lambda on: bool(on), self.read_aloud, self.read_aloud_saved,
+                              api_name=False, queue=False)
         self.chatbot.option_select(
             self._choose_option, [self.chatbot, self.session], outputs, api_name=False,
             **submit_kwargs,
@@ -224,6 +246,14 @@ class TutorBlock:
              self.learner],
             api_name="start",
         )
+        demo.load(self._restore_read_aloud, [self.read_aloud_saved], [self.read_aloud],
+                  api_name=False, queue=False)
+
+    def _restore_read_aloud(self, saved: Any) -> Any:
+        """The learner's read-aloud choice from earlier in their visit, if a voice can read."""
+        from tutor import voice
+
+        return voice.can_speak() if saved else gr.skip()
 
     def _out(self, history: list, session: Session, curve: Any = None, status: Any = None) -> tuple:
         return (
@@ -377,6 +407,22 @@ class TutorBlock:
                     history[index].options = _options_payload(last_reply)
                     break
         yield self._out(history, session, curve, self.tutor.status())
+
+
+def _voice_note(listen_problem: str | None, speak_problem: str | None, status: str) -> str:
+    """The line under the voice controls: which engines run, or what is missing and why."""
+    if listen_problem is None and speak_problem is None:
+        return f"<small>{status}, offline. Record a question or upload a recording.</small>"
+    parts = []
+    if listen_problem is not None:
+        parts.append(listen_problem.removeprefix("Speech input is off: ").rstrip(".")
+                     .join(("Speech input is unavailable (", "), so there is no microphone; "
+                            "type your questions instead.")))
+    if speak_problem is not None:
+        parts.append(speak_problem.removeprefix("Replies can't be read aloud: ").rstrip(".")
+                     .join(("Replies can't be read aloud (", ").")))
+    title = "Voice unavailable" if listen_problem and speak_problem else "Voice partly unavailable"
+    return f"<small>**{title}.** {' '.join(parts)}</small>"
 
 
 def _take_message(text: str) -> tuple[str, str]:
