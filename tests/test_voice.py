@@ -521,3 +521,26 @@ def test_tutor_warm_up_loads_the_voice_in_its_own_thread(monkeypatch):
     loaded.clear()
     tutor.warm_up()  # once per tutor
     assert not loaded.wait(0.3)
+
+
+def test_terminal_chat_reads_replies_aloud(tutor_instance, tmp_path):
+    import io
+
+    from tutor.__main__ import chat
+
+    said, out = [], io.StringIO()
+    chat(tutor_instance, tmp_path, stream_in=io.StringIO("next\nquit\n"), out=out, speak=said.append)
+    assert len(said) >= 2 and "Why build a brain?" in said[0] and any("Meet the data" in t for t in said)
+
+
+def test_terminal_voice_flag_says_why_it_is_silent(monkeypatch, capsys):
+    from tutor.__main__ import _reply_player
+
+    monkeypatch.setattr(voice, "ENGINES", {"tone": ToneEngine})
+    monkeypatch.setattr(voice, "_engines", {})
+    monkeypatch.setattr(voice, "PLAYERS", [["no-such-player-here"]])
+    assert _reply_player() is None
+    assert "no audio player is installed" in capsys.readouterr().out
+    monkeypatch.setattr(voice, "PLAYERS", [[sys.executable, "-c", "pass"]])
+    assert _reply_player() is not None
+    assert "replies are read aloud" in capsys.readouterr().out

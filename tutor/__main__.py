@@ -31,12 +31,17 @@ def print_reply(reply: Reply, figures_dir: Path, counter: list[int], out=sys.std
         print("\n" + textwrap.fill(choices, width=100), file=out)
 
 
-def chat(tutor: Tutor, figures_dir: Path, stream_in=sys.stdin, out=sys.stdout) -> int:
-    """Read messages line by line until end of input or 'quit'; a number picks an option."""
+def chat(tutor: Tutor, figures_dir: Path, stream_in=sys.stdin, out=sys.stdout, speak=None) -> int:
+    """Read messages line by line until end of input or 'quit'; a number picks an option.
+
+    `speak`: called with each reply's text to read it aloud (`--voice`), or None.
+    """
     session = tutor.new_session()
     counter = [0]
     last = tutor.start(session)
     print_reply(last, figures_dir, counter, out)
+    if speak:
+        speak(last.text)
     while True:
         print("\nyou> ", end="", file=out, flush=True)
         line = stream_in.readline()
@@ -55,6 +60,8 @@ def chat(tutor: Tutor, figures_dir: Path, stream_in=sys.stdin, out=sys.stdout) -
             if reply.final:
                 print_reply(reply, figures_dir, counter, out)
                 last = reply
+                if speak:
+                    speak(reply.text)
             elif reply.progress is not None:
                 print(f"  {reply.text}", file=out, flush=True)
 
@@ -71,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7860, help="port to serve on (default: 7860)")
     parser.add_argument("--lessons", help="a lesson pack folder (default: the built-in lesson)")
     parser.add_argument("--figures", default="tutor-output", help="where figures are saved")
+    parser.add_argument("--voice", action="store_true",
+                        help="read replies aloud (espeak-ng or piper, and aplay, paplay, play or ffplay)")
     parser.add_argument("--export", action="store_true",
                         help="write a starter notebook (in the chat, say 'export my notebook')")
     args = parser.parse_args(argv)
@@ -87,7 +96,20 @@ def main(argv: list[str] | None = None) -> int:
 
         launch(build_app(tutor), server_name=args.host, server_port=args.port)
         return 0
-    return chat(tutor, Path(args.figures))
+    return chat(tutor, Path(args.figures), speak=_reply_player() if args.voice else None)
+
+
+def _reply_player():
+    """`--voice`: a function that reads a reply aloud in the background, or None with the reason."""
+    from tutor.voice import ReplyPlayer
+
+    player = ReplyPlayer()
+    if player.problem:
+        print(f"(--voice: {player.problem} The chat carries on in text.)")
+        return None
+    player.on_problem = lambda problem: print(f"\n(--voice: {problem} Carrying on in text.)")
+    print("(--voice: replies are read aloud.)")
+    return player.say
 
 
 if __name__ == "__main__":
