@@ -202,14 +202,16 @@ class KnowledgeBase:
         return [(self.passages[int(index)], float(combined[index])) for index in order
                 if combined[index] > 0]
 
-    def scores(self, query: str, vector: np.ndarray | None = None) -> np.ndarray:
+    def scores(self, query: str, vector: np.ndarray | None = None,
+               corrected: bool = False) -> np.ndarray:
         """Every passage's score for a question, in passage order.
 
         BM25 scores are divided by 10 and added to the cosine similarity of the sentence
         embeddings (hybrid), so a passage that shares words and meaning wins. `vector` is the
-        question's embedding when the caller already has it.
+        question's embedding and `corrected` says its spelling is already corrected, when the
+        caller has done that work.
         """
-        corrected = self.correct(query)
+        corrected = query if corrected else self.correct(query)
         combined = np.zeros(len(self.passages), dtype=np.float32)
         tokens = bm25s.tokenize([corrected], stopwords="en", stemmer=_STEMMER, show_progress=False)
         if self.mode != "embeddings" and tokens.ids and tokens.ids[0]:
@@ -473,10 +475,10 @@ class Answerer:
         knowledge = self.knowledge
         corrected = knowledge.correct(text)
         vector = similarity = None
-        if knowledge.vectors is not None:  # one batch: the corrected question and the original
-            vectors = knowledge.encoder.encode([corrected, text])
-            vector, similarity = vectors[0], float((knowledge.vectors @ vectors[1]).max())
-        all_scores = knowledge.scores(corrected, vector)
+        if knowledge.vectors is not None:  # one encoding serves the ranking and the topic check
+            vector = knowledge.encoder.encode([corrected])[0]
+            similarity = float((knowledge.vectors @ vector).max())
+        all_scores = knowledge.scores(corrected, vector, corrected=True)
         hits = [(knowledge.passages[int(index)], float(all_scores[index]))
                 for index in np.argsort(-all_scores)[:5] if all_scores[index] > 0]
         named = knowledge.named(corrected)

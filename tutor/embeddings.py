@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 
 class EmbeddingsUnavailable(RuntimeError):
@@ -74,12 +74,14 @@ class MiniLM:
         self.tokenizer.enable_truncation(max_length=max_tokens)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._lock = threading.Lock()  # the tokenizer's padding state is shared
+        # found once: a fresh threadpool_limits scans the process's libraries every call (~7 ms)
+        self._threadpools = ThreadpoolController()
 
     def encode(self, sentences: list[str], batch_size: int = 32) -> np.ndarray:
         """Unit vectors, one row per sentence."""
         # These products are small: one BLAS thread is ~8x faster than several fighting over
         # two cores with TensorFlow's training threads.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with self._threadpools.limit(limits=1, user_api="blas"):
             rows = [self._encode_batch(sentences[start : start + batch_size])
                     for start in range(0, len(sentences), batch_size)]
         return np.concatenate(rows) if rows else np.zeros((0, 384), dtype=np.float32)
