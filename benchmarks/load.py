@@ -21,9 +21,10 @@ Every learner clicks the offered options only, as the page's buttons send them: 
 label starts with "Next", and on a flashcard a guess option ("9: Ankle boot"). That walks the
 notebook part of the lesson, step 1 to step 10, including the training step (5 epochs on the slice,
 validated on 10,000 images) and the prediction step, where the learner also types "what is a
-logit?", "how accurate is my model?" and "help". The chat history goes back to the server with
-every turn, as the browser sends it. Each turn is sent with `client.submit` and its streamed
-outputs are polled, so the script sees the training box while it runs:
+logit?", "how accurate is my model?" and "help". As in the browser, only the message is sent:
+the server keeps each learner's chat and returns all of it with every update. Each turn is sent
+with `client.submit` and its streamed outputs are polled, so the script sees the training box
+while it runs:
 
 - turn time: from sending the message until its last output arrived; a turn is a *training* turn
   when a training box appeared in it (or it was the "Next" into the training step, or "train for");
@@ -305,7 +306,7 @@ def wait_until_ready(client: Any, timeout: float) -> tuple[float, str]:
     started = time.perf_counter()
     status = ""
     while time.perf_counter() - started < timeout:
-        outputs = client.predict([], None, api_name="/start")
+        outputs = client.predict(None, api_name="/start")
         status = str(outputs[3])
         if not status.startswith("Loading"):
             return time.perf_counter() - started, status
@@ -599,7 +600,7 @@ class Walker:
     def walk(self) -> None:
         """Start, then Next / guess / ask until the end of the notebook part of the lesson."""
         learner = self.learner
-        if self.send("/start", ([], None), "(start)", planned_training=False) is None:
+        if self.send("/start", (None,), "(start)", planned_training=False) is None:
             return
         if learner.step != 1:
             learner.errors.append(f"/start opened step {learner.step}, not step 1")
@@ -616,7 +617,7 @@ class Walker:
             if learner.step == QUESTION_STEP and not asked:
                 asked = True
                 for question in QUESTIONS:
-                    if self.send("/respond", (question, self.history), question, False) is None:
+                    if self.send("/respond", (question,), question, False) is None:
                         return
                     self.pause()
                 continue
@@ -630,7 +631,7 @@ class Walker:
                 cards += 1
                 self.pending_guess = (card, guess)
                 value = guesses.get(guess, str(guess))
-                if self.send("/respond", (value, self.history), value, False) is None:
+                if self.send("/respond", (value,), value, False) is None:
                     return
                 continue
             following = [option for option in options if option["label"].startswith("Next")]
@@ -642,7 +643,7 @@ class Walker:
             value = following[0]["value"]
             learner.step = before + 1  # where the lesson map must say we are after this turn
             training = before + 1 == TRAINING_STEP or value.startswith("train for")
-            if self.send("/respond", (value, self.history), value, training, step=before) is None:
+            if self.send("/respond", (value,), value, training, step=before) is None:
                 return
         learner.errors.append(f"gave up after {MAX_TURNS} turns at step {learner.step}")
 

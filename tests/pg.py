@@ -20,13 +20,14 @@ import pwd
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.local import free_port
 
 TEST_URL_VARIABLE = "BRAIN_TUTOR_TEST_DATABASE_URL"
 
@@ -49,12 +50,6 @@ def find_binaries() -> Path | None:
         if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
             return folder
     return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _server_user() -> str | None:
@@ -93,7 +88,7 @@ def throwaway_server(attempts: int = 3) -> Iterator[str]:
         if done.returncode != 0:
             raise Unavailable(f"initdb failed: {(done.stderr or done.stdout).strip()[-500:]}")
         for _ in range(attempts):
-            port = _free_port()
+            port = free_port()
             options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {root} "
                        "-c fsync=off -c full_page_writes=off -c max_connections=50")
             start = [str(binaries / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"),

@@ -2,46 +2,22 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
-from gradio_client import Client
 
+from tests.local import chat_text, free_port, local_client
 from tutor import Tutor
 from tutor.ui import build_app
 
 pytestmark = pytest.mark.app
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
     demo = build_app(Tutor(train_slice=2000))
-    port = _free_port()
+    port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
-
-
-def _client(url: str) -> Client:
-    return Client(url, download_files=False, verbose=False)
-
-
-def _texts(messages: list[dict]) -> str:
-    parts = []
-    for message in messages:
-        content = message["content"]
-        for item in content if isinstance(content, list) else [content]:
-            if isinstance(item, dict) and item.get("type") == "text":
-                parts.append(item["text"])
-            elif isinstance(item, str):
-                parts.append(item)
-    return "\n".join(parts)
 
 
 def _plots(messages: list[dict]) -> list[dict]:
@@ -71,15 +47,15 @@ def _pick(options: list[dict], starts: str) -> str:
 
 
 def test_endpoints_are_named(server):
-    endpoints = _client(server).view_api(print_info=False, return_format="dict")["named_endpoints"]
+    endpoints = local_client(server).view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert "/respond" in endpoints
     assert "/stop" in endpoints
 
 
 def test_walkthrough_by_options_alone_with_plots(server):
-    client = _client(server)
+    client = local_client(server)
     messages = client.predict("hi", api_name="/respond")[0]
-    assert "Step 1 of" in _texts(messages)
+    assert "Step 1 of" in chat_text(messages)
     seen_plots = 0
     seen = {"colour bar": False, "7,850": False, "epoch": False, "table": False, "8675": False}
     for _ in range(40):
@@ -93,7 +69,7 @@ def test_walkthrough_by_options_alone_with_plots(server):
             break
         result = client.predict(message, api_name="/respond")
         messages = result[0]
-        text = _texts(messages)
+        text = chat_text(messages)
         seen_plots += len(_plots(messages))
         seen["colour bar"] |= "colour bar" in text
         seen["7,850"] |= "7,850" in text
@@ -105,24 +81,24 @@ def test_walkthrough_by_options_alone_with_plots(server):
             break
     assert all(seen.values()), seen
     assert seen_plots >= 8
-    assert "What we built" in _texts(messages)
+    assert "What we built" in chat_text(messages)
 
 
 def test_bad_input_gets_a_friendly_reply(server):
-    client = _client(server)
+    client = local_client(server)
     client.predict("hi", api_name="/respond")
     for message in ["", "<script>alert(1)</script>", "predict image 99999", "x" * 5000]:
         messages = client.predict(message, api_name="/respond")[0]
-        text = _texts(messages)
+        text = chat_text(messages)
         assert "Traceback" not in text
         assert text.strip()
     messages = client.predict("<b>bold</b>", api_name="/respond")[0]
-    user_text = _texts([message for message in messages if message["role"] == "user"])
+    user_text = chat_text([message for message in messages if message["role"] == "user"])
     assert "<b>" not in user_text
 
 
 def test_two_clients_have_separate_sessions(server):
-    first, second = _client(server), _client(server)
+    first, second = local_client(server), local_client(server)
     first.predict("hi", api_name="/respond")
     first.predict("next", api_name="/respond")
     second_map = second.predict("hi", api_name="/respond")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -19,30 +18,16 @@ import pytest
 import uvicorn
 import yaml
 from fastapi import FastAPI
-from gradio_client import Client
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
+from tests.local import chat_text, free_port, local_client
 from tutor import Tutor
 from tutor.ui import TutorBlock
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _text(messages: list[dict]) -> str:
-    parts = []
-    for message in messages:
-        content = message["content"]
-        for item in content if isinstance(content, list) else [content]:
-            if isinstance(item, dict) and item.get("type") == "text":
-                parts.append(item["text"])
-    return "\n".join(parts)
 
 
 @pytest.mark.app
@@ -52,14 +37,14 @@ def test_block_inside_another_page_answers_a_turn():
         block = TutorBlock(Tutor(train_slice=1000))
         block.load_event(demo)
         gr.Markdown("Course footer")
-    port = _free_port()
+    port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
-        client = Client(f"http://127.0.0.1:{port}/", download_files=False, verbose=False)
+        client = local_client(f"http://127.0.0.1:{port}/")
         messages = client.predict("hi", api_name="/respond")[0]
-        assert "Why build a brain?" in _text(messages)
+        assert "Why build a brain?" in chat_text(messages)
         messages = client.predict("next", api_name="/respond")[0]
-        assert "Meet the data" in _text(messages)
+        assert "Meet the data" in chat_text(messages)
     finally:
         demo.close()
 
@@ -76,7 +61,7 @@ def test_fastapi_mount_under_a_sub_path():
         TutorBlock(Tutor(train_slice=1000)).load_event(demo)
     demo.queue()
     app = gr.mount_gradio_app(app, demo, path="/tutor")
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -84,9 +69,9 @@ def test_fastapi_mount_under_a_sub_path():
         deadline = time.monotonic() + 30
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.05)
-        client = Client(f"http://127.0.0.1:{port}/tutor/", download_files=False, verbose=False)
+        client = local_client(f"http://127.0.0.1:{port}/tutor/")
         messages = client.predict("hi", api_name="/respond")[0]
-        assert "Why build a brain?" in _text(messages)
+        assert "Why build a brain?" in chat_text(messages)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -224,15 +209,15 @@ def test_the_wheel_ships_the_lesson_and_its_command_serves_the_tutor(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert helped.returncode == 0 and "--serve" in helped.stdout, helped.stderr
 
-    port = _free_port()
+    port = free_port()
     with open(tmp_path / "serve.log", "w") as log:
         server = subprocess.Popen([str(command), "--serve", "--port", str(port)], cwd=workdir, env=env,
                                   stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_for_page(f"http://127.0.0.1:{port}/", server, timeout=180)
-        client = Client(f"http://127.0.0.1:{port}/", download_files=False, verbose=False)
+        client = local_client(f"http://127.0.0.1:{port}/")
         messages = client.predict("hi", api_name="/respond")[0]
-        assert "Why build a brain?" in _text(messages)
+        assert "Why build a brain?" in chat_text(messages)
     except AssertionError as error:
         log_tail = (tmp_path / "serve.log").read_text()[-3000:]
         raise AssertionError(f"{error}\n--- server log ---\n{log_tail}") from error

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,16 +11,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from gradio_client import Client
+
+from tests.local import free_port, local_client
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.app
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _serve(port: int, state_dir: Path) -> subprocess.Popen:
@@ -49,18 +43,18 @@ def _serve(port: int, state_dir: Path) -> subprocess.Popen:
 
 
 def test_kill_dash_nine_then_resume(tmp_path):
-    port = _free_port()
+    port = free_port()
     server = _serve(port, tmp_path)
     try:
-        client = Client(f"http://127.0.0.1:{port}/", download_files=False, verbose=False)
-        first = client.predict([], None, api_name="/start")
+        client = local_client(f"http://127.0.0.1:{port}/")
+        first = client.predict(None, api_name="/start")
         learner_id = first[-1]
         assert learner_id and len(learner_id) >= 16
-        client.predict("next", [], api_name="/respond")       # data
-        client.predict("next", [], api_name="/respond")       # flashcards
-        client.predict("9", [], api_name="/respond")          # a right guess: Ankle boot
-        client.predict("go to training", [], api_name="/respond")  # trains 5 epochs on 1,000
-        acknowledged = client.predict("go to prediction", [], api_name="/respond")
+        client.predict("next", api_name="/respond")       # data
+        client.predict("next", api_name="/respond")       # flashcards
+        client.predict("9", api_name="/respond")          # a right guess: Ankle boot
+        client.predict("go to training", api_name="/respond")  # trains 5 epochs on 1,000
+        acknowledged = client.predict("go to prediction", api_name="/respond")
         assert "▶ 9." in acknowledged[1]
     finally:
         os.killpg(server.pid, signal.SIGKILL)  # no clean shutdown, no last save
@@ -68,8 +62,8 @@ def test_kill_dash_nine_then_resume(tmp_path):
 
     server = _serve(port, tmp_path)
     try:
-        client = Client(f"http://127.0.0.1:{port}/", download_files=False, verbose=False)
-        resumed = client.predict([], learner_id, api_name="/start")
+        client = local_client(f"http://127.0.0.1:{port}/")
+        resumed = client.predict(learner_id, api_name="/start")
         chat, lesson_map = resumed[0], resumed[1]
         text = str(chat)
         assert "Welcome back" in text
@@ -78,11 +72,11 @@ def test_kill_dash_nine_then_resume(tmp_path):
         assert "1 training run" in text, "same runs"
         assert resumed[-1] == learner_id
         # and the restored model still answers from its own training
-        answer = client.predict("how accurate is my model?", [], api_name="/respond")
+        answer = client.predict("how accurate is my model?", api_name="/respond")
         assert "%" in str(answer[0])
         # a stranger with a made-up id starts fresh
-        other = Client(f"http://127.0.0.1:{port}/", download_files=False, verbose=False)
-        stranger = other.predict([], "not-a-real-learner-id-000", api_name="/start")
+        other = local_client(f"http://127.0.0.1:{port}/")
+        stranger = other.predict("not-a-real-learner-id-000", api_name="/start")
         assert "Welcome back" not in str(stranger[0])
     finally:
         os.killpg(server.pid, signal.SIGKILL)

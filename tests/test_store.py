@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests import pg
+from tests.local import free_port
 from tests.pg import postgres_url, schema_url  # noqa: F401 (fixtures)
 from tutor import store as store_module
 from tutor.backend import ModelSpec, TrainSettings
@@ -631,7 +631,7 @@ def test_real_read_only_and_full_file_systems(tmp_path):
 
 def test_an_unreachable_postgres_server():
     pytest.importorskip("psycopg")
-    store = PostgresStore(f"postgresql://tutor@127.0.0.1:{pg._free_port()}/none", connect_timeout=2)
+    store = PostgresStore(f"postgresql://tutor@127.0.0.1:{free_port()}/none", connect_timeout=2)
     check_not_saving(store, "the database server cannot be reached")
     assert "127.0.0.1" in store.location and "password" not in store.location
 
@@ -679,7 +679,7 @@ def test_open_store_from_the_environment(tmp_path, monkeypatch):
     wrong = open_store({"BRAIN_TUTOR_DATABASE_URL": "mysql://somewhere/db"})
     assert type(wrong) is Store and "postgresql://" in wrong.health()
     pytest.importorskip("psycopg")
-    url = f"postgresql://u:secret@127.0.0.1:{pg._free_port()}/db"
+    url = f"postgresql://u:secret@127.0.0.1:{free_port()}/db"
     remote = open_store({"BRAIN_TUTOR_DATABASE_URL": url, "BRAIN_TUTOR_STATE_DIR": "off"})
     assert isinstance(remote, PostgresStore) and "secret" not in remote.location
     for store in (default, chosen, remote):

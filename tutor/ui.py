@@ -7,6 +7,7 @@ Each browser tab gets its own Session through `gr.State`; nothing per learner is
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.components.chatbot import ComponentMessage
+from gradio.context import LocalContext
 
 from tutor import plots
 from tutor.reply import Plot, Reply
@@ -35,17 +38,33 @@ CSS = """
 _FIGURE_FOLDER = Path(tempfile.gettempdir()) / "brain-tutor-figures"
 
 
-def figure_message(plot: Plot) -> gr.Image:
-    """A plot as an image file with its alt text, drawn once.
+def figure_message(plot: Plot) -> ComponentMessage:
+    """A plot as a chat image with the plot's own alt text, drawn and encoded once.
 
-    A `gr.Plot` in the chat is re-encoded on every streamed update and its base64 PNG travels
-    up and down with the whole history on every turn; a file is drawn once and sent as a URL,
-    and `gr.Image` puts the plot's own description in the `<img alt>` for screen readers. The
-    file name is random, so no learner can guess another's figure.
+    A `gr.Plot` or `gr.Image` in the history is rebuilt and re-encoded on every streamed update
+    (measured: about 0.2 s per update with 15 figures on a busy core); the finished message is a
+    small record with the image's URL, so every later update passes it through untouched. The
+    `<img alt>` carries the plot's description for screen readers. The file name is random, so
+    no learner can guess another's figure.
     """
     path = plots.save_png(plot, _FIGURE_FOLDER / f"{uuid.uuid4().hex}.png")
-    return gr.Image(str(path), alt_text=plot.alt, label=plot.title or "Figure", show_label=False,
-                    buttons=["download", "fullscreen"], interactive=False)
+    # Inside an event handler a new component is only an update (Gradio's chat renderer builds
+    # it after the handler returns); here it is built once, outside the handler's context.
+    outside_handler = LocalContext.in_event_listener.set(False)
+    try:
+        image = gr.Image(str(path), alt_text=plot.alt, label=plot.title or "Figure",
+                         show_label=False, buttons=["download", "fullscreen"], interactive=False)
+        drawn = _renderer().postprocess([gr.ChatMessage(role="assistant", content=image)])
+    finally:
+        LocalContext.in_event_listener.reset(outside_handler)
+    path.unlink(missing_ok=True)  # Gradio serves its own copy from its cache
+    return drawn.root[0].content[0]
+
+
+@functools.cache
+def _renderer() -> gr.Chatbot:
+    """A chatbot that is never shown: it turns a component into the message Gradio sends."""
+    return gr.Chatbot(render=False)
 
 
 def reply_to_messages(reply: Reply) -> list[gr.ChatMessage]:
@@ -121,6 +140,10 @@ class TutorBlock:
     def _render(self, height: int) -> None:
         tutor = self.tutor
         self.session = gr.State(None)
+        # The chat as the server drew it. The chatbot is an output only: the browser never sends
+        # the history back, so a turn costs the same at step 15 as at step 1 (no figure is
+        # decoded and re-encoded per turn) and no client can forge earlier messages.
+        self.chat = gr.State([])
         # the learner's id lives in the browser (local storage), so a reload or a server restart
         # resumes where they were; it is never put in a URL
         self.learner = gr.BrowserState(None, storage_key="brain-tutor-learner-id")
@@ -200,7 +223,7 @@ class TutorBlock:
         self.read_aloud_saved = gr.BrowserState(False, storage_key="brain-tutor-read-aloud")
 
     def _wire(self) -> None:
-        outputs = [self.chatbot, self.session, self.lesson_map, self.live_curve, self.status,
+        outputs = [self.chatbot, self.chat, self.session, self.lesson_map, self.live_curve, self.status,
                    self.learner]
         submit_kwargs: dict[str, Any] = {"concurrency_limit": None}
         # the box empties at once (so Enter cannot send a message twice); the turn reads the
@@ -210,30 +233,30 @@ class TutorBlock:
         speak = {"fn": self._speak_last, "inputs": [self.session, self.read_aloud],
                  "outputs": [self.voice_out, self.status], "api_name": False}
         self.textbox.submit(**take).then(
-            self._respond, [self.pending, self.chatbot, self.session], outputs,
+            self._respond, [self.pending, self.chat, self.session], outputs,
             api_name="respond", **submit_kwargs,
         ).then(**speak)
         self.send.click(**take).then(
-            self._respond, [self.pending, self.chatbot, self.session], outputs,
+            self._respond, [self.pending, self.chat, self.session], outputs,
             api_name=False, **submit_kwargs,
         ).then(**speak)
         for event in (self.microphone.stop_recording, self.microphone.upload):
             event(
-                self._voice, [self.microphone, self.chatbot, self.session], outputs,
+                self._voice, [self.microphone, self.chat, self.session], outputs,
                 api_name=False, **submit_kwargs,
             ).then(**speak).then(lambda: None, None, self.microphone, api_name=False, queue=False)
         self.read_aloud.input(lambda on: bool(on), self.read_aloud, self.read_aloud_saved,
                               api_name=False, queue=False)
         self.chatbot.option_select(
-            self._choose_option, [self.chatbot, self.session], outputs, api_name=False,
+            self._choose_option, [self.chat, self.session], outputs, api_name=False,
             **submit_kwargs,
         )
         self.stop.click(self._stop, [self.session], [self.status], api_name="stop", queue=False)
         self.export.click(
-            self._export, [self.chatbot, self.session], outputs, api_name=False, **submit_kwargs,
+            self._export, [self.chat, self.session], outputs, api_name=False, **submit_kwargs,
         )
         self.predict_own.click(
-            self._predict_own, [self.photo, self.sketch, self.chatbot, self.session], outputs,
+            self._predict_own, [self.photo, self.sketch, self.chat, self.session], outputs,
             api_name="predict_own_image", **submit_kwargs,
         )
 
@@ -241,8 +264,8 @@ class TutorBlock:
         """Open the first lesson step, or resume a returning learner, when the page loads."""
         demo.load(
             self._welcome,
-            [self.chatbot, self.session, self.learner],
-            [self.chatbot, self.session, self.lesson_map, self.live_curve, self.status,
+            [self.chat, self.session, self.learner],
+            [self.chatbot, self.chat, self.session, self.lesson_map, self.live_curve, self.status,
              self.learner],
             api_name="start",
         )
@@ -257,6 +280,7 @@ class TutorBlock:
 
     def _out(self, history: list, session: Session, curve: Any = None, status: Any = None) -> tuple:
         return (
+            history,
             history,
             session,
             lesson_map_markdown(self.tutor, session),

@@ -1,0 +1,37 @@
+"""What the tests that serve the real app on 127.0.0.1 share: a free port, a client, chat text."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from gradio_client import Client
+
+# Generous: on a loaded 2-core machine the first request (the API description) can take seconds.
+CLIENT_TIMEOUT_SECONDS = 120
+
+
+def free_port() -> int:
+    """A port nothing listens on right now, on the loopback interface."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def local_client(url: str) -> Client:
+    """A gradio_client for a local server, as another program would use it."""
+    return Client(url, download_files=False, verbose=False,
+                  httpx_kwargs={"timeout": CLIENT_TIMEOUT_SECONDS})
+
+
+def chat_text(messages: list[dict[str, Any]]) -> str:
+    """The text of chat messages as gradio_client returns them (plots and files left out)."""
+    parts = []
+    for message in messages:
+        content = message["content"]
+        for item in content if isinstance(content, list) else [content]:
+            if isinstance(item, dict) and item.get("type") == "text":
+                parts.append(item["text"])
+            elif isinstance(item, str):
+                parts.append(item)
+    return "\n".join(parts)
