@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.local import free_port
 from tutor import Tutor
 from tutor.store import SQLiteStore
 from tutor.ui import build_app, launch
@@ -110,18 +110,12 @@ GENERIC_ALT = re.compile(r"^(|undefined.*|.*plot visualising provided data)$", r
 # ----- serving and browsing ----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
     # a real store in a temporary folder, so a reload can resume the learner
     store = SQLiteStore(tmp_path_factory.mktemp("learners"))
     demo = build_app(Tutor(train_slice=2000, store=store))
-    port = _free_port()
+    port = free_port()
     # tutor.ui.launch is demo.launch plus the page's stylesheet: the page as learners see it
     launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
