@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the evaluation file")
     parser.add_argument("--failures", action="store_true",
                         help="list every failing question with the start of its answer")
+    parser.add_argument("--slowest", type=int, default=0, metavar="N",
+                        help="list the N slowest questions")
     arguments = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from tutor import Tutor, data
@@ -94,8 +96,12 @@ def main(argv: list[str] | None = None) -> int:
                 answer = " ".join(reply.text.split())[:300]
                 print(f"FAIL [{mode}] {item['question']!r}\n  expected {item['must_contain']}\n"
                       f"  answered {answer}")
+        if arguments.slowest:
+            slow = sorted(zip(latencies, [item["question"] for item in questions], strict=True), reverse=True)
+            for seconds, question in slow[:arguments.slowest]:
+                print(f"SLOW [{mode}] {seconds * 1000:5.0f}ms {question[:90]!r}")
         latencies.sort()
-        rows.append((mode, passed, statistics.median(latencies), latencies[int(0.95 * len(latencies)) - 1],
+        rows.append((mode, passed, statistics.median(latencies), float(np.percentile(latencies, 95)),
                      heldout))
     print(f"\n{'mode':12s} {'passed':>12s} {'rate':>7s} {'p50':>8s} {'p95':>8s} {'held-out':>9s}")
     for mode, passed, p50, p95, (held_passed, held_total) in rows:

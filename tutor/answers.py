@@ -275,6 +275,12 @@ def _embedding_text(passage: Passage) -> str:
     return _plain(passage.text)
 
 
+def _plain_question(text: str) -> str:
+    """Phone apostrophes as plain ones and "how'd" as "how did", so the patterns see one form."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    return re.sub(r"\b(how|what|where|why|when|who)'d\b", r"\1 did", text, flags=re.IGNORECASE)
+
+
 def _name_form(text: str) -> str:
     """Lower-case words with hyphens as spaces, the form names are matched in."""
     return " ".join(WORD.findall(text.lower().replace("-", " ")))
@@ -420,7 +426,7 @@ class Answerer:
             return self._knowledge
 
     def __call__(self, session: Session, message: str) -> Reply | None:
-        text = " ".join(words_to_digits(message).split())
+        text = " ".join(words_to_digits(_plain_question(message)).split())
         steered = self.steer_if_needed(session, text)
         if steered is not None:
             return steered
