@@ -1,0 +1,224 @@
+"""Voice in the real page: a spoken question through Chromium's microphone, read-aloud replies.
+
+Chromium is launched with a fake microphone that plays a WAV file the test makes itself
+(espeak-ng, then sox to 48 kHz mono 16-bit): `--use-fake-ui-for-media-stream` grants the
+microphone without a prompt, `--use-fake-device-for-media-stream` replaces the devices and
+`--use-file-for-fake-audio-capture=<wav>%noloop` is what the "microphone" hears, once. The
+learner clicks Record on the "Ask by voice" input, waits while the file plays, and clicks Stop,
+as a person would; the page then transcribes the recording on the server.
+
+Same conventions as tests/test_browser.py: Debian's /usr/bin/chromium (or BRAIN_TUTOR_CHROMIUM)
+driven by the `playwright` package; skipped without them, failing instead when
+BRAIN_TUTOR_REQUIRE_BROWSER=1. Skipped, with the reason, when a voice engine or espeak-ng/sox is
+missing. One Chromium per spoken phrase, since the fake microphone's file is fixed at launch.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.voice import tools_problem
+from tutor import Tutor, voice
+from tutor.ui import build_app, launch
+
+REQUIRE_BROWSER = os.environ.get("BRAIN_TUTOR_REQUIRE_BROWSER", "") not in ("", "0")
+CHROMIUM = os.environ.get("BRAIN_TUTOR_CHROMIUM", "/usr/bin/chromium")
+
+try:
+    from playwright import sync_api
+except ImportError:
+    if REQUIRE_BROWSER:
+        raise
+    pytest.skip("the playwright package is not installed", allow_module_level=True)
+
+VOICE_PROBLEM = tools_problem() or voice.transcription_problem() or voice.speech_problem()
+if VOICE_PROBLEM:
+    pytest.skip(f"voice cannot run here: {VOICE_PROBLEM}", allow_module_level=True)
+
+pytestmark = [pytest.mark.browser, pytest.mark.app]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+
+LOAD_MS = 90_000
+TURN_MS = 90_000  # transcription plus the reply, on two shared cores
+SPEECH_MS = 90_000  # the reply read aloud (piper makes a long reply in several seconds)
+
+CHAT = "#tutor-chat"
+CHIPS = f"{CHAT} .options button.option"
+USER_MESSAGES = f'{CHAT} [data-testid="user"]'
+LESSON_MAP = "#lesson-map"
+MICROPHONE = "#voice-in"
+READ_ALOUD = "#read-aloud input[type=checkbox]"
+VOICE_OUT_AUDIO = "#voice-out audio[src]"
+
+LAST_TURN_JS = """() => {
+    const rows = [...document.querySelectorAll('#tutor-chat .message-row')];
+    let start = 0;
+    rows.forEach((row, index) => { if (row.querySelector('[data-testid="user"]')) start = index + 1; });
+    return rows.slice(start).map(row => row.innerText).join('\\n');
+}"""
+
+
+def _spoken_wav(text: str, path: Path) -> tuple[Path, float]:
+    """`text` spoken by espeak-ng as a 48 kHz mono 16-bit WAV (what Chromium's fake microphone
+    reads) with 0.5 s of silence before and 1 s after; returns the file and its length."""
+    raw = path.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-g", "5", "-w", str(raw), "--stdin"],
+                   input=text.encode(), check=True, capture_output=True)
+    subprocess.run(["sox", "-D", str(raw), "-r", "48000", "-c", "1", "-b", "16", str(path),
+                    "pad", "0.5", "1.0"], check=True, capture_output=True)
+    raw.unlink()
+    with wave.open(str(path)) as recording:
+        return path, recording.getnframes() / recording.getframerate()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    demo = build_app(Tutor(train_slice=2000))
+    port = _free_port()
+    launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        message = f"no Chromium at {CHROMIUM} (apt-get install chromium, or set BRAIN_TUTOR_CHROMIUM)"
+        if REQUIRE_BROWSER:
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_api.sync_playwright() as driver:
+        yield driver
+
+
+def _page_hearing(playwright: Any, wav: Path) -> tuple[Any, Any]:
+    """A Chromium whose microphone plays `wav` once, and a desktop page in it."""
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["microphone"])
+    context.set_default_timeout(TURN_MS)
+    return browser, context.new_page()
+
+
+def _open(page: Any, url: str) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator(CHAT).get_by_text("Why build a brain?").first.wait_for(timeout=LOAD_MS)
+    page.locator(CHIPS).first.wait_for(timeout=LOAD_MS)
+
+
+def _record(page: Any, seconds: float) -> int:
+    """Click Record on the voice input, let the fake microphone play, click Stop.
+
+    Returns how many learner messages there were before, for `_wait_turn`."""
+    users_before = page.locator(USER_MESSAGES).count()
+    microphone = page.locator(MICROPHONE)
+    microphone.get_by_role("button", name="Record", exact=True).click()
+    microphone.get_by_role("button", name="Stop", exact=True).first.wait_for(state="visible")
+    time.sleep(seconds + 0.5)
+    microphone.get_by_role("button", name="Stop", exact=True).first.click()
+    return users_before
+
+
+def _wait_turn(page: Any, users_before: int) -> tuple[str, str]:
+    """The learner's new message (the transcript) and the reply, once the turn has ended."""
+    page.wait_for_function(
+        """([users, chips, before]) =>
+            document.querySelectorAll(users).length > before
+            && document.querySelectorAll(chips).length > 0""",
+        arg=[USER_MESSAGES, CHIPS, users_before],
+        timeout=TURN_MS,
+    )
+    return page.locator(USER_MESSAGES).last.inner_text().strip(), page.evaluate(LAST_TURN_JS)
+
+
+def _current_step(page: Any) -> str:
+    for line in page.locator(LESSON_MAP).inner_text().splitlines():
+        if line.startswith("▶ ") and "you are here" not in line:
+            return line.strip()
+    raise AssertionError(f"no current step in the lesson map:\n{page.locator(LESSON_MAP).inner_text()}")
+
+
+def _shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def test_spoken_question_is_answered_in_text_and_read_aloud(playwright, server, tmp_path):
+    wav, seconds = _spoken_wav("what is an epoch", tmp_path / "question.wav")
+    browser, page = _page_hearing(playwright, wav)
+    try:
+        _open(page, server)
+        note = page.locator("#voice-status").inner_text()
+        assert note.startswith("Voice: Whisper") and "offline" in note, note
+        toggle = page.locator(READ_ALOUD)
+        assert not toggle.is_checked()  # off on a first visit
+        toggle.check()
+        assert page.locator(VOICE_OUT_AUDIO).count() == 0
+
+        transcript, reply = _wait_turn(page, _record(page, seconds))
+        _shot(page, "voice-question")
+        assert re.fullmatch(r"what is an epoch\??", transcript, re.IGNORECASE), transcript
+        assert "one full pass through all 60,000 training images" in reply, reply[:400]
+
+        page.locator(VOICE_OUT_AUDIO).first.wait_for(state="attached", timeout=SPEECH_MS)
+        source = page.locator(VOICE_OUT_AUDIO).first.get_attribute("src")
+        assert source and source.startswith(("blob:", "http")), source  # the player's own copy
+        played = page.locator(VOICE_OUT_AUDIO).first.evaluate(  # the <audio> is in a shadow root
+            """async (audio) => {
+                const response = await fetch(audio.src);
+                return {status: response.status, type: response.headers.get('content-type'),
+                        bytes: (await response.arrayBuffer()).byteLength};
+            }""",
+        )
+        assert played["status"] == 200 and played["bytes"] > 40_000, played  # seconds of speech
+
+        page.reload(wait_until="domcontentloaded")  # the choice is kept for the learner
+        page.locator(CHIPS).first.wait_for(timeout=LOAD_MS)
+        page.wait_for_function("(selector) => document.querySelector(selector).checked",
+                               arg=READ_ALOUD, timeout=TURN_MS)
+    finally:
+        browser.close()
+
+
+def test_spoken_next_moves_the_lesson(playwright, server, tmp_path):
+    wav, seconds = _spoken_wav("next", tmp_path / "next.wav")
+    browser, page = _page_hearing(playwright, wav)
+    try:
+        _open(page, server)
+        assert _current_step(page).startswith("▶ 1. ")
+        transcript, reply = _wait_turn(page, _record(page, seconds))
+        _shot(page, "voice-next")
+        assert re.fullmatch(r"next[.!]?", transcript, re.IGNORECASE), transcript
+        page.locator(LESSON_MAP).get_by_text(re.compile(r"▶ 2\. ")).wait_for(timeout=TURN_MS)
+        assert "Meet the data" in _current_step(page) and "Meet the data" in reply
+    finally:
+        browser.close()
