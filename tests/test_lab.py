@@ -88,7 +88,7 @@ def bounded(tutor_instance):
 # ----- experiment commands --------------------------------------------------------------------
 
 QUICK = {"batch_size": 256, "optimizer": "adam", "learning_rate": 0.005, "steps_per_execution": 50,
-         "scaled": True}
+         "scaled": True, "cooldown": True}
 
 EXPERIMENTS = [
     # (commands before, command, expected spec, settings changes, phrases in the reply)
@@ -112,9 +112,11 @@ EXPERIMENTS = [
     ([], "train on 5000 images", ModelSpec(), {"train_slice": 5000},
      ["first 5,000 images", "lower validation accuracy"]),
     ([], "use all the data", ModelSpec(), {"train_slice": None}, ["all 60,000 images"]),
-    ([], "quick mode on", ModelSpec(), QUICK, ["Quick mode", "256", "0.005", "50 steps"]),
+    ([], "quick mode on", ModelSpec(), QUICK,
+     ["Quick mode", "256", "0.005", "ten times smaller for the last epoch", "50 steps"]),
     (["quick mode on"], "quick mode off", ModelSpec(),
-     {"batch_size": 32, "learning_rate": None, "steps_per_execution": 1}, ["notebook's settings"]),
+     {"batch_size": 32, "learning_rate": None, "steps_per_execution": 1, "cooldown": False},
+     ["notebook's settings"]),
 ]
 
 

@@ -10,7 +10,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -18,6 +18,8 @@ from tutor.data import Dataset
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear")
+DEFAULT_RATES = {"adam": 0.001, "sgd": 0.01, "rmsprop": 0.001}  # Keras's defaults
+COOLDOWN_FACTOR = 0.1  # the last epoch of a cooldown fit takes steps ten times smaller
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,20 @@ class TrainSettings:
     scaled: bool = False
     train_slice: int | None = None
     steps_per_execution: int = 1
+    # The last epoch (of two or more) at a tenth of the learning rate: the big steps get close
+    # to the minimum fast, the small ones settle into it instead of jumping around it.
+    cooldown: bool = False
+
+    @property
+    def base_rate(self) -> float:
+        """The learning rate of every epoch but a cooldown's last: the one asked, else Keras's."""
+        return self.learning_rate if self.learning_rate is not None else DEFAULT_RATES[self.optimizer]
+
+    def rate_at(self, epoch: int) -> float:
+        """The learning rate of epoch `epoch` (from 0) of this fit."""
+        if self.cooldown and self.epochs >= 2 and epoch >= self.epochs - 1:
+            return self.base_rate * COOLDOWN_FACTOR
+        return self.base_rate
 
     def steps_per_epoch(self, train_size: int) -> int:
         """Batches in one pass over the (possibly sliced) training images."""
@@ -232,10 +248,22 @@ def fit_code(settings: TrainSettings = TrainSettings()) -> str:
         f"    {labels},",
         f"    epochs={settings.epochs},{batch}",
         "    verbose=True,",
-        f"    validation_data=({valid}, valid_labels)",
-        ")",
+        f"    validation_data=({valid}, valid_labels)" + ("," if _cools_down(settings) else ""),
     ]
+    if _cools_down(settings):
+        last = settings.epochs - 1
+        lines += [
+            "    # the last epoch takes steps ten times smaller, to settle instead of jumping around",
+            "    callbacks=[tf.keras.callbacks.LearningRateScheduler(",
+            f"        lambda epoch: {settings.rate_at(0):g} if epoch < {last} else "
+            f"{settings.rate_at(last):g})]",
+        ]
+    lines.append(")")
     return "\n".join(lines)
+
+
+def _cools_down(settings: TrainSettings) -> bool:
+    return settings.cooldown and settings.epochs >= 2
 
 
 def _progress_callback(
@@ -305,6 +333,53 @@ def training_arrays(dataset: Dataset, settings: TrainSettings):
     return train_images, train_labels, valid_images, valid_labels
 
 
+_TENSORS: dict[int, tuple[np.ndarray, object]] = {}  # id(array) -> (array, its tensor)
+_TENSORS_LOCK = threading.Lock()
+_TENSORS_KEPT = 8  # the data set's arrays: raw and scaled images of both splits, their labels
+
+
+def _tensor(array: np.ndarray):
+    """`array` as a TensorFlow tensor, made once per process for the shared data set arrays."""
+    import tensorflow as tf
+
+    with _TENSORS_LOCK:
+        cached = _TENSORS.pop(id(array), None)
+        if cached is None or cached[0] is not array:
+            cached = (array, tf.convert_to_tensor(array))  # the array is kept: its id stays its own
+        _TENSORS[id(array)] = cached  # most recently used last
+        while len(_TENSORS) > _TENSORS_KEPT:
+            del _TENSORS[next(iter(_TENSORS))]
+    return cached[1]
+
+
+def input_pipeline(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool,
+                   count: int | None = None):
+    """Batches of (images, labels) from the first `count` rows, as a `tf.data.Dataset`: the same
+    batches `model.fit` makes of arrays, without tf.data's autotuning thread.
+
+    Why: a tf.data iterator with autotuning (the default) runs a model thread that sleeps between
+    optimisations for a period that doubles up to 60 s, and an iterator's destructor waits for
+    that thread. Given arrays, Keras builds such a pipeline (parallel map, autotuned prefetch) and
+    swaps in a fresh iterator every epoch, so after a long CNN epoch closing one blocked `fit`
+    for seconds to minutes (benchmarks/cnn_teardown.py has the stacks and the figures). Here the
+    indices are shuffled afresh every epoch and each batch is one gather from tensors made once
+    per process; autotuning is off, so there is no model thread to wait for.
+    """
+    import tensorflow as tf
+
+    images, labels = _tensor(images), _tensor(labels)
+    count = int(images.shape[0]) if count is None else min(int(count), int(images.shape[0]))
+    order = tf.data.Dataset.range(count)
+    if shuffle:
+        order = order.shuffle(count, reshuffle_each_iteration=True)
+    batches = order.batch(batch_size).map(
+        lambda index: (tf.gather(images, index), tf.gather(labels, index))
+    )
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return batches.with_options(options)
+
+
 def train(
     model,
     dataset: Dataset,
@@ -317,23 +392,36 @@ def train(
 
     Setting `stop` ends the fit after the current batch; the epochs finished so far stay.
     A loss that turns into NaN or infinity ends the fit with `diverged=True`.
+    The fit is the one `fit_code(settings)` shows, fed by `input_pipeline` (same batches).
     """
-    train_images, train_labels, valid_images, valid_labels = training_arrays(dataset, settings)
-    if validation_slice:
-        valid_images, valid_labels = valid_images[:validation_slice], valid_labels[:validation_slice]
+    import keras
+
+    # The whole arrays, which the pipelines slice: their tensors are made once per process.
+    train_images, train_labels, valid_images, valid_labels = training_arrays(
+        dataset, replace(settings, train_slice=None))
     steps = settings.steps_per_epoch(len(dataset.train_images))
     every = 0.25  # seconds between progress reports: often enough to look live, cheap
     callback = _progress_callback(settings.epochs, steps, on_update, stop, every)
+    callbacks = [callback]
+    if _cools_down(settings):
+        # After the progress callback, which so keeps "learning_rate" out of the history rows.
+        callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch: settings.rate_at(epoch)))
+    base_rate = model.optimizer.learning_rate.numpy() if callbacks[1:] else None
     started = time.perf_counter()
-    model.fit(
-        train_images,
-        train_labels,
-        epochs=settings.epochs,
-        batch_size=settings.batch_size,
-        verbose=0,
-        validation_data=(valid_images, valid_labels),
-        callbacks=[callback],
-    )
+    try:
+        model.fit(
+            input_pipeline(train_images, train_labels, settings.batch_size, shuffle=True,
+                           count=settings.train_slice),
+            epochs=settings.epochs,
+            verbose=0,
+            validation_data=input_pipeline(valid_images, valid_labels, settings.batch_size,
+                                           shuffle=False, count=validation_slice or None),
+            callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles; saying so keeps Keras from warning
+        )
+    finally:
+        if base_rate is not None:
+            model.optimizer.learning_rate = float(base_rate)  # the next fit starts where this did
     seconds = time.perf_counter() - started
     done_steps = max(1, len(callback.history)) * steps
     return TrainingResult(

@@ -25,7 +25,8 @@ MAX_HIDDEN_LAYERS = 3
 MAX_BATCH = 4096
 MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-6, 1.0
 MIN_SLICE = 100
-QUICK = {"batch_size": 256, "optimizer": "adam", "learning_rate": 5e-3, "steps_per_execution": 50}
+QUICK = {"batch_size": 256, "optimizer": "adam", "learning_rate": 5e-3, "steps_per_execution": 50,
+         "cooldown": True}
 
 
 def _validated(changes: dict[str, Any], session: Session) -> tuple[ModelSpec, TrainSettings, list[str]]:
@@ -34,12 +35,13 @@ def _validated(changes: dict[str, Any], session: Session) -> tuple[ModelSpec, Tr
     expectations: list[str] = []
     if changes.get("quick") is True:
         settings = replace(settings, scaled=True, **QUICK)
-        expectations.append("Quick mode: batches of 256 with a larger Adam step (0.005) and 50 "
-                            "steps per call, so training takes a fraction of the time for about "
-                            "the same accuracy; pixels are scaled to 0-1.")
+        expectations.append("Quick mode: batches of 256 with a larger Adam step (0.005), ten "
+                            "times smaller for the last epoch so the model settles, and 50 steps "
+                            "per call, so training takes a fraction of the time for about the same "
+                            "accuracy; pixels are scaled to 0-1.")
     elif changes.get("quick") is False:
         settings = replace(settings, batch_size=32, optimizer="adam", learning_rate=None,
-                           steps_per_execution=1)
+                           steps_per_execution=1, cooldown=False)
         expectations.append("Back to the notebook's settings: batch 32, Adam's default step.")
     if "scaled" in changes and changes["scaled"] is not None:
         scaled = bool(changes["scaled"])
@@ -160,7 +162,8 @@ def _settings_line(settings: TrainSettings) -> str:
     rate = "default rate" if settings.learning_rate is None else f"rate {settings.learning_rate:g}"
     pixels = "scaled pixels" if settings.scaled else "raw pixels"
     images = f", first {settings.train_slice:,} images" if settings.train_slice else ""
-    return f"{pixels}, {settings.optimizer} ({rate}), batch {settings.batch_size}{images}"
+    cooldown = ", last epoch at a tenth of the rate" if settings.cooldown else ""
+    return f"{pixels}, {settings.optimizer} ({rate}{cooldown}), batch {settings.batch_size}{images}"
 
 
 @tool
