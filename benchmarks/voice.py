@@ -1,12 +1,15 @@
 """How fast and how accurate is the offline voice? Speech in and speech out, in one run.
 
 1. Speech in. Each tutor phrase below is spoken by espeak-ng and converted by sox to a 16 kHz mono
-   WAV, then transcribed by `tutor.voice.transcribe` twice, interleaved: with the vocabulary
-   prompt (the default) and without it (`prompt=""`). Reported for each: seconds per utterance
-   (wall mean and p95, and CPU mean: the process's CPU time, which a busy shared machine does not
-   inflate) and the word error rate over the set, where words are compared lower case,
-   without punctuation and with numbers as digits (`tutor.numbers.words_to_digits`), plus the
-   ratios prompt / no prompt. The first transcription (model load) is not timed.
+   WAV, then transcribed by `tutor.voice.transcribe` once per setting, interleaved: "default"
+   (the vocabulary prompt, Whisper's standard 30 s window and the VAD), "15 s window"
+   (`window=15`, what BRAIN_TUTOR_WHISPER_WINDOW=15 sets) and "no prompt" (`prompt=""`).
+   Reported for each: seconds per utterance (wall mean, p50 and p95, and CPU mean: the
+   process's CPU time, which a busy shared machine does not inflate), the word error rate over
+   the set, where words are compared lower case, without punctuation and with numbers
+   as digits (`tutor.numbers.words_to_digits`), how many were heard through the short window
+   (the rest fell back to 30 s), the load average during the run, and the ratios 15 s window /
+   default. The first transcription (model load) is not timed.
 2. Speech out. For every installed engine (`tutor.voice.available_engines()`), the prose of each
    lesson step is spoken with `tutor.voice.speak(..., engine=name)`: seconds to the first audio
    (median and p95) and to the whole reply (median). Loading the voice is not timed.
@@ -18,6 +21,7 @@ Run it from the repository root (needs espeak-ng, sox, faster-whisper, meeting-n
     python benchmarks/voice.py                 # both parts, each phrase once
     python benchmarks/voice.py --repeats 3     # steadier timings
     python benchmarks/voice.py --show          # also print every transcript
+    python benchmarks/voice.py --listen default "15 s window" --skip-speak   # side by side
     python benchmarks/voice.py --json artifacts/voice.json
 
 The phrase set and the helpers here are also what tests/test_voice.py uses.
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -149,21 +154,31 @@ def lesson_texts() -> list[str]:
     return texts
 
 
-def bench_listening(folder: Path, repeats: int, show: bool) -> dict:
+LISTEN_VARIANTS: dict[str, dict] = {
+    "default": {},  # the vocabulary prompt, Whisper's 30 s window and the VAD
+    "15 s window": {"window": 15},  # BRAIN_TUTOR_WHISPER_WINDOW=15: the short encoder window
+    "no prompt": {"prompt": ""},
+}
+
+
+def bench_listening(folder: Path, repeats: int, show: bool, variants: list[str]) -> dict:
     from tutor import voice
 
     files = [synthesize(phrase.text, folder / f"phrase-{index:02d}.wav")
              for index, phrase in enumerate(PHRASES)]
     voice.transcribe(files[0])  # loads the model: not timed
-    results: dict[str, dict] = {label: {"seconds": [], "cpu": [], "pairs": []}
-                                for label in ("prompt", "no prompt")}
+    voice.transcribe(files[0], window=15)
+    results: dict[str, dict] = {label: {"seconds": [], "cpu": [], "pairs": [], "short": 0}
+                                for label in variants}
+    loads = [os.getloadavg()[0]]
     for _ in range(repeats):
         for phrase, path in zip(PHRASES, files, strict=True):
-            for label, prompt in (("prompt", None), ("no prompt", "")):
+            for label in variants:  # interleaved, so that the machine's load hits each alike
                 cpu = time.process_time()
                 try:
-                    transcript = voice.transcribe(path, prompt=prompt)
+                    transcript = voice.transcribe(path, **LISTEN_VARIANTS[label])
                     text, seconds = transcript.text, transcript.seconds
+                    results[label]["short"] += transcript.window < 30
                 except voice.VoiceInputError as error:  # heard nothing: every word is an error
                     text, seconds = "", float("nan")
                     print(f"  ({label}) {phrase.text!r}: {error}")
@@ -172,15 +187,19 @@ def bench_listening(folder: Path, repeats: int, show: bool) -> dict:
                     results[label]["cpu"].append(time.process_time() - cpu)
                 results[label]["pairs"].append((phrase.text, text))
                 if show:
-                    print(f"  {label:>9}  {seconds:5.2f} s  {phrase.text!r} -> {text!r}")
+                    print(f"  {label:>11}  {seconds:5.2f} s  {phrase.text!r} -> {text!r}")
+        loads.append(os.getloadavg()[0])
     summary = {}
     for label, result in results.items():
         summary[label] = {
             "mean_s": statistics.fmean(result["seconds"]),
+            "p50_s": statistics.median(result["seconds"]),
             "p95_s": p95(result["seconds"]),
             "cpu_mean_s": statistics.fmean(result["cpu"]),
             "wer": word_error_rate(result["pairs"]),
             "utterances": len(result["pairs"]),
+            "short_window": result["short"],
+            "load_average": [min(loads), max(loads)],
         }
     return summary
 
@@ -215,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1, help="passes over the phrase set (default 1)")
     parser.add_argument("--show", action="store_true", help="print every transcript")
     parser.add_argument("--skip-listen", action="store_true")
+    parser.add_argument("--listen", nargs="+", choices=list(LISTEN_VARIANTS),
+                        default=list(LISTEN_VARIANTS), help="which speech-in settings to compare")
     parser.add_argument("--skip-speak", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -230,20 +251,24 @@ def main(argv: list[str] | None = None) -> int:
         else:
             started = time.perf_counter()
             with tempfile.TemporaryDirectory(prefix="voice-bench-") as folder:
-                listen = bench_listening(Path(folder), args.repeats, args.show)
+                listen = bench_listening(Path(folder), args.repeats, args.show, args.listen)
             report["listen"] = listen
+            low, high = next(iter(listen.values()))["load_average"]
             print(f"\nSpeech in: {len(PHRASES)} phrases x {args.repeats}, espeak-ng voice, "
-                  f"beam {voice.BEAM_SIZE} ({time.perf_counter() - started:.0f} s)")
-            print(f"{'':>10}  {'mean s':>7}  {'p95 s':>7}  {'CPU s':>7}  {'WER':>6}")
+                  f"beam {voice.BEAM_SIZE} ({time.perf_counter() - started:.0f} s; "
+                  f"{os.cpu_count()} CPUs, load average {low:.1f} to {high:.1f})")
+            print(f"{'':>11}  {'mean s':>7}  {'p50 s':>7}  {'p95 s':>7}  {'CPU s':>7}  {'WER':>6}  "
+                  "short window")
             for label, row in listen.items():
-                print(f"{label:>10}  {row['mean_s']:7.2f}  {row['p95_s']:7.2f}  {row['cpu_mean_s']:7.2f}  "
-                      f"{row['wer']:6.1%}")
-            with_prompt, without = listen["prompt"], listen["no prompt"]
-            print(f"{'ratio':>10}  {with_prompt['mean_s'] / without['mean_s']:7.2f}  "
-                  f"{with_prompt['p95_s'] / without['p95_s']:7.2f}  "
-                  f"{with_prompt['cpu_mean_s'] / without['cpu_mean_s']:7.2f}  "
-                  f"{with_prompt['wer'] / without['wer'] if without['wer'] else float('nan'):6.2f}"
-                  "   (prompt / no prompt)")
+                print(f"{label:>11}  {row['mean_s']:7.2f}  {row['p50_s']:7.2f}  {row['p95_s']:7.2f}  "
+                      f"{row['cpu_mean_s']:7.2f}  {row['wer']:6.1%}  "
+                      f"{row['short_window']} of {row['utterances']}")
+            if "default" in listen and "15 s window" in listen:
+                new, old = listen["15 s window"], listen["default"]
+                print(f"{'ratio':>11}  {new['mean_s'] / old['mean_s']:7.2f}  "
+                      f"{new['p50_s'] / old['p50_s']:7.2f}  {new['p95_s'] / old['p95_s']:7.2f}  "
+                      f"{new['cpu_mean_s'] / old['cpu_mean_s']:7.2f}"
+                      "           (15 s window / default)")
     if not args.skip_speak:
         speak = bench_speaking(args.repeats)
         report["speak"] = speak

@@ -544,3 +544,41 @@ def test_terminal_voice_flag_says_why_it_is_silent(monkeypatch, capsys):
     monkeypatch.setattr(voice, "PLAYERS", [[sys.executable, "-c", "pass"]])
     assert _reply_player() is not None
     assert "replies are read aloud" in capsys.readouterr().out
+
+
+# ----- the short encoder window ------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "repeats"),
+    [("go back go back", True), ("Stop training. Stop training.", True), ("next next", True),
+     ("show validation image 6174", False), ("what is a logit?", False), ("", False)],
+)
+def test_a_repeated_phrase_is_caught(text, repeats):
+    assert voice._repeats_itself(text) is repeats
+
+
+def test_window_setting(monkeypatch):
+    monkeypatch.delenv(voice.WINDOW_VARIABLE, raising=False)
+    assert voice._window_seconds(3.0) == 0.0  # the standard 30 s window unless asked
+    monkeypatch.setenv(voice.WINDOW_VARIABLE, "15")
+    assert voice._window_seconds(3.0) == voice.MIN_WINDOW == 15
+    assert voice._window_seconds(12.0) == 22.0
+    assert voice._window_seconds(25.0) == 0.0  # long enough for the standard 30 s window
+    monkeypatch.setenv(voice.WINDOW_VARIABLE, "0")
+    assert voice._window_seconds(3.0) == 0.0
+    monkeypatch.setenv(voice.WINDOW_VARIABLE, "20")
+    assert voice._window_seconds(3.0) == 20.0
+    monkeypatch.setenv(voice.WINDOW_VARIABLE, "soon")
+    assert voice._window_seconds(3.0) == 15.0
+
+
+@needs_listening
+def test_short_window_and_its_fallback_hear_the_same(heard, tmp_path, monkeypatch):
+    path = synthesize("show training image forty two", tmp_path / "command.wav")
+    short = voice.transcribe(path, window=15)
+    standard = voice.transcribe(path)
+    assert short.window == 15.0 and standard.window == 30.0
+    assert clean_message(short.text) == clean_message(standard.text) == "show training image 42"
+    monkeypatch.setattr(voice, "_transcribe_window", lambda *args: None)  # untrusted: fall back
+    fallback = voice.transcribe(path, window=15)
+    assert fallback.window == 30.0 and clean_message(fallback.text) == "show training image 42"
