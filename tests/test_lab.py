@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tutor import backend, tools
+from tutor import backend, lab, tools
 from tutor.backend import ModelSpec, TrainSettings
 
 SLICE = TrainSettings(train_slice=3000)
@@ -518,3 +518,62 @@ def test_what_it_learned_after_training(tutor_instance, session):
         "Weights into each output neuron", "Confusion matrix", "The model's most confident mistakes"]
     for figure in reply.figures:
         assert_alt(figure)
+
+
+# ----- quick mode's cooldown and the input pipeline ----------------------------------------------
+
+def test_quick_mode_cools_down_in_the_last_epoch_only():
+    quick = TrainSettings(epochs=5, scaled=True, **lab.QUICK)
+    assert [quick.rate_at(epoch) for epoch in range(5)] == pytest.approx(
+        [0.005, 0.005, 0.005, 0.005, 0.0005])
+    assert replace(quick, epochs=1).rate_at(0) == 0.005  # one epoch: no cooldown
+    assert TrainSettings(epochs=5).rate_at(4) == 0.001  # no cooldown asked: Adam's default
+    assert replace(quick, optimizer="sgd", learning_rate=None).rate_at(4) == pytest.approx(0.001)
+
+
+def test_the_fit_code_shows_the_cooldown_it_runs():
+    code = backend.fit_code(TrainSettings(epochs=5, scaled=True, **lab.QUICK))
+    assert "callbacks=[tf.keras.callbacks.LearningRateScheduler(" in code
+    assert "lambda epoch: 0.005 if epoch < 4 else 0.0005)]" in code
+    compile(code, "<fit code>", "exec")  # valid Python as the learner sees it
+    assert "callbacks" not in backend.fit_code(TrainSettings(epochs=1, scaled=True, **lab.QUICK))
+    assert "callbacks" not in backend.fit_code(TrainSettings())
+
+
+def test_a_cooldown_fit_uses_the_small_step_last_then_restores_the_rate(dataset):
+    settings = TrainSettings(epochs=2, scaled=True, train_slice=1000, **lab.QUICK)
+    model = backend.build_model()
+    backend.compile_model(model, settings)
+    seen = []
+    original = model.optimizer.learning_rate
+
+    def record(update):
+        if update.epoch_done:
+            seen.append(float(np.asarray(original)))
+
+    result = backend.train(model, dataset, settings, on_update=record, validation_slice=500)
+    assert seen == pytest.approx([0.005, 0.0005])  # read at the end of each epoch
+    assert float(np.asarray(model.optimizer.learning_rate)) == pytest.approx(0.005)
+    assert len(result.history) == 2
+    assert set(result.history[-1]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_the_input_pipeline_gives_every_image_once_per_epoch_shuffled(dataset):
+    images, labels = dataset.train_images, dataset.train_labels
+    pipeline = backend.input_pipeline(images, labels, batch_size=64, shuffle=True, count=1000)
+    assert pipeline.options().autotune.enabled is False  # no model thread for fit to wait on
+    epochs = []
+    for _ in range(2):
+        batches = list(pipeline.as_numpy_iterator())
+        assert [len(batch_labels) for _, batch_labels in batches] == [64] * 15 + [40]
+        seen = np.concatenate([batch_images for batch_images, _ in batches])
+        seen_labels = np.concatenate([batch_labels for _, batch_labels in batches])
+        order = np.argsort([image.tobytes() for image in seen], kind="stable")
+        expected = np.argsort([image.tobytes() for image in images[:1000]], kind="stable")
+        assert np.array_equal(seen[order], images[:1000][expected])  # each image once
+        assert sorted(seen_labels.tolist()) == sorted(labels[:1000].tolist())
+        epochs.append(seen)
+    assert not np.array_equal(epochs[0], epochs[1])  # a fresh order every epoch
+    in_order = list(backend.input_pipeline(images, labels, 256, shuffle=False,
+                                           count=300).as_numpy_iterator())
+    assert np.array_equal(np.concatenate([batch for batch, _ in in_order]), images[:300])
