@@ -3,9 +3,9 @@
 - "scale the pixels", "add a hidden layer of 128 relu neurons", "train for 5 epochs": median
   validation accuracy of three fresh learners >= 0.86;
 - then, in the first of them, "use a cnn", "train for 1 epoch": >= 0.85 (one run);
-- "quick mode on" with the one-layer model, "train for 5 epochs": median of three >= 0.84
-  (asked by the issue, but that is the model's ceiling: checked as a non-strict xfail, with a
-  hard floor of 0.83).
+- "quick mode on" with the one-layer model, "train for 5 epochs": median of three >= 0.84, and
+  its fits take at most a quarter of the seed fit's (raw pixels, batch 32), measured side by
+  side (a guard against regressions: benchmarks/training.py measures the issue's 0.2x).
 
 Several minutes on a 2-core CPU; the durations are printed so they can be quoted.
 """
@@ -17,15 +17,19 @@ import time
 
 import pytest
 
-from tutor import tools
+from tutor import backend, tools
 from tutor.backend import ModelSpec, TrainSettings
 
 pytestmark = pytest.mark.slow
 
 REPEATS = 3
-# The issue asks 0.84 for quick mode, which is where the one-layer model tops out after 5 epochs
-# (see the xfail below); the hard floor is one point lower so the test is not a coin toss.
-QUICK_FLOOR = 0.83
+# Quick mode with a constant Adam(5e-3) step ended at 0.817-0.846 (median 0.838): the last steps
+# jumped around the minimum. With the last epoch at a tenth of the step (the cooldown) 15 runs on
+# the full data ended at 0.843-0.847 (see the report of issue 5), so 0.84 is a strict bound.
+QUICK_GOAL = 0.84
+# The issue's time goal is 0.2x the seed fit, measured by benchmarks/training.py on a quiet
+# machine; this test runs beside other work, so it guards the ratio more loosely.
+QUICK_TIME_GUARD = 0.25
 
 
 def fresh(tutor):
@@ -84,9 +88,16 @@ def hidden_layer(tutor_instance):
 
 
 @pytest.fixture(scope="module")
-def quick(tutor_instance):
+def quick(tutor_instance, dataset):
+    """Three quick-mode learners, each run right after a seed fit, so the times pair up."""
     commands = ["quick mode on", "train for 5 epochs"]
-    results = [run(tutor_instance, fresh(tutor_instance), commands) for _ in range(REPEATS)]
+    results = []
+    for _ in range(REPEATS):
+        model = backend.build_model()
+        backend.compile_model(model, TrainSettings())
+        seed = backend.train(model, dataset, TrainSettings())
+        results.append(run(tutor_instance, fresh(tutor_instance), commands))
+        results[-1]["seed_fit_seconds"] = seed.seconds
     yield results
     stop_all(results)
 
@@ -113,23 +124,20 @@ def test_cnn_one_epoch_reaches_85_percent(tutor_instance, hidden_layer, capsys):
     assert result["val_accuracy"] >= 0.85, result["curve"]
 
 
-def test_quick_mode_one_layer_runs_fast_and_near_84_percent(quick, capsys):
-    report(capsys, "quick mode (scaled, batch 256, Adam 0.005, 50 steps per call), one layer, "
-           "5 epochs, 60,000 images:", quick)
+def test_quick_mode_one_layer_reaches_84_percent_in_a_fraction_of_the_seed_fit(quick, capsys):
+    report(capsys, "quick mode (scaled, batch 256, Adam 0.005, last epoch 0.0005, 50 steps per "
+           "call), one layer, 5 epochs, 60,000 images:", quick)
     for result in quick:
         done = result["run"]
         assert result["learner"].model_spec == ModelSpec()
         assert done.settings == TrainSettings(batch_size=256, learning_rate=0.005, scaled=True,
-                                              steps_per_execution=50)
+                                              steps_per_execution=50, cooldown=True)
         assert len(done.history) == 5 and not done.diverged
     finals = [result["val_accuracy"] for result in quick]
-    assert statistics.median(finals) >= QUICK_FLOOR, finals
-
-
-@pytest.mark.xfail(strict=False, reason=(
-    "0.84 is the one-layer model's own ceiling, not a quick-mode shortfall: 12 quick-mode runs "
-    "ended at 0.817-0.846 (median 0.838) and the notebook's batch 32 on scaled pixels at 0.841 "
-    "(3 runs), so a median of three reaches 0.84 only about half the time."))
-def test_quick_mode_one_layer_median_reaches_the_issues_84_percent(quick):
-    finals = [result["val_accuracy"] for result in quick]
-    assert statistics.median(finals) >= 0.84, finals
+    quick_seconds = statistics.median(result["fit_seconds"] for result in quick)
+    seed_seconds = statistics.median(result["seed_fit_seconds"] for result in quick)
+    with capsys.disabled():
+        print(f"  seed fits (raw, batch 32) {[round(r['seed_fit_seconds'], 1) for r in quick]} s: "
+              f"quick/seed {quick_seconds / seed_seconds:.3f}")
+    assert statistics.median(finals) >= QUICK_GOAL, finals
+    assert quick_seconds <= QUICK_TIME_GUARD * seed_seconds, (quick_seconds, seed_seconds)
