@@ -6,6 +6,7 @@ engine are skipped, with the reason, where it is not installed; .ci/run installs
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import statistics
 import subprocess
@@ -381,6 +382,138 @@ def test_preferred_engine_setting(monkeypatch):
 def test_piper_speaks_when_installed():
     speech = voice.speak("The model learned. It is ninety percent right.", engine="piper")
     assert speech.engine.startswith("piper") and speech.duration > 1.0
+
+
+# ----- streamed speech: the opening plays while the rest is made ----------------------------
+
+STREAMED_REPLY = ("## Training finished\n\nYour model reached **84.3%** validation accuracy after "
+                  "five epochs, which is good for a first try: most of its mistakes are shirts.\n\n"
+                  "```python\nmodel.fit(x, y)\n```\n\nNext, we add a hidden layer. "
+                  "Then we train the model again.")
+
+
+@pytest.mark.parametrize(("text", "first", "rest"), [
+    ("One neuron gives back one number. Then ten.", "One neuron gives back one number.", "Then ten."),
+    ("In about ten minutes you went through the whole life of a neural network, from raw pixels "
+     "to a trained model. Well done.",
+     "In about ten minutes you went through the whole life of a neural network,",
+     "from raw pixels to a trained model. Well done."),
+    ("Flatten has a blind spot: it lays the seven hundred eighty-four pixels out in one long row "
+     "and forgets which were neighbours.", "Flatten has a blind spot:",
+     "it lays the seven hundred eighty-four pixels out in one long row and forgets which were "
+     "neighbours."),
+    ("A" + " very" * 30 + " long sentence with nowhere to cut.", "A" + " very" * 30 +
+     " long sentence with nowhere to cut.", ""),
+    ("No full stop", "No full stop", ""),
+])
+def test_the_opening_is_the_first_sentence_or_its_first_clause(text, first, rest):
+    assert voice._first_piece(text) == (first, rest)
+    assert " ".join(voice._pieces(text)) == text
+
+
+def _spy_on(name, monkeypatch):
+    """The texts the engine `name` is asked to synthesise, as it is asked."""
+    asked = []
+    if name == "espeak-ng":
+        run = voice.subprocess.run
+
+        def spied_run(command, **kwargs):
+            asked.append(kwargs["input"].decode())
+            return run(command, **kwargs)
+
+        monkeypatch.setattr(voice.subprocess, "run", spied_run)
+    else:
+        engine = voice._engine(name)
+        engine.prepare()
+        synthesize = engine._voice.synthesize
+
+        def spied_synthesize(text, *args, **kwargs):
+            asked.append(text)
+            yield from synthesize(text, *args, **kwargs)
+
+        monkeypatch.setattr(engine._voice, "synthesize", spied_synthesize)
+    return asked
+
+
+@pytest.mark.parametrize("name", ["espeak-ng", "piper"])
+def test_the_stream_gives_the_opening_before_the_rest_is_made(name, monkeypatch):
+    if voice._engine(name).problem():
+        pytest.skip(voice._engine(name).problem())
+    spoken = voice.speakable(STREAMED_REPLY)
+    asked = _spy_on(name, monkeypatch)
+    stream = voice.speak_stream(STREAMED_REPLY, engine=name)
+    rate, first = next(stream)
+    assert asked == ["Training finished."]  # nothing after the opening sentence is made yet
+    assert 0.3 < len(first) / rate < 3.0
+    rest = list(stream)
+    assert rest and all(chunk_rate == rate for chunk_rate, _ in rest)
+    assert " ".join(asked) == spoken  # then every sentence, once, in order: the same prose
+    assert "eighty-four point three percent" in spoken and "model.fit" not in spoken
+    streamed = np.concatenate([first, *(samples for _, samples in rest)])
+    whole = voice.speak(STREAMED_REPLY, engine=name)
+    assert whole.text == spoken and whole.sample_rate == rate
+    if name == "espeak-ng":  # deterministic: the very same audio as the whole-reply path
+        assert np.array_equal(streamed, whole.samples)
+    else:  # piper varies its timing a little from run to run
+        assert abs(len(streamed) - len(whole.samples)) < 0.2 * len(whole.samples)
+
+
+@pytest.mark.skipif(voice.transcription_problem() is not None, reason=str(voice.transcription_problem()))
+def test_the_streamed_pieces_joined_say_every_sentence():
+    engine = voice.available_engines()[0]
+    pieces = list(voice.speak_stream(STREAMED_REPLY, engine=engine))
+    rate = pieces[0][0]
+    heard = voice.transcribe((rate, np.concatenate([samples for _, samples in pieces])), prompt="")
+    spoken = voice.speakable(STREAMED_REPLY)
+    assert len(pieces) >= 2
+    assert word_error_rate([(spoken, heard.text)]) <= 0.2, (engine, heard.text)
+    assert "again" in heard.text.lower()  # the last sentence is there
+
+
+def test_the_page_streams_each_piece_then_the_whole_reply(monkeypatch, tutor_instance):
+    import base64
+    import io
+    import json
+
+    import gradio as gr
+
+    monkeypatch.setattr(voice, "ENGINES", {"tone": ToneEngine})
+    monkeypatch.setattr(voice, "_engines", {})
+    block = _voice_block(monkeypatch, tutor_instance)
+    assert block.voice_stream.visible and "watch('value'" in block.voice_stream.js_on_load
+    learner = tutor_instance.new_session()
+    learner.transcript.append({"role": "tutor", "text": "One. Two. Three."})
+    skip = type(gr.skip())
+
+    updates = list(block._speak_last(learner, True))
+    assert len(updates) == 5  # the tone engine's 4 pieces, one at a time, then the whole reply
+    streamed = [update[0] for update in updates[:-1]]
+    for before, after in itertools.pairwise(streamed):
+        assert after.startswith(before + "\n")  # one line more: Gradio sends only the new line
+    clips = [json.loads(line) for line in streamed[-1].split("\n")]
+    assert [clip["index"] for clip in clips] == [0, 1, 2, 3]
+    assert len({clip["turn"] for clip in clips}) == 1
+    header, data = clips[0]["audio"].split(",", 1)
+    assert header == "data:audio/wav;base64"
+    with wave.open(io.BytesIO(base64.b64decode(data))) as clip:
+        assert clip.getframerate() == 8000 and clip.getnframes() == 800
+    rate, whole = updates[-1][1]
+    assert rate == 8000 and len(whole) == 3200 and isinstance(updates[-1][0], skip)
+    assert all(isinstance(update[1], skip) for update in updates[:-1])
+
+    again = list(block._speak_last(learner, True))  # another turn: another turn id
+    assert json.loads(again[0][0])["turn"] != clips[0]["turn"]
+    assert all(isinstance(part, skip) for update in block._speak_last(learner, False) for part in update)
+
+
+def test_the_page_says_why_a_reply_has_nothing_to_read(monkeypatch, tutor_instance):
+    monkeypatch.setattr(voice, "ENGINES", {"tone": ToneEngine})
+    monkeypatch.setattr(voice, "_engines", {})
+    block = _voice_block(monkeypatch, tutor_instance)
+    learner = tutor_instance.new_session()
+    learner.transcript.append({"role": "tutor", "text": "```python\nprint(1)\n```"})
+    updates = list(block._speak_last(learner, True))
+    assert len(updates) == 1 and updates[0][2].startswith("Voice: There is nothing to read aloud")
 
 
 def test_play_uses_the_first_player_that_works(monkeypatch):

@@ -7,7 +7,9 @@ Each browser tab gets its own Session through `gr.State`; nothing per learner is
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 from gradio.components.chatbot import ComponentMessage
 from gradio.context import LocalContext
 
@@ -34,6 +37,55 @@ CSS = """
 #status-line { min-height: 1.5em; }
 """
 
+
+# The streaming read-aloud player (see `Page._speak_last`). Its value is one JSON line per piece
+# of speech, {"turn", "index", "seconds", "audio": a WAV data URL}; this script queues each new
+# piece and plays them in order, a new turn (or the toggle switched off) stopping the last.
+# Gradio's own streaming gr.Audio output needs the ffmpeg program (it re-encodes to AAC for
+# HLS), which the Space and this machine do not have; this needs nothing but the browser.
+# window.brainTutorVoice.log records when each piece arrived and started playing (the tests
+# read it).
+VOICE_STREAM_TEMPLATE = '<div class="voice-stream" aria-hidden="true"></div>'
+VOICE_STREAM_JS = """
+const player = window.brainTutorVoice = window.brainTutorVoice || {
+  turn: null, next_index: 0, queue: [], current: null, log: [],
+  note(clip, event, extra) {
+    this.log.push({turn: clip.turn, index: clip.index, event, at: performance.now(), ...extra});
+    if (this.log.length > 200) this.log.splice(0, this.log.length - 200);
+  },
+  stop() {
+    this.queue = [];
+    if (this.current) { this.current.pause(); this.current = null; }
+  },
+  play_next() {
+    if (this.current || !this.queue.length) return;
+    const clip = this.queue.shift();
+    const audio = new Audio(clip.audio);
+    this.current = audio;
+    const done = () => { if (this.current === audio) { this.current = null; this.play_next(); } };
+    audio.addEventListener('ended', done);
+    audio.addEventListener('error', done);
+    audio.play().then(() => this.note(clip, 'play'), (error) => {
+      this.note(clip, 'blocked', {error: String(error)});  // autoplay refused: the replay player
+      this.stop();                                           // gets the whole reply
+    });
+  },
+  take(value) {
+    for (const line of String(value || '').split('\\n')) {
+      let clip;
+      try { clip = JSON.parse(line); } catch (error) { continue; }
+      if (!clip || !clip.turn || !clip.audio) continue;
+      if (clip.turn !== this.turn) { this.stop(); this.turn = clip.turn; this.next_index = 0; }
+      if (clip.index < this.next_index) continue;
+      this.next_index = clip.index + 1;
+      this.note(clip, 'received', {seconds: clip.seconds, bytes: clip.audio.length});
+      this.queue.push(clip);
+      this.play_next();
+    }
+  },
+};
+watch('value', () => player.take(props.value));
+"""
 
 _FIGURE_FOLDER = Path(tempfile.gettempdir()) / "brain-tutor-figures"
 
@@ -214,7 +266,12 @@ class TutorBlock:
                     info=None if speak_problem is None else
                     "Unavailable: " + speak_problem.removeprefix("Replies can't be read aloud: "),
                 )
-                self.voice_out = gr.Audio(label="The tutor's voice", autoplay=True,
+                # the reply's sentences play one by one as they are made (VOICE_STREAM_JS);
+                # the whole reply then lands in the player, to hear again
+                self.voice_stream = gr.HTML("", html_template=VOICE_STREAM_TEMPLATE,
+                                            js_on_load=VOICE_STREAM_JS, elem_id="voice-stream",
+                                            visible=speak_problem is None)
+                self.voice_out = gr.Audio(label="The tutor's voice (replay)", autoplay=False,
                                           interactive=False, elem_id="voice-out",
                                           visible=speak_problem is None)
         self.voice_note = gr.Markdown(_voice_note(listen_problem, speak_problem, voice.voice_status()),
@@ -231,7 +288,7 @@ class TutorBlock:
         take = {"fn": _take_message, "inputs": [self.textbox], "outputs": [self.textbox, self.pending],
                 "api_name": False, "queue": False}
         speak = {"fn": self._speak_last, "inputs": [self.session, self.read_aloud],
-                 "outputs": [self.voice_out, self.status], "api_name": False}
+                 "outputs": [self.voice_stream, self.voice_out, self.status], "api_name": False}
         self.textbox.submit(**take).then(
             self._respond, [self.pending, self.chat, self.session], outputs,
             api_name="respond", **submit_kwargs,
@@ -246,7 +303,8 @@ class TutorBlock:
                 api_name=False, **submit_kwargs,
             ).then(**speak).then(lambda: None, None, self.microphone, api_name=False, queue=False)
         self.read_aloud.input(lambda on: bool(on), self.read_aloud, self.read_aloud_saved,
-                              api_name=False, queue=False)
+                              api_name=False, queue=False,
+                              js="(on) => { if (!on) window.brainTutorVoice?.stop(); return on; }")
         self.chatbot.option_select(
             self._choose_option, [self.chat, self.session], outputs, api_name=False,
             **submit_kwargs,
@@ -358,18 +416,31 @@ class TutorBlock:
             return
         yield from self._respond(text, history, session)
 
-    def _speak_last(self, session: Session | None, read_aloud: bool) -> tuple:
-        """With the toggle on, read the turn's last reply aloud (its prose, not its code)."""
+    def _speak_last(self, session: Session | None, read_aloud: bool) -> Iterator[tuple]:
+        """With the toggle on, read the turn's last reply aloud (its prose, not its code).
+
+        Streams: each piece of speech (the opening sentence first) goes to the page's player
+        as soon as it is made, so the learner hears the reply while the rest is synthesised;
+        the whole reply then goes to the replay player.
+        """
         if not read_aloud or session is None:
-            return gr.skip(), gr.skip()
-        from tutor.voice import VoiceError
+            yield gr.skip(), gr.skip(), gr.skip()
+            return
+        from tutor import voice
 
         text = next((entry["text"] for entry in reversed(session.transcript)
                      if entry["role"] == "tutor"), "")
+        turn, lines, pieces, rate = uuid.uuid4().hex[:12], [], [], 0
         try:
-            return self.tutor.speak(text).audio, gr.skip()
-        except VoiceError as error:
-            return gr.skip(), f"Voice: {error}"
+            for index, (rate, samples) in enumerate(voice.speak_stream(text)):
+                pieces.append(samples)
+                lines.append(_voice_clip(turn, index, rate, samples))
+                yield "\n".join(lines), gr.skip(), gr.skip()
+        except voice.VoiceError as error:
+            yield gr.skip(), gr.skip(), f"Voice: {error}"
+            if not pieces:
+                return
+        yield gr.skip(), (rate, np.concatenate(pieces)), gr.skip()
 
     def _export(self, history: list | None, session: Session | None) -> Iterator[tuple]:
         yield from self._respond("export my notebook", history, session)
@@ -431,6 +502,19 @@ class TutorBlock:
                     history[index].options = _options_payload(last_reply)
                     break
         yield self._out(history, session, curve, self.tutor.status())
+
+
+def _voice_clip(turn: str, index: int, rate: int, samples: np.ndarray) -> str:
+    """One line of the streaming player's value: a piece of speech as a WAV data URL.
+
+    The value grows by a line per piece (Gradio then sends only the new line), so a piece
+    cannot be missed if the page takes two updates at once; `turn` tells a new reply apart.
+    """
+    from tutor import voice
+
+    audio = base64.b64encode(voice.wav_bytes(rate, samples)).decode("ascii")
+    return json.dumps({"turn": turn, "index": index, "seconds": round(len(samples) / rate, 3),
+                       "audio": f"data:audio/wav;base64,{audio}"})
 
 
 def _voice_note(listen_problem: str | None, speak_problem: str | None, status: str) -> str:

@@ -4,6 +4,8 @@
     transcript = voice.transcribe((48000, samples))   # what gr.Audio(type="numpy") gives
     speech = voice.speak(reply.text)                  # Markdown in, prose read aloud
     audio = speech.audio                              # (sample_rate, int16 array) for gr.Audio
+    for rate, samples in voice.speak_stream(reply.text):  # the same, sentence by sentence
+        ...                                           # the first plays while the rest is made
     voice.voice_status()                              # "Voice: Whisper tiny.en + espeak-ng"
 
 Nothing here imports Gradio or Keras. Every failure a learner can cause or meet is a
@@ -126,12 +128,19 @@ class Speech:
     def write_wav(self, path: str | Path) -> Path:
         """Save as a 16-bit mono WAV file and return its path."""
         path = Path(path)
-        with wave.open(str(path), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(self.sample_rate)
-            out.writeframes(np.ascontiguousarray(self.samples, dtype="<i2").tobytes())
+        path.write_bytes(wav_bytes(self.sample_rate, self.samples))
         return path
+
+
+def wav_bytes(sample_rate: int, samples: np.ndarray) -> bytes:
+    """A 16-bit mono WAV file's bytes: what a browser plays, e.g. one chunk of `speak_stream`."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(int(sample_rate))
+        out.writeframes(np.ascontiguousarray(samples, dtype="<i2").tobytes())
+    return buffer.getvalue()
 
 
 # ===== speech in ==========================================================================
@@ -617,8 +626,12 @@ class PiperEngine:
 
     def chunks(self, text: str) -> Iterator[tuple[int, np.ndarray]]:
         self.prepare()
-        for chunk in self._voice.synthesize(text):  # one chunk per sentence
-            yield chunk.sample_rate, np.asarray(chunk.audio_int16_array, dtype=np.int16).reshape(-1)
+        first, rest = _first_piece(text)
+        for part in (first, rest):  # the opening words alone, so that they play at once;
+            if not part:            # then piper's own sentence by sentence
+                continue
+            for chunk in self._voice.synthesize(part):
+                yield chunk.sample_rate, np.asarray(chunk.audio_int16_array, dtype=np.int16).reshape(-1)
 
 
 # Engines by name, best first. Register another with ENGINES["name"] = factory.
@@ -644,11 +657,32 @@ def available_engines() -> list[str]:
     return [name for name in names if _engine(name).problem() is None]
 
 
+FIRST_PIECE_CHARS = 90  # a longer first sentence is cut at a clause: about 5 s of speech at most
+
+
+def _first_piece(text: str, max_chars: int = FIRST_PIECE_CHARS) -> tuple[str, str]:
+    """(what to say first, the rest): the first sentence, or its first clause when the sentence
+    is longer than `max_chars` and has a comma, colon, semicolon or dash to cut at after at
+    least 20 characters. Synthesis time grows with the audio's length, so a short opening is
+    what makes the first sound come quickly; the cut is heard as a comma's pause."""
+    text = text.strip()
+    match = re.search(r"[.!?](?=\s)", text)
+    first = text[: match.end()] if match else text
+    if len(first) > max_chars:
+        cuts = [m.end() for m in re.finditer(r"[,;:](?=\s)|\s[-–—](?=\s)", first[: max_chars + 1])
+                if m.end() >= 20]
+        if cuts:
+            first = first[: cuts[-1]]
+    return first.strip(), text[len(first):].strip()
+
+
 def _pieces(text: str, size: int = 300) -> list[str]:
-    """The first sentence, then the rest in pieces of about `size` characters at sentence ends."""
-    sentences = [part for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part]
-    pieces = sentences[:1]
-    for sentence in sentences[1:]:
+    """The opening (see `_first_piece`), then the rest in pieces of about `size` characters at
+    sentence ends."""
+    first, rest = _first_piece(text)
+    sentences = [part for part in re.split(r"(?<=[.!?])\s+", rest) if part]
+    pieces = [first] if first else []
+    for sentence in sentences:
         if len(pieces) > 1 and len(pieces[-1]) + len(sentence) < size:
             pieces[-1] += " " + sentence
         else:
@@ -690,9 +724,13 @@ def _failure(name: str, error: Exception) -> str:
 
 def speak_stream(text: str, *, engine: str | None = None, markdown: bool = True,
                  max_chars: int = MAX_SPOKEN_CHARS) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield (sample_rate, int16 samples) sentence by sentence, for a streaming audio player.
+    """Read a reply aloud piece by piece: yields (sample_rate, mono int16 samples) as each is made.
 
-    Falls back to the next engine if one fails before it produced any audio.
+    The first piece is the reply's opening sentence, or its first clause when that sentence is
+    long (see `_first_piece`), so it can play while the rest is synthesised; then piper gives
+    a piece per sentence and espeak-ng pieces of about 300 characters. Joined, the pieces are
+    what `speak` returns (the same prose, numbers in words). Falls back to the next engine if
+    one fails before it produced any audio; raises like `speak`, but lazily, when iterated.
     """
     spoken = speakable(text, max_chars=max_chars) if markdown else _limit(text.strip(), max_chars)
     if not spoken:
