@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import time
 import wave
@@ -28,6 +27,7 @@ from typing import Any
 import pytest
 
 from benchmarks.voice import tools_problem
+from tests.local import free_port
 from tutor import Tutor, voice
 from tutor.ui import build_app, launch
 
@@ -92,16 +92,10 @@ def _spoken_wav(text: str, path: Path) -> tuple[Path, float]:
         return path, recording.getnframes() / recording.getframerate()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     demo = build_app(Tutor(train_slice=2000))
-    port = _free_port()
+    port = free_port()
     launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
@@ -189,7 +183,22 @@ def test_spoken_question_is_answered_in_text_and_read_aloud(playwright, server, 
         assert re.fullmatch(r"what is an epoch\??", transcript, re.IGNORECASE), transcript
         assert "one full pass through all 60,000 training images" in reply, reply[:400]
 
+        # streamed: the opening sentence plays while the rest is still being made
+        page.wait_for_function(
+            "() => (window.brainTutorVoice?.log || []).some(e => e.event === 'play' && e.index === 0)",
+            timeout=SPEECH_MS,
+        )
         page.locator(VOICE_OUT_AUDIO).first.wait_for(state="attached", timeout=SPEECH_MS)
+        log = page.evaluate("() => window.brainTutorVoice.log")
+        turn = [entry for entry in log if entry["turn"] == log[-1]["turn"]]
+        received = [entry for entry in turn if entry["event"] == "received"]
+        assert [entry["index"] for entry in received] == list(range(len(received))), log
+        assert len(received) >= 2 and received[0]["bytes"] > 10_000, log  # pieces of real speech
+        first_play = next(entry for entry in turn if entry["event"] == "play")
+        assert first_play["index"] == 0 and first_play["at"] < received[-1]["at"], log
+        assert not any(entry["event"] == "blocked" for entry in turn), log
+
+        # then the whole reply lands in the replay player
         source = page.locator(VOICE_OUT_AUDIO).first.get_attribute("src")
         assert source and source.startswith(("blob:", "http")), source  # the player's own copy
         played = page.locator(VOICE_OUT_AUDIO).first.evaluate(  # the <audio> is in a shadow root
