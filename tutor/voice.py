@@ -657,22 +657,24 @@ def available_engines() -> list[str]:
     return [name for name in names if _engine(name).problem() is None]
 
 
-FIRST_PIECE_CHARS = 90  # a longer first sentence is cut at a clause: about 5 s of speech at most
+FIRST_PIECE_CHARS = 60  # a longer first sentence is cut at a clause: about 4 s of speech
 
 
-def _first_piece(text: str, max_chars: int = FIRST_PIECE_CHARS) -> tuple[str, str]:
-    """(what to say first, the rest): the first sentence, or its first clause when the sentence
-    is longer than `max_chars` and has a comma, colon, semicolon or dash to cut at after at
-    least 20 characters. Synthesis time grows with the audio's length, so a short opening is
-    what makes the first sound come quickly; the cut is heard as a comma's pause."""
+def _first_piece(text: str, max_chars: int | None = None) -> tuple[str, str]:
+    """(what to say first, the rest): the first sentence, or, when it is longer than
+    `max_chars` (default FIRST_PIECE_CHARS), its opening clause: up to the last comma, colon,
+    semicolon or dash within `max_chars`, else the first one after that, never under 20
+    characters. Synthesis time grows with the audio's length, so a short opening is what makes
+    the first sound come quickly; the cut is heard as a comma's pause."""
+    max_chars = FIRST_PIECE_CHARS if max_chars is None else max_chars
     text = text.strip()
     match = re.search(r"[.!?](?=\s)", text)
     first = text[: match.end()] if match else text
     if len(first) > max_chars:
-        cuts = [m.end() for m in re.finditer(r"[,;:](?=\s)|\s[-–—](?=\s)", first[: max_chars + 1])
-                if m.end() >= 20]
-        if cuts:
-            first = first[: cuts[-1]]
+        cuts = [m.end() for m in re.finditer(r"[,;:](?=\s)|\s[-–—](?=\s)", first) if m.end() >= 20]
+        shorter = [cut for cut in cuts if cut <= max_chars]
+        if shorter or cuts:
+            first = first[: (shorter or cuts)[-1 if shorter else 0]]
     return first.strip(), text[len(first):].strip()
 
 
