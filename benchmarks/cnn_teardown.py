@@ -4,10 +4,11 @@ The issue: a CNN fit sometimes returned 9-20 s after its last epoch, the main th
 a tf.data iterator's destructor. The cause, from gdb's native stacks taken during such a wait:
 the main thread was in `RootDataset::Iterator::~Iterator` -> `UnboundedThreadPool::
 LogicalThreadWrapper::~LogicalThreadWrapper` -> `Notification::WaitForNotification`, i.e. joining
-the iterator's tf.data autotuning thread, which sat in `model::Model::OptimizeLoop` waiting on
-its condition variable with a timeout. That thread exists whenever autotuning is on (the
-default); its sleep between optimisations doubles up to 60 s, so the longer an epoch ran (a CNN
-epoch: a minute on a busy 2-core machine) the longer the wait could be. Given numpy arrays,
+the iterator's tf.data autotuning thread, which sat in `model::Model::OptimizeLoop`, in a timed
+wait on its condition variable, not woken by the cancellation. That thread exists whenever
+autotuning is on (the default). Why the cancellation did not end its wait at once was not
+pinned down (closing such an iterator by hand after 6 s of reading took 0.001 s); the waits seen,
+seconds to tens of seconds after a minute-long CNN epoch, fit a timed wait run out. Given arrays,
 Keras 3 builds an autotuned pipeline (parallel map, AUTOTUNE prefetch) and swaps in a fresh
 iterator at the end of every epoch; the one destroyed when `fit` returned is what blocked.
 The tutor's `backend.train` feeds `fit` its own `tf.data.Dataset` with autotuning off

@@ -357,11 +357,11 @@ def input_pipeline(images: np.ndarray, labels: np.ndarray, batch_size: int, shuf
     """Batches of (images, labels) from the first `count` rows, as a `tf.data.Dataset`: the same
     batches `model.fit` makes of arrays, without tf.data's autotuning thread.
 
-    Why: a tf.data iterator with autotuning (the default) runs a model thread that sleeps between
-    optimisations for a period that doubles up to 60 s, and an iterator's destructor waits for
-    that thread. Given arrays, Keras builds such a pipeline (parallel map, autotuned prefetch) and
-    swaps in a fresh iterator every epoch, so after a long CNN epoch closing one blocked `fit`
-    for seconds to minutes (benchmarks/cnn_teardown.py has the stacks and the figures). Here the
+    Why: a tf.data iterator with autotuning (the default) runs a model thread, and the iterator's
+    destructor joins it. Given arrays, Keras builds such a pipeline (parallel map, autotuned
+    prefetch) and swaps in a fresh iterator every epoch; after a long CNN epoch, the join when
+    `fit` returned sometimes waited out the thread's timed sleep: 6-25 s on a busy machine
+    (benchmarks/cnn_teardown.py has the stacks and the figures). Here the
     indices are shuffled afresh every epoch and each batch is one gather from tensors made once
     per process; autotuning is off, so there is no model thread to wait for.
     """
