@@ -8,6 +8,8 @@ outside it runs.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -336,6 +338,7 @@ def _train_stream(
         updates.put(update)
 
     def work() -> None:
+        _yield_cpu_to_chat()
         slots = session.slots
         if slots is not None:
             ticket = slots.ticket()
@@ -413,6 +416,20 @@ def _train_stream(
         job.thread.join(timeout=10)  # so the next command never sees this training as running
         yield _training_done(session, settings, item, code, start_epoch)
         return
+
+
+TRAINING_NICENESS = 10
+
+
+def _yield_cpu_to_chat() -> None:
+    """Run this training thread at a lower CPU priority than chat turns.
+
+    Two trainings can keep both cores of a small server busy; at nice 10 the scheduler still
+    gives them every idle cycle, but a learner's question or Next goes first. On Linux nice is
+    per thread, so this touches only the calling (training) thread; elsewhere it does nothing.
+    """
+    with contextlib.suppress(AttributeError, OSError):  # not Linux or not allowed: normal priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), TRAINING_NICENESS)
 
 
 def _progress_line(update: backend.TrainingUpdate) -> str:
