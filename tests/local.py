@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Any
 
 from gradio_client import Client
+
+# Debian's Chromium, headless in a container: no sandbox, no GPU, nothing fetched in the background.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 
 # Generous: on a loaded 2-core machine the first request (the API description) can take seconds.
 CLIENT_TIMEOUT_SECONDS = 120

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.local import free_port
+from tests.local import CHROMIUM_ARGS, SCREENSHOTS, free_port
 from tutor import Tutor
 from tutor.store import SQLiteStore
 from tutor.ui import build_app, launch
@@ -36,15 +36,6 @@ except ImportError:
 
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 
 # Waits, in milliseconds. Training five epochs on the 2,000-image slice takes seconds alone but
 # minutes on two cores under load; the first step waits for TensorFlow to finish importing.

@@ -27,7 +27,8 @@ from typing import Any
 import pytest
 
 from benchmarks.voice import tools_problem
-from tests.local import free_port
+from tests.local import CHROMIUM_ARGS as BROWSER_ARGS
+from tests.local import SCREENSHOTS, free_port
 from tutor import Tutor, voice
 from tutor.ui import build_app, launch
 
@@ -48,16 +49,10 @@ if VOICE_PROBLEM:
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
 CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
+    *BROWSER_ARGS,
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
 ]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 
 LOAD_MS = 90_000
 TURN_MS = 90_000  # transcription plus the reply, on two shared cores
