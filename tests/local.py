@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 from typing import Any
 
 from gradio_client import Client
+
+# The browser tests drive Debian's Chromium; .ci/run sets BRAIN_TUTOR_REQUIRE_BROWSER=1 so that
+# a missing browser fails the run instead of skipping it.
+REQUIRE_BROWSER = os.environ.get("BRAIN_TUTOR_REQUIRE_BROWSER", "") not in ("", "0")
+CHROMIUM = os.environ.get("BRAIN_TUTOR_CHROMIUM", "/usr/bin/chromium")
 
 # Debian's Chromium, headless in a container: no sandbox, no GPU, nothing fetched in the background.
 CHROMIUM_ARGS = [
@@ -18,6 +24,17 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+
+def require_chromium() -> None:
+    """Skip the calling test without Chromium, or fail it where a browser is required."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        message = f"no Chromium at {CHROMIUM} (apt-get install chromium, or set BRAIN_TUTOR_CHROMIUM)"
+        if REQUIRE_BROWSER:
+            pytest.fail(message)
+        pytest.skip(message)
+
 
 # Generous: on a loaded 2-core machine the first request (the API description) can take seconds.
 CLIENT_TIMEOUT_SECONDS = 120

@@ -11,7 +11,6 @@ carry on in the same tab, in file order, like one learner's visit.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +18,10 @@ from typing import Any
 
 import pytest
 
-from tests.local import CHROMIUM_ARGS, SCREENSHOTS, free_port
+from tests.local import CHROMIUM, CHROMIUM_ARGS, REQUIRE_BROWSER, SCREENSHOTS, free_port, require_chromium
 from tutor import Tutor
 from tutor.store import SQLiteStore
 from tutor.ui import build_app, launch
-
-REQUIRE_BROWSER = os.environ.get("BRAIN_TUTOR_REQUIRE_BROWSER", "") not in ("", "0")
-CHROMIUM = os.environ.get("BRAIN_TUTOR_CHROMIUM", "/usr/bin/chromium")
 
 try:
     from playwright import sync_api
@@ -115,11 +111,7 @@ def server(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        message = f"no Chromium at {CHROMIUM} (apt-get install chromium, or set BRAIN_TUTOR_CHROMIUM)"
-        if REQUIRE_BROWSER:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium

@@ -15,7 +15,6 @@ missing. One Chromium per spoken phrase, since the fake microphone's file is fix
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -27,13 +26,10 @@ from typing import Any
 import pytest
 
 from benchmarks.voice import tools_problem
+from tests.local import CHROMIUM, REQUIRE_BROWSER, SCREENSHOTS, free_port, require_chromium
 from tests.local import CHROMIUM_ARGS as BROWSER_ARGS
-from tests.local import SCREENSHOTS, free_port
 from tutor import Tutor, voice
 from tutor.ui import build_app, launch
-
-REQUIRE_BROWSER = os.environ.get("BRAIN_TUTOR_REQUIRE_BROWSER", "") not in ("", "0")
-CHROMIUM = os.environ.get("BRAIN_TUTOR_CHROMIUM", "/usr/bin/chromium")
 
 try:
     from playwright import sync_api
@@ -98,11 +94,7 @@ def server() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        message = f"no Chromium at {CHROMIUM} (apt-get install chromium, or set BRAIN_TUTOR_CHROMIUM)"
-        if REQUIRE_BROWSER:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     with sync_api.sync_playwright() as driver:
         yield driver
 
