@@ -16,6 +16,7 @@ missing. One Chromium per spoken phrase, since the fake microphone's file is fix
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import time
 import wave
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from benchmarks.voice import tools_problem
@@ -83,9 +85,37 @@ def _spoken_wav(text: str, path: Path) -> tuple[Path, float]:
         return path, recording.getnframes() / recording.getframerate()
 
 
+RECORDINGS = SCREENSHOTS.parent / "recordings"
+HEARD: list[dict[str, Any]] = []  # every recording the server transcribed, for failure messages
+
+
+def _keeping_recordings(tutor: Tutor) -> Tutor:
+    """Wrap `tutor.transcribe` so each recording the page sent is copied to artifacts/recordings
+    with what Whisper heard: when a capture goes wrong, the file shows how."""
+    transcribe = tutor.transcribe
+
+    def keeping(audio: object) -> str:
+        entry: dict[str, Any] = {"audio": str(audio)}
+        HEARD.append(entry)
+        if isinstance(audio, (str, Path)) and Path(audio).is_file():
+            RECORDINGS.mkdir(parents=True, exist_ok=True)
+            kept = RECORDINGS / f"{len(HEARD):02d}{Path(audio).suffix}"
+            shutil.copyfile(audio, kept)
+            entry["kept"] = str(kept)
+            samples = voice.load_audio(str(kept))
+            entry["seconds"] = round(len(samples) / voice.SAMPLE_RATE, 2)
+            loud = np.flatnonzero(np.abs(samples) > 0.02) / voice.SAMPLE_RATE
+            entry["sound"] = (round(float(loud[0]), 2), round(float(loud[-1]), 2)) if loud.size else None
+        entry["text"] = transcribe(audio)
+        return entry["text"]
+
+    tutor.transcribe = keeping  # type: ignore[method-assign]
+    return tutor
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    demo = build_app(Tutor(train_slice=2000))
+    demo = build_app(_keeping_recordings(Tutor(train_slice=2000)))
     port = free_port()
     launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
@@ -227,4 +257,5 @@ def test_spoken_next_moves_the_lesson(playwright, server, tmp_path):
             return
         finally:
             browser.close()
-    raise AssertionError(f"'next' was not heard in two captures: {heard}")
+    raise AssertionError(f"'next' was not heard in two captures: {heard}; the server got {HEARD} "
+                         f"from a {seconds:.2f} s file")

@@ -358,6 +358,29 @@ def _check_sound(samples: np.ndarray, seconds: float) -> None:
                               "closer to the microphone and try again.")
 
 
+SPEECH_MARGIN = 0.8  # seconds of the recording kept before the first and after the last sound
+
+
+def trim_to_speech(samples: np.ndarray, margin: float = SPEECH_MARGIN) -> np.ndarray:
+    """The recording from `margin` seconds before its first sound to `margin` after its last.
+
+    Why: how long a learner waits before pressing Stop should not change what they said. Whisper
+    tiny hears a lone word differently with 1.2 s or 2.2 s of silence after it (a recorded
+    "next" came out as "Thanks." with the longer tail); with a fixed margin the same words give
+    the same transcript. A sound is a 20 ms frame within 20 dB of the loudest one.
+    """
+    frame = SAMPLE_RATE // 50
+    count = len(samples) // frame
+    if count == 0:
+        return samples
+    loudness = np.sqrt(np.mean(np.square(samples[: count * frame].reshape(count, frame)), axis=1))
+    loud = np.flatnonzero(loudness > max(0.1 * float(loudness.max()), 1e-4))
+    if loud.size == 0:
+        return samples
+    keep = int(margin * SAMPLE_RATE)
+    return samples[max(0, loud[0] * frame - keep): min(len(samples), (loud[-1] + 1) * frame + keep)]
+
+
 _SINGLE_DIGITS = re.compile(r"(?<![\w.,])\d(?!\d)(?:(?:,\s?|\s?-\s?|\s)\d(?!\d))+(?![\w])")
 
 
@@ -480,9 +503,10 @@ def transcribe(audio: Any, *, prompt: str | None = None, max_seconds: float = MA
     samples = load_audio(audio, max_seconds=max_seconds)
     duration = len(samples) / SAMPLE_RATE
     _check_sound(samples, duration)
+    samples = trim_to_speech(samples)
     model = _whisper()
     initial_prompt = VOCABULARY_PROMPT if prompt is None else (prompt or None)
-    window = _window_seconds(duration) if window is None else window
+    window = _window_seconds(len(samples) / SAMPLE_RATE) if window is None else window
     if window and window < 30:
         try:
             text = _transcribe_window(model, samples, window, initial_prompt, beam_size)
