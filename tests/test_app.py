@@ -105,3 +105,49 @@ def test_two_clients_have_separate_sessions(server):
     first_map = first.predict("help", api_name="/respond")
     assert "▶ 1." in second_map[1]
     assert "▶ 2." in first_map[1]
+
+
+def test_the_live_curve_is_data_the_browser_draws():
+    from tutor.ui import live_curve
+
+    history = [{"loss": 9.1, "accuracy": 0.71, "val_loss": 8.0, "val_accuracy": 0.69},
+               {"loss": 5.2, "accuracy": 0.78, "val_loss": float("nan"), "val_accuracy": float("nan")}]
+    frame = live_curve(history)
+    assert list(frame.columns) == ["epoch", "accuracy", "data"]
+    assert frame.to_dict("records") == [
+        {"epoch": 1, "accuracy": 0.71, "data": "training"},
+        {"epoch": 1, "accuracy": 0.69, "data": "validation"},
+        {"epoch": 2, "accuracy": 0.78, "data": "training"},  # NaN scores are left out, not drawn
+    ]
+    assert live_curve([]).empty
+
+
+def test_step_updates_reach_the_page_once_a_second_but_epochs_and_queue_places_at_once():
+    import gradio as gr
+
+    from tutor import plots, ui
+    from tutor.reply import Progress, Reply
+
+    with gr.Blocks():
+        block = ui.TutorBlock(Tutor(train_slice=500))
+    session = block.tutor.new_session()
+    curve = plots.training_curves([{"loss": 1.0, "accuracy": 0.5}])
+
+    def training() -> list[Reply]:
+        replies = [Reply(text="Waiting: number 2", progress=Progress(0, 2, 0, 100), final=False),
+                   Reply(text="Training for 2 epoch(s)", progress=Progress(1, 2, 0, 100), final=False)]
+        replies += [Reply(text=f"Epoch 1/2, step {step}", progress=Progress(1, 2, step, 100),
+                          final=False) for step in range(1, 100)]  # all within a second
+        replies.append(Reply(text="Epoch 1/2, step 100", figures=[curve], final=False,
+                             progress=Progress(1, 2, 100, 100, [{"loss": 1.0, "accuracy": 0.5}])))
+        replies.append(Reply(text="**Training finished**", kind="training"))
+        return replies
+
+    # (the chat's last message, the live curve) as each update left; the chat list is reused
+    outputs = [(output[0][-1].content, output[4]) for output in block._turn([], session, iter(training()))]
+    # the queue place, the start, the epoch's end with its curve, the final reply and the
+    # turn's closing update; the 99 step updates all came within a second of the start
+    assert len(outputs) == 5
+    texts = [text for text, _ in outputs[:3]]
+    assert texts == ["Waiting: number 2", "Training for 2 epoch(s)", "Epoch 1/2, step 100"]
+    assert outputs[2][1]["accuracy"].tolist() == [0.5]

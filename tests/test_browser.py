@@ -285,13 +285,13 @@ def test_training_step_finishes_with_curves_and_live_curve(walked):
     assert "| epoch | loss |" not in reply  # the table renders as a table, not as raw Markdown
     page = walked["page"]
     assert page.locator(f"{CHAT} table").count() >= 1
-    # the side panel's live curve shows the last training (it has no elem_id: any plot outside
-    # the chat is it)
-    side_plots = page.evaluate(
-        """() => [...document.querySelectorAll('[data-testid="matplotlib"] img')]
-                 .filter(img => !img.closest('#tutor-chat') && img.naturalWidth > 0).length"""
-    )
-    assert side_plots == 1
+    # the side panel's live curve shows the last training: the browser draws it (Vega, SVG)
+    # from the epochs' accuracies, one line for the training and one for the validation images
+    lines = page.locator("#live-curve svg .mark-line path")
+    lines.first.wait_for(timeout=TURN_MS)
+    assert lines.count() == 2
+    assert "training" in page.locator("#live-curve").inner_text()
+    assert "validation" in page.locator("#live-curve").inner_text()
 
 
 def test_plots_render_as_images_in_the_chat(walked):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,64 @@ def test_save_png_writes_file_and_returns_path(
 def test_to_png_bytes_is_repeatable(images: np.ndarray) -> None:
     plot = plots.image_with_colorbar(images[0], "Training image 0", "Bag")
     assert plots.to_png_bytes(plot)[:8] == plots.to_png_bytes(plot)[:8] == PNG_MAGIC
+
+
+def test_png_is_drawn_once_even_when_threads_ask_together(images: np.ndarray) -> None:
+    plot = plots.training_curves([{"loss": 1.0, "accuracy": 0.5}, {"loss": 0.5, "accuracy": 0.7}])
+    drawn = []
+    original = plot.figure.savefig
+
+    def counting_savefig(*args, **kwargs):
+        drawn.append(1)
+        return original(*args, **kwargs)
+
+    plot.figure.savefig = counting_savefig
+    results: list[bytes] = []
+    threads = [threading.Thread(target=lambda: results.append(plot.png())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(drawn) == 1
+    assert len(set(results)) == 1 and results[0].startswith(PNG_MAGIC)
+
+
+def test_figures_of_shared_data_are_drawn_once_for_everyone(images: np.ndarray) -> None:
+    shared = images.copy()
+    shared.flags.writeable = False  # like the data set, which the tutor loads read-only
+    first = plots.image_with_colorbar(shared[3], "Flashcard: training image 3", None)
+    again = plots.image_with_colorbar(shared[3], "Flashcard: training image 3", None)
+    assert again is first  # same data, same figure object, so its PNG is drawn once
+    assert plots.image_with_colorbar(shared[4], "Flashcard: training image 3", None) is not first
+    assert plots.image_with_colorbar(shared[3], "Flashcard: training image 3", "Bag") is not first
+
+    grid = plots.sample_grid(shared, np.arange(len(shared)) % 10, CLASS_NAMES, rows=2, cols=2)
+    assert plots.sample_grid(shared, np.arange(len(shared)) % 10, CLASS_NAMES, rows=2, cols=2) is grid
+    assert plots.sample_grid(shared, np.arange(len(shared)) % 10, CLASS_NAMES, rows=2, cols=3) is not grid
+
+
+def test_a_changed_array_is_a_new_figure(images: np.ndarray) -> None:
+    picture = images[0].copy()
+    before = plots.image_with_colorbar(picture, "Your picture", "Bag")
+    picture[0, 0] = 255 - picture[0, 0]  # a writeable array is keyed by its contents
+    after = plots.image_with_colorbar(picture, "Your picture", "Bag")
+    assert after is not before
+    assert plots.to_png_bytes(after) != plots.to_png_bytes(before)
+
+
+def test_large_writeable_arrays_are_keyed_by_content(rng: np.random.Generator) -> None:
+    pictures = rng.integers(0, 256, size=(2000, 28, 28), dtype=np.uint8)  # 1.5 MB, writeable
+    labels = np.arange(2000) % 10
+    before = plots.sample_grid(pictures, labels, CLASS_NAMES, rows=1, cols=2)
+    pictures[0] = 0
+    assert plots.sample_grid(pictures, labels, CLASS_NAMES, rows=1, cols=2) is not before
+
+
+def test_the_shared_figure_cache_is_bounded(images: np.ndarray) -> None:
+    for index in range(plots.SHARED_PLOT_LIMIT + 5):
+        plots.model_diagram([{"name": f"dense_{index}", "kind": "Dense", "output": "(None, 10)",
+                              "params": index}])
+    assert len(plots._shared_plots) <= plots.SHARED_PLOT_LIMIT
 
 
 # --------------------------------------------------------------------------- image_with_colorbar

@@ -187,6 +187,25 @@ def test_two_seconds_of_silence_in_a_file(tmp_path):
         voice.transcribe(silence)
 
 
+def test_the_silence_before_stop_does_not_change_what_whisper_gets():
+    rate = voice.SAMPLE_RATE
+    rng = np.random.default_rng(7)
+    word = (0.3 * np.sin(np.arange(int(0.4 * rate)) * 0.05)).astype(np.float32)
+    hiss = lambda seconds: rng.normal(0, 0.001, int(seconds * rate)).astype(np.float32)  # noqa: E731
+    short = np.concatenate([hiss(0.5), word, hiss(1.2)])
+    long = np.concatenate([hiss(0.5), word, hiss(2.2)])
+    assert len(voice.trim_to_speech(short)) == len(voice.trim_to_speech(long))
+    margin = int(voice.SPEECH_MARGIN * rate)
+    trimmed = voice.trim_to_speech(long)
+    assert len(trimmed) == pytest.approx(int(0.5 * rate) + len(word) + margin, abs=rate // 50)
+    assert np.abs(trimmed[-margin + rate // 50:]).max() < 0.01  # only silence after the word
+    late = np.concatenate([hiss(3.0), word, hiss(0.2)])  # a long wait before speaking
+    assert len(voice.trim_to_speech(late)) == pytest.approx(margin + len(word) + int(0.2 * rate),
+                                                            abs=rate // 50)
+    quiet = hiss(1.0)  # nothing louder than the hiss: left as it is
+    assert len(voice.trim_to_speech(quiet)) == len(quiet)
+
+
 def test_missing_model_folder_is_reported(monkeypatch):
     monkeypatch.setenv(voice.MODEL_VARIABLE, "/no/such/whisper-model")
     assert "not a folder" in voice.transcription_problem()

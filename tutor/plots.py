@@ -9,9 +9,12 @@ and tested anywhere.
 
 from __future__ import annotations
 
-import io
+import functools
+import hashlib
 import math
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -65,17 +68,76 @@ _MAX_ALT_ITEMS = 10
 
 def to_png_bytes(plot: Plot) -> bytes:
     """Render a plot to PNG bytes, for a browser or a notebook that wants the image inline."""
-    buffer = io.BytesIO()
-    plot.figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return plot.png()
 
 
 def save_png(plot: Plot, path: str | Path) -> Path:
     """Write a plot to a PNG file (creating its folder) and return where it went."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    plot.figure.savefig(target, format="png")
+    target.write_bytes(plot.png())
     return target
+
+
+# --------------------------------------------------------------------------- shared figures
+
+SHARED_PLOT_LIMIT = 32  # figures kept; a drawn one holds about 1 MB (its canvas and PNG)
+_shared_plots: OrderedDict[tuple, tuple[Plot, list[np.ndarray]]] = OrderedDict()
+_shared_lock = threading.Lock()
+
+
+def _argument_key(value: object, keep: list[np.ndarray]) -> object:
+    """A hashable stand-in for one argument; raises TypeError for what it cannot describe.
+
+    Small arrays are keyed by their bytes. A large read-only array (the shared data set) is
+    keyed by its identity, and `keep` holds it so that the identity cannot be reused while
+    the figure is cached; hashing 47 MB of training images per call would cost more than
+    some figures.
+    """
+    if isinstance(value, np.ndarray):
+        if value.nbytes > 1_000_000 and not value.flags.writeable:
+            keep.append(value)
+            return ("array", id(value), value.shape, value.dtype.str)
+        digest = hashlib.blake2b(np.ascontiguousarray(value).tobytes(), digest_size=16)
+        return ("array", value.shape, value.dtype.str, digest.digest())
+    if value is None or isinstance(value, (str, bool, int, float, np.generic)):
+        return (type(value).__name__, value.item() if isinstance(value, np.generic) else value)
+    if isinstance(value, (list, tuple)):
+        return ("sequence", tuple(_argument_key(item, keep) for item in value))
+    if isinstance(value, Mapping):
+        return ("mapping", tuple((str(key), _argument_key(item, keep)) for key, item in value.items()))
+    raise TypeError(f"cannot key a {type(value).__name__}")
+
+
+def shared_between_learners(function: Callable[..., Plot]) -> Callable[..., Plot]:
+    """Draw a figure once for everyone who asks for it with the same data.
+
+    Many learners see the same figures (the first 25 training images, the flashcards, the
+    model diagram): drawing each again for every learner kept one core busy under a class of
+    twenty. The cached Plot is shared read-only, and its PNG is drawn once (`Plot.png`).
+    Only figures of the shared data and of model shapes use this; a learner's own curves and
+    predictions are drawn for them alone.
+    """
+
+    @functools.wraps(function)
+    def cached(*args: object, **kwargs: object) -> Plot:
+        keep: list[np.ndarray] = []
+        try:
+            key = (function.__name__, _argument_key(args, keep), _argument_key(kwargs, keep))
+        except TypeError:
+            return function(*args, **kwargs)
+        with _shared_lock:
+            if key in _shared_plots:
+                _shared_plots.move_to_end(key)
+                return _shared_plots[key][0]
+        plot = function(*args, **kwargs)  # two first askers may both draw; either result is right
+        with _shared_lock:
+            _shared_plots[key] = (plot, keep)
+            while len(_shared_plots) > SHARED_PLOT_LIMIT:
+                _shared_plots.popitem(last=False)
+        return plot
+
+    return cached
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -241,6 +303,7 @@ def _grid_shape(count: int, cols: int) -> tuple[int, int]:
 # --------------------------------------------------------------------------- figures
 
 
+@shared_between_learners
 def image_with_colorbar(
     image: np.ndarray, title: str, label_name: str | None = None
 ) -> Plot:
@@ -281,6 +344,7 @@ def image_with_colorbar(
     return Plot(figure=fig, alt=alt, title=title)
 
 
+@shared_between_learners
 def sample_grid(
     images: np.ndarray,
     labels: np.ndarray,
@@ -524,6 +588,7 @@ def output_bars(
     return Plot(figure=fig, alt=alt, title=title)
 
 
+@shared_between_learners
 def model_diagram(layers: Sequence[Mapping[str, object]]) -> Plot:
     """Draw the model as boxes from input to output, so its shape changes read top to bottom.
 

@@ -6,6 +6,8 @@ rendered in the browser, printed in a terminal, exported to a notebook or checke
 
 from __future__ import annotations
 
+import io
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +19,23 @@ class Plot:
     figure: Any  # matplotlib.figure.Figure; typed loosely so this module imports nothing heavy
     alt: str
     title: str = ""
+    _png: list[bytes] = field(default_factory=list, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes, drawn on the first call only.
+
+        Drawing is the costly part of a figure (a few tenths of a second of one core), and
+        the same plot is often wanted twice (the chat and the live curve) or by many learners
+        (`tutor.plots` shares figures drawn from the shared data set); the lock keeps two
+        threads from drawing one figure at once, which matplotlib does not allow.
+        """
+        with self._lock:
+            if not self._png:
+                buffer = io.BytesIO()
+                self.figure.savefig(buffer, format="png")
+                self._png.append(buffer.getvalue())
+            return self._png[0]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import math
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+import pandas as pd
 from gradio.components.chatbot import ComponentMessage
 from gradio.context import LocalContext
 
@@ -87,6 +90,12 @@ const player = window.brainTutorVoice = window.brainTutorVoice || {
 watch('value', () => player.take(props.value));
 """
 
+# Seconds between the training box's step updates in the page. The trainer reports every
+# 0.25 s; every update re-sends the learner's chat through Gradio (about 10 ms of the one
+# core the whole server shares per update with a long chat), so the page takes one a second.
+# A new epoch and a place in the queue are always shown at once.
+PROGRESS_INTERVAL = 1.0
+
 _FIGURE_FOLDER = Path(tempfile.gettempdir()) / "brain-tutor-figures"
 
 
@@ -111,6 +120,22 @@ def figure_message(plot: Plot) -> ComponentMessage:
         LocalContext.in_event_listener.reset(outside_handler)
     path.unlink(missing_ok=True)  # Gradio serves its own copy from its cache
     return drawn.root[0].content[0]
+
+
+def live_curve(history: list[dict[str, float]]) -> pd.DataFrame:
+    """The side panel's accuracy curve as data, one row per epoch and series.
+
+    The browser draws it (`gr.LinePlot`), so a live update costs the server a few rows instead
+    of a matplotlib drawing (about 0.2 s of one core per epoch per learner); the chat still
+    gets the full loss and accuracy figure once, at the end of the training.
+    """
+    rows = [
+        {"epoch": epoch, "accuracy": float(row[key]), "data": name}
+        for epoch, row in enumerate(history, start=1)
+        for key, name in (("accuracy", "training"), ("val_accuracy", "validation"))
+        if key in row and math.isfinite(float(row[key]))
+    ]
+    return pd.DataFrame(rows, columns=["epoch", "accuracy", "data"])
 
 
 @functools.cache
@@ -228,8 +253,14 @@ class TutorBlock:
             with gr.Column(scale=1, min_width=240):
                 self.status = gr.Markdown(tutor.status(), elem_id="status-line")
                 self.lesson_map = gr.Markdown(lesson_map_markdown(tutor, None), elem_id="lesson-map")
-                self.live_curve = gr.Plot(label="Live training curve", visible=True,
-                                          elem_id="live-curve")
+                self.live_curve = gr.LinePlot(
+                    x="epoch", y="accuracy", color="data", label="Live training curve",
+                    title="Accuracy after each epoch", x_title="epoch", y_title="accuracy",
+                    color_title="images", y_lim=[0, 1], height=220, elem_id="live-curve",
+                    color_map={"training": "#1f77b4", "validation": "#d95f02"},
+                    caption="Training and validation accuracy of your last training; the table "
+                    "in the chat has the numbers.",
+                )
                 with gr.Accordion("Try your own picture", open=False, elem_id="own-image"):
                     with gr.Tab("Upload or webcam"):
                         self.photo = gr.Image(
@@ -371,7 +402,7 @@ class TutorBlock:
             welcome.options = _options_payload(Reply(text="", options=self.tutor.agent.options_for(session)))
             curve = None
             if session.history:
-                curve = plots.training_curves(session.history).figure
+                curve = live_curve(session.history)
             yield self._out([*messages, welcome], session, curve, self.tutor.status())
             return
         yield from self._turn([], session, self.tutor.stream(session, ""))
@@ -464,16 +495,22 @@ class TutorBlock:
         curve: Any = None
         box_index: int | None = None
         last_reply: Reply | None = None
+        shown_at = 0.0
         for reply in replies:
             if not reply.final:
+                progress = reply.progress
+                steady = progress is not None and progress.step > 0 and not reply.figures
+                if steady and time.monotonic() - shown_at < PROGRESS_INTERVAL:
+                    continue  # a step update soon after the last one: the next will carry it
+                shown_at = time.monotonic()
                 box = _training_box(reply, box_index is not None)
                 if box_index is None:
                     history.append(box)
                     box_index = len(history) - 1
                 else:
                     history[box_index] = box
-                if reply.figures:
-                    curve = reply.figures[-1].figure
+                if reply.figures and progress is not None:  # an epoch ended
+                    curve = live_curve(session.history + progress.history)
                 status = reply.text.split(" - ")[0]
                 yield self._out(history, session, curve, status)
                 curve = None  # the curve is sent once per new figure, not with every update
@@ -491,7 +528,7 @@ class TutorBlock:
                 )
                 box_index = None
                 if reply.figures:
-                    curve = reply.figures[-1].figure
+                    curve = live_curve(session.history)
             history.extend(reply_to_messages(reply))
             last_reply = reply
             yield self._out(history, session, curve)
