@@ -369,11 +369,13 @@ def _texts(messages: Sequence[Any]) -> list[str]:
         content = message.get("content")
         parts = content if isinstance(content, list) else [content]
         for part in parts:
-            if isinstance(part, str):
-                texts.append(part)
-            elif isinstance(part, dict) and isinstance(part.get("text"), str):
-                texts.append(part["text"])
+            text = part if isinstance(part, str) else part.get("text") if isinstance(part, dict) else None
+            if isinstance(text, str):
+                texts.append(text if "data:image/" not in text else INLINE_IMAGE.sub("[figure]", text))
     return texts
+
+
+INLINE_IMAGE = re.compile(r"!\[[^\]]*\]\(data:image/[a-z]+;base64,[A-Za-z0-9+/=]+\)")  # a chat figure
 
 
 def _is_training_box(message: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -63,4 +64,7 @@ def chat_text(messages: list[dict[str, Any]]) -> str:
                 parts.append(item["text"])
             elif isinstance(item, str):
                 parts.append(item)
-    return "\n".join(parts)
+    return INLINE_IMAGE.sub("[figure]", "\n".join(parts))
+
+
+INLINE_IMAGE = re.compile(r"!\[[^\]]*\]\(data:image/[a-z]+;base64,[A-Za-z0-9+/=]+\)")

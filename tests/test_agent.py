@@ -302,7 +302,10 @@ def test_stream_reports_progress(tutor_instance, session):
     assert {reply.progress.steps for reply in progress} == {steps}
     assert {reply.progress.epochs for reply in progress} == {2}
     assert any(reply.progress.epoch == 2 for reply in progress)
-    assert any(reply.figures for reply in progress)  # live curves after an epoch
+    # each epoch's scores come with the progress (a page draws its live curve from them)
+    assert [len(reply.progress.history) for reply in progress][-1] == 2
+    assert not any(reply.figures for reply in progress)  # the full figure comes once, at the end
+    assert finals[0].figures
     assert len(finals) == 1
     assert finals[0].progress.done and not finals[0].progress.stopped
     assert len(session.history) == 2

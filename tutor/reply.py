@@ -6,7 +6,6 @@ rendered in the browser, printed in a terminal, exported to a notebook or checke
 
 from __future__ import annotations
 
-import io
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,16 +24,16 @@ class Plot:
     def png(self) -> bytes:
         """The figure as PNG bytes, drawn on the first call only.
 
-        Drawing is the costly part of a figure (a few tenths of a second of one core), and
-        the same plot is often wanted twice (the chat and the live curve) or by many learners
-        (`tutor.plots` shares figures drawn from the shared data set); the lock keeps two
-        threads from drawing one figure at once, which matplotlib does not allow.
+        Drawing is the costly part of a figure (0.15-0.25 s of one core), and many learners
+        may ask for the same plot (`tutor.plots` shares figures of the shared data set); the
+        lock keeps two threads from drawing one figure at once, which matplotlib does not allow.
+        A server draws in a helper process (`tutor.rendering`), so drawing holds up no one else.
         """
+        from tutor.rendering import png_bytes  # a server draws in a helper process
+
         with self._lock:
             if not self._png:
-                buffer = io.BytesIO()
-                self.figure.savefig(buffer, format="png")
-                self._png.append(buffer.getvalue())
+                self._png.append(png_bytes(self.figure))
             return self._png[0]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tutor import backend, data, plots
-from tutor.reply import Plot, Progress, Reply
+from tutor.reply import Progress, Reply
 from tutor.session import Run, Session, TrainingJob
 
 CLASS_NAMES = data.CLASS_NAMES
@@ -380,7 +380,6 @@ def _train_stream(
         final=False,
         kind="training",
     )
-    last_curve: tuple[list, Plot] | None = None  # (history, its curve), reused by the final reply
     while True:
         item = updates.get()
         if isinstance(item, tuple) and item[0] == "queued":
@@ -394,15 +393,10 @@ def _train_stream(
             )
             continue
         if isinstance(item, backend.TrainingUpdate):
-            history = session.history[:start_epoch] + item.history
             progress = Progress(item.epoch, item.epochs, item.step, item.steps, item.history)
-            figures = [plots.training_curves(history)] if item.epoch_done and history else []
-            if figures:
-                last_curve = (history, figures[0])
-            yield Reply(
+            yield Reply(  # the history is in the progress: a page draws its live curve from it
                 text=_progress_line(item),
                 code=code,
-                figures=figures,
                 progress=progress,
                 final=False,
                 kind="training",
@@ -417,10 +411,7 @@ def _train_stream(
             )
             return
         job.thread.join(timeout=10)  # so the next command never sees this training as running
-        done = _training_done(session, settings, item, code, start_epoch)
-        if done.figures and last_curve is not None and last_curve[0] == session.history:
-            done.figures = [last_curve[1]]  # the last epoch's curve is already drawn
-        yield done
+        yield _training_done(session, settings, item, code, start_epoch)
         return
 
 

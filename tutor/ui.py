@@ -8,23 +8,19 @@ Each browser tab gets its own Session through `gr.State`; nothing per learner is
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import math
-import tempfile
+import re
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import numpy as np
 import pandas as pd
-from gradio.components.chatbot import ComponentMessage
-from gradio.context import LocalContext
 
-from tutor import plots
+from tutor import rendering
 from tutor.reply import Plot, Reply
 from tutor.session import Session
 from tutor.tutor import Tutor
@@ -96,30 +92,18 @@ watch('value', () => player.take(props.value));
 # A new epoch and a place in the queue are always shown at once.
 PROGRESS_INTERVAL = 1.0
 
-_FIGURE_FOLDER = Path(tempfile.gettempdir()) / "brain-tutor-figures"
+def figure_markdown(plot: Plot) -> str:
+    """A plot as a chat message: its PNG inline, with the plot's own description as alt text.
 
-
-def figure_message(plot: Plot) -> ComponentMessage:
-    """A plot as a chat image with the plot's own alt text, drawn and encoded once.
-
-    A `gr.Plot` or `gr.Image` in the history is rebuilt and re-encoded on every streamed update
-    (measured: about 0.2 s per update with 15 figures on a busy core); the finished message is a
-    small record with the image's URL, so every later update passes it through untouched. The
-    `<img alt>` carries the plot's description for screen readers. The file name is random, so
-    no learner can guess another's figure.
+    Why inline: on every streamed update Gradio re-checks each file in a chat against the file
+    system (a dozen path resolutions per figure), and a learner's chat holds fifteen figures
+    by the end of the notebook; under twenty learners that was the server's largest single
+    cost. An inline image is text, which passes through untouched, and the browser decodes it
+    once. The `<img alt>` carries the description for screen readers.
     """
-    path = plots.save_png(plot, _FIGURE_FOLDER / f"{uuid.uuid4().hex}.png")
-    # Inside an event handler a new component is only an update (Gradio's chat renderer builds
-    # it after the handler returns); here it is built once, outside the handler's context.
-    outside_handler = LocalContext.in_event_listener.set(False)
-    try:
-        image = gr.Image(str(path), alt_text=plot.alt, label=plot.title or "Figure",
-                         show_label=False, buttons=["download", "fullscreen"], interactive=False)
-        drawn = _renderer().postprocess([gr.ChatMessage(role="assistant", content=image)])
-    finally:
-        LocalContext.in_event_listener.reset(outside_handler)
-    path.unlink(missing_ok=True)  # Gradio serves its own copy from its cache
-    return drawn.root[0].content[0]
+    encoded = base64.b64encode(plot.png()).decode("ascii")
+    alt = re.sub(r"[\[\]\\\s]+", " ", plot.alt).strip()  # one line, no Markdown brackets
+    return f"![{alt}](data:image/png;base64,{encoded})"
 
 
 def live_curve(history: list[dict[str, float]]) -> pd.DataFrame:
@@ -138,12 +122,6 @@ def live_curve(history: list[dict[str, float]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["epoch", "accuracy", "data"])
 
 
-@functools.cache
-def _renderer() -> gr.Chatbot:
-    """A chatbot that is never shown: it turns a component into the message Gradio sends."""
-    return gr.Chatbot(render=False)
-
-
 def reply_to_messages(reply: Reply) -> list[gr.ChatMessage]:
     """One final Reply as chat messages: text and code, then each plot with its caption."""
     messages: list[gr.ChatMessage] = []
@@ -155,7 +133,7 @@ def reply_to_messages(reply: Reply) -> list[gr.ChatMessage]:
     for path in reply.files:
         messages.append(gr.ChatMessage(role="assistant", content=gr.File(path)))
     for plot in reply.figures:
-        messages.append(gr.ChatMessage(role="assistant", content=figure_message(plot)))
+        messages.append(gr.ChatMessage(role="assistant", content=figure_markdown(plot)))
         messages.append(gr.ChatMessage(role="assistant", content=f"*Figure: {plot.alt}*"))
     return messages
 
@@ -211,6 +189,9 @@ class TutorBlock:
     def __init__(self, tutor: Tutor | None = None, height: int = 640) -> None:
         self.tutor = tutor or Tutor()
         self.tutor.warm_up()
+        # Many learners share this server: their figures are drawn in a helper process, so a
+        # drawing never holds up another learner's turn (see tutor/rendering.py).
+        rendering.start_helper()
         self._render(height)
 
     # ----- layout -----------------------------------------------------------------------
@@ -495,11 +476,12 @@ class TutorBlock:
         curve: Any = None
         box_index: int | None = None
         last_reply: Reply | None = None
-        shown_at = 0.0
+        shown_at, epochs_drawn = 0.0, 0
         for reply in replies:
             if not reply.final:
                 progress = reply.progress
-                steady = progress is not None and progress.step > 0 and not reply.figures
+                epochs = len(progress.history) if progress is not None else 0
+                steady = progress is not None and progress.step > 0 and epochs == epochs_drawn
                 if steady and time.monotonic() - shown_at < PROGRESS_INTERVAL:
                     continue  # a step update soon after the last one: the next will carry it
                 shown_at = time.monotonic()
@@ -509,8 +491,9 @@ class TutorBlock:
                     box_index = len(history) - 1
                 else:
                     history[box_index] = box
-                if reply.figures and progress is not None:  # an epoch ended
+                if epochs != epochs_drawn and progress is not None:  # an epoch ended
                     curve = live_curve(session.history + progress.history)
+                    epochs_drawn = epochs
                 status = reply.text.split(" - ")[0]
                 yield self._out(history, session, curve, status)
                 curve = None  # the curve is sent once per new figure, not with every update
