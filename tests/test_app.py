@@ -124,9 +124,9 @@ def test_the_live_curve_is_data_the_browser_draws():
     frame = live_curve(history)
     assert list(frame.columns) == ["epoch", "accuracy", "data"]
     assert frame.to_dict("records") == [
-        {"epoch": 1, "accuracy": 0.71, "data": "training"},
-        {"epoch": 1, "accuracy": 0.69, "data": "validation"},
-        {"epoch": 2, "accuracy": 0.78, "data": "training"},  # NaN scores are left out, not drawn
+        {"epoch": "1", "accuracy": 0.71, "data": "training"},  # labels, in the plot's order
+        {"epoch": "1", "accuracy": 0.69, "data": "validation"},
+        {"epoch": "2", "accuracy": 0.78, "data": "training"},  # NaN scores are left out, not drawn
     ]
     assert live_curve([]).empty
 

@@ -34,6 +34,11 @@ CSS = """
 #tutor-chat .message { font-size: 0.98rem; }
 #lesson-map { font-size: 0.95rem; }
 #status-line { min-height: 1.5em; }
+/* chat figures are inline PNGs; Gradio caps Markdown images at 384 px, too small to read */
+#tutor-chat .message-row img[src^="data:image/png"] {
+  max-width: min(100%, 700px) !important; max-height: 640px !important;
+  width: auto !important; height: auto !important;
+}
 """
 
 
@@ -106,15 +111,19 @@ def figure_markdown(plot: Plot) -> str:
     return f"![{alt}](data:image/png;base64,{encoded})"
 
 
+EPOCH_ORDER = [str(epoch) for epoch in range(1, 1001)]
+
+
 def live_curve(history: list[dict[str, float]]) -> pd.DataFrame:
     """The side panel's accuracy curve as data, one row per epoch and series.
 
     The browser draws it (`gr.LinePlot`), so a live update costs the server a few rows instead
     of a matplotlib drawing (about 0.2 s of one core per epoch per learner); the chat still
-    gets the full loss and accuracy figure once, at the end of the training.
+    gets the full loss and accuracy figure once, at the end of the training. Epochs are labels
+    (in the order `EPOCH_ORDER` gives), so the axis reads 1, 2, 3 and never 1.5.
     """
     rows = [
-        {"epoch": epoch, "accuracy": float(row[key]), "data": name}
+        {"epoch": str(epoch), "accuracy": float(row[key]), "data": name}
         for epoch, row in enumerate(history, start=1)
         for key, name in (("accuracy", "training"), ("val_accuracy", "validation"))
         if key in row and math.isfinite(float(row[key]))
@@ -236,11 +245,11 @@ class TutorBlock:
                 self.lesson_map = gr.Markdown(lesson_map_markdown(tutor, None), elem_id="lesson-map")
                 self.live_curve = gr.LinePlot(
                     x="epoch", y="accuracy", color="data", label="Live training curve",
-                    title="Accuracy after each epoch", x_title="epoch", y_title="accuracy",
-                    color_title="images", y_lim=[0, 1], height=220, elem_id="live-curve",
+                    show_label=False,  # a shown label pushes the legend out of the box
+                    title="Live curve: accuracy per epoch", x_title="epoch", y_title="accuracy",
+                    color_title="images", y_lim=[0, 1], height=300, elem_id="live-curve",
+                    sort=EPOCH_ORDER,
                     color_map={"training": "#1f77b4", "validation": "#d95f02"},
-                    caption="Training and validation accuracy of your last training; the table "
-                    "in the chat has the numbers.",
                 )
                 with gr.Accordion("Try your own picture", open=False, elem_id="own-image"):
                     with gr.Tab("Upload or webcam"):
