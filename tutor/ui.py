@@ -92,10 +92,11 @@ watch('value', () => player.take(props.value));
 """
 
 # Seconds between the training box's step updates in the page. The trainer reports every
-# 0.25 s; every update re-sends the learner's chat through Gradio (about 10 ms of the one
-# core the whole server shares per update with a long chat), so the page takes one a second.
+# 0.25 s; every update re-sends the learner's whole chat through Gradio's postprocessing,
+# which holds the Python lock every learner's turn needs, so the page takes one a second.
 # A new epoch and a place in the queue are always shown at once.
 PROGRESS_INTERVAL = 1.0
+
 
 def figure_markdown(plot: Plot) -> str:
     """A plot as a chat message: its PNG inline, with the plot's own description as alt text.
@@ -111,7 +112,7 @@ def figure_markdown(plot: Plot) -> str:
     return f"![{alt}](data:image/png;base64,{encoded})"
 
 
-EPOCH_ORDER = [str(epoch) for epoch in range(1, 1001)]
+EPOCH_ORDER = [str(epoch) for epoch in range(1, 1001)]  # the live curve's x axis, in order
 
 
 def live_curve(history: list[dict[str, float]]) -> pd.DataFrame:
@@ -505,7 +506,7 @@ class TutorBlock:
                     epochs_drawn = epochs
                 status = reply.text.split(" - ")[0]
                 yield self._out(history, session, curve, status)
-                curve = None  # the curve is sent once per new figure, not with every update
+                curve = None  # the curve is sent once per epoch, not with every update
                 continue
             if box_index is not None:  # the first block after progress closes the box
                 stopped = reply.progress is not None and reply.progress.stopped
