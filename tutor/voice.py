@@ -365,9 +365,9 @@ def trim_to_speech(samples: np.ndarray, margin: float = SPEECH_MARGIN) -> np.nda
     """The recording from `margin` seconds before its first sound to `margin` after its last.
 
     Why: how long a learner waits before pressing Stop should not change what they said. Whisper
-    tiny hears a lone word differently with 1.2 s or 2.2 s of silence after it (a recorded
-    "next" came out as "Thanks." with the longer tail); with a fixed margin the same words give
-    the same transcript. A sound is a 20 ms frame within 20 dB of the loudest one.
+    tiny heard one recorded "next" as "Next." with 0.5-1 s of silence after it and as "Thanks."
+    with 1.5-2.2 s; with a fixed margin the same words give the same transcript. A sound is a
+    20 ms frame within 20 dB of the loudest one.
     """
     frame = SAMPLE_RATE // 50
     count = len(samples) // frame
