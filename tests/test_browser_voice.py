@@ -238,7 +238,7 @@ def test_spoken_question_is_answered_in_text_and_read_aloud(playwright, server, 
 def test_spoken_next_moves_the_lesson(playwright, server, tmp_path):
     wav, seconds = _spoken_wav("next", tmp_path / "next.wav")
     heard = []
-    # A lone word is the hardest case for Whisper tiny: the recordings the clean CI run kept were
+    # A lone word is the hardest case for Whisper tiny: the recordings kept in a failing run were
     # complete, yet one was heard as "Thanks." because of the silence after the word, which
     # depends on when Stop was clicked (voice.trim_to_speech now fixes that margin). A second,
     # fresh capture stays as a guard against a busy machine; the transcript must still be
