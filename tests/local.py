@@ -67,4 +67,5 @@ def chat_text(messages: list[dict[str, Any]]) -> str:
     return INLINE_IMAGE.sub("[figure]", "\n".join(parts))
 
 
-INLINE_IMAGE = re.compile(r"!\[[^\]]*\]\(data:image/[a-z]+;base64,[A-Za-z0-9+/=]+\)")
+# a chat figure: the alt text, then the image inline (tutor.ui.figure_markdown)
+INLINE_IMAGE = re.compile(r"!\[([^\]]*)\]\((data:image/[a-z]+;base64,[A-Za-z0-9+/=]+)\)")

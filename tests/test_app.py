@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import base64
-import re
 
 import pytest
 
-from tests.local import chat_text, free_port, local_client
+from tests.local import INLINE_IMAGE, chat_text, free_port, local_client
 from tutor import Tutor
 from tutor.ui import build_app
 
@@ -23,9 +22,6 @@ def server():
     demo.close()
 
 
-INLINE_IMAGE = re.compile(r"!\[([^\]]*)\]\((data:image/png;base64,[A-Za-z0-9+/=]+)\)")
-
-
 def _plots(messages: list[dict]) -> list[dict]:
     """Every chat figure: a PNG inline in the message, with the plot's own alt text."""
     found = []
@@ -35,6 +31,7 @@ def _plots(messages: list[dict]) -> list[dict]:
             text = item.get("text", "") if isinstance(item, dict) else str(item)
             for alt, url in INLINE_IMAGE.findall(text):
                 assert len(alt) > 30, alt  # each figure describes itself in its <img alt>
+                assert url.startswith("data:image/png;base64,"), url[:60]
                 png = base64.b64decode(url.split(",", 1)[1])
                 assert png.startswith(b"\x89PNG"), url[:60]
                 found.append({"alt": alt, "bytes": len(png)})
