@@ -11,6 +11,7 @@ import itertools
 import os
 import threading
 from collections import deque
+from typing import Any
 
 
 class TrainingSlots:
@@ -22,6 +23,9 @@ class TrainingSlots:
         self._waiting: deque[int] = deque()
         self._tickets = itertools.count(1)
         self._condition = threading.Condition()
+        # Worker processes that run the fits (`tutor.training_process`), one per slot; None:
+        # fits run in the learner's training thread.
+        self.workers: Any = None
 
     def ticket(self) -> int:
         """Join the queue; the ticket is used to wait, to ask the place and to leave."""

@@ -23,6 +23,8 @@ import sys
 import threading
 from typing import IO, Any
 
+from tutor.pipes import read_exactly
+
 log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct(">BQ")  # status (0 = a PNG, 1 = an error message), length
@@ -53,10 +55,10 @@ class _Helper:
             assert stdin is not None and stdout is not None
             stdin.write(_HEADER.pack(0, len(payload)) + payload)
             stdin.flush()
-            status, length = _HEADER.unpack(_read_exactly(stdout, _HEADER.size))
+            status, length = _HEADER.unpack(read_exactly(stdout, _HEADER.size))
             if status not in (0, 1) or length > _MOST_BYTES:
                 raise RuntimeError("the drawing helper's answer is garbled")
-            data = _read_exactly(stdout, length)
+            data = read_exactly(stdout, length)
         if status != 0:
             raise RuntimeError(data.decode("utf-8", "replace"))
         return data
@@ -122,22 +124,12 @@ def png_bytes(figure: Any) -> bytes:
     return draw_here(figure)
 
 
-def _read_exactly(stream: IO[bytes], count: int) -> bytes:
-    data = b""
-    while len(data) < count:
-        chunk = stream.read(count - len(data))
-        if not chunk:
-            raise EOFError("the drawing helper closed its output")
-        data += chunk
-    return data
-
-
 def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """The helper's loop: a pickled figure in, its PNG (or the error) out, until stdin closes."""
     while True:
         try:
-            _, length = _HEADER.unpack(_read_exactly(stdin, _HEADER.size))
-            payload = _read_exactly(stdin, length)
+            _, length = _HEADER.unpack(read_exactly(stdin, _HEADER.size))
+            payload = read_exactly(stdin, length)
         except EOFError:
             return  # the server closed the pipe (or died): nothing left to draw
         try:

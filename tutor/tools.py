@@ -354,7 +354,9 @@ def _train_stream(
                     updates.put(("queued", place))
         try:
             with session.model_lock:
-                result = backend.train(session.model, dataset, settings, on_update, job.stop)
+                workers = getattr(slots, "workers", None)  # a server fits in worker processes
+                fit = workers.train if workers is not None else backend.train
+                result = fit(session.model, dataset, settings, on_update, job.stop)
                 if result.diverged:
                     backend.restore_weights(session.model, previous_weights)
             _record_run(session, settings, result)

@@ -107,6 +107,19 @@ class Tutor:
         else:
             work()
 
+    def train_in_processes(self) -> None:
+        """Run every fit in a worker process, one per training slot (a server's choice).
+
+        Fits in threads hold Python's lock, which every learner's chat turn needs; in worker
+        processes they do not (see `tutor.training_process`). Tests and the terminal chat keep
+        the simpler threads.
+        """
+        from tutor.training_process import TrainingWorkers
+
+        with self._warm_up_lock:
+            if self.slots.workers is None:
+                self.slots.workers = TrainingWorkers(self.slots.capacity)
+
     @property
     def ready(self) -> bool:
         """Whether TensorFlow and the data set are loaded (or failed to load)."""

@@ -202,6 +202,7 @@ class TutorBlock:
         # Many learners share this server: their figures are drawn in a helper process, so a
         # drawing never holds up another learner's turn (see tutor/rendering.py).
         rendering.start_helper()
+        self.tutor.train_in_processes()  # and their fits in worker processes
         self._render(height)
 
     # ----- layout -----------------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""Fits in worker processes: the learner's own model learns, Stop stops, a dead worker is replaced."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from tutor import backend, data
+from tutor.training_process import TrainingProcessError, TrainingWorkers
+
+SETTINGS = backend.TrainSettings(epochs=2, scaled=True, train_slice=2000)
+
+
+@pytest.fixture(scope="module")
+def workers() -> Iterator[TrainingWorkers]:
+    pool = TrainingWorkers(1)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def model():
+    model = backend.build_model(backend.ModelSpec())
+    backend.compile_model(model, SETTINGS)
+    return model
+
+
+def test_a_fit_in_a_worker_teaches_the_learners_own_model(workers, model):
+    dataset = data.load_dataset()
+    before = backend.copy_weights(model)
+    updates = []
+    result = workers.train(model, dataset, SETTINGS, updates.append, threading.Event())
+    assert len(result.history) == 2 and not result.stopped and not result.diverged
+    assert result.history[-1]["val_accuracy"] > 0.7  # 2,000 scaled images, 2 epochs
+    assert updates and updates[-1].epoch_done and len(updates[-1].history) == 2
+    after = model.get_weights()
+    assert any(not np.array_equal(old, new) for old, new in zip(before, after, strict=True))
+    # the model in this process scores what the worker reported: the weights came back
+    scored = model.evaluate(dataset.valid_images / 255.0, dataset.valid_labels, verbose=0,
+                            return_dict=True)
+    assert scored["accuracy"] == pytest.approx(result.history[-1]["val_accuracy"], abs=1e-3)
+    # so did Adam's state: its step count went on from where it was
+    assert int(model.optimizer.iterations.numpy()) == 2 * SETTINGS.steps_per_epoch(60000)
+
+
+def test_a_second_fit_continues_the_first(workers, model):
+    dataset = data.load_dataset()
+    first = workers.train(model, dataset, SETTINGS, None, threading.Event())
+    second = workers.train(model, dataset, SETTINGS, None, threading.Event())
+    assert second.history[0]["loss"] < first.history[0]["loss"]  # not a fresh model
+    assert int(model.optimizer.iterations.numpy()) == 4 * SETTINGS.steps_per_epoch(60000)
+
+
+def test_stop_ends_a_fit_in_a_worker(workers, model):
+    stop = threading.Event()
+    settings = backend.TrainSettings(epochs=50, scaled=True)  # long: all 60,000 images
+
+    def stop_at_first_report(update):
+        stop.set()
+
+    result = workers.train(model, data.load_dataset(), settings, stop_at_first_report, stop)
+    assert result.stopped and len(result.history) < 50
+
+
+def test_a_worker_that_died_idle_is_replaced_before_the_next_fit(workers, model):
+    worker = workers._idle.queue[0]
+    worker.process.kill()
+    worker.process.wait()
+    result = workers.train(model, data.load_dataset(), SETTINGS, None, threading.Event())
+    assert len(result.history) == 2
+    assert workers._idle.queue[0] is not worker
+
+
+def test_a_worker_dying_mid_fit_fails_that_training_only(workers, model):
+    dataset = data.load_dataset()
+    before = backend.copy_weights(model)
+    worker = workers._idle.queue[0]
+
+    def die(update):
+        worker.process.kill()
+
+    with pytest.raises(TrainingProcessError, match="training process stopped"):
+        workers.train(model, dataset, backend.TrainSettings(epochs=3, scaled=True), die,
+                      threading.Event())
+    assert all(np.array_equal(old, new) for old, new in zip(before, model.get_weights(), strict=True))
+    result = workers.train(model, dataset, SETTINGS, None, threading.Event())  # a fresh worker
+    assert len(result.history) == 2

@@ -1,0 +1,220 @@
+"""Keras fits in worker processes, so a training never holds the server's Python lock.
+
+Why: Python runs one thread at a time. On a server shared by a class, a Keras fit in a thread
+is mostly Python (tracing each learner's new model, then a call per step), and py-spy showed
+the fits holding Python's lock 42 % of the time under twenty learners; every chat turn waited
+behind them. In a worker process the same fit uses its own interpreter and its own core.
+
+A worker is `python -m tutor.training_process`: it loads the data set once, then for each
+request rebuilds the learner's model from its architecture, weights, compile settings and
+optimizer state, runs `backend.train` (the same fit, the same progress reports), and sends back
+the new weights and optimizer state, which the server puts into the learner's own model. The
+learner's model object never leaves the server, so everything else (predictions, the store,
+runs) is unchanged. One worker per training slot (`tutor.pool.TrainingSlots`).
+
+Messages are pickles over the worker's stdin and stdout (`tutor.pipes`). A worker that dies
+makes that one training fail with a clear message; the next training starts a fresh worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from tutor.pipes import read_message, write_message
+
+log = logging.getLogger(__name__)
+
+WORKER_NICENESS = 10  # like training threads: chat turns first, trainings get every idle cycle
+
+
+class TrainingProcessError(RuntimeError):
+    """The worker process failed or died; the learner's model is as it was."""
+
+
+class _Worker:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tutor.training_process"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
+        )
+        self.write_lock = threading.Lock()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def send(self, message: Any) -> None:
+        assert self.process.stdin is not None
+        with self.write_lock:
+            write_message(self.process.stdin, message)
+
+    def receive(self) -> Any:
+        assert self.process.stdout is not None
+        return read_message(self.process.stdout)
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.kill()
+        self.process.wait(timeout=10)
+
+
+class TrainingWorkers:
+    """`count` worker processes; `train` has the signature of `backend.train`."""
+
+    def __init__(self, count: int) -> None:
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: list[_Worker] = []
+        for _ in range(max(1, count)):
+            worker = _Worker()
+            self._all.append(worker)
+            self._idle.put(worker)
+
+    def close(self) -> None:
+        for worker in self._all:
+            worker.stop()
+
+    def train(
+        self,
+        model: Any,
+        dataset: Any,
+        settings: Any,
+        on_update: Callable[[Any], None] | None = None,
+        stop: threading.Event | None = None,
+        validation_slice: int | None = None,
+    ) -> Any:
+        """Fit `model` in a worker; the new weights and optimizer state land in `model`.
+
+        `dataset` is not sent: the worker has loaded the same files. Raises
+        TrainingProcessError when the worker fails; `model` is then untouched.
+        """
+        worker = self._idle.get()  # the training slots let at most `count` trainings in
+        try:
+            if not worker.alive():
+                worker = self._replace(worker)
+            return self._run(worker, model, settings, on_update, stop, validation_slice)
+        except (EOFError, OSError) as error:
+            worker.stop()
+            raise TrainingProcessError(f"the training process stopped ({error})") from error
+        finally:
+            self._idle.put(worker)
+
+    def _replace(self, dead: _Worker) -> _Worker:
+        log.warning("a training process had stopped; starting a new one")
+        fresh = _Worker()
+        self._all = [fresh if worker is dead else worker for worker in self._all]
+        return fresh
+
+    def _run(self, worker: _Worker, model: Any, settings: Any,
+             on_update: Callable[[Any], None] | None, stop: threading.Event | None,
+             validation_slice: int | None) -> Any:
+        worker.send({
+            "architecture": model.to_json(),
+            "compile": model.get_compile_config(),
+            "weights": model.get_weights(),
+            "optimizer_state": [variable.numpy() for variable in model.optimizer.variables],
+            "settings": settings,
+            "validation_slice": validation_slice,
+        })
+        finished = threading.Event()
+
+        def forward_stop() -> None:  # Stop pressed: the worker's fit ends after its batch
+            while not finished.is_set():
+                if stop is not None and stop.wait(0.2):
+                    if not finished.is_set():
+                        with contextlib.suppress(OSError):  # the worker ended meanwhile
+                            worker.send("stop")
+                    return
+
+        watcher = threading.Thread(target=forward_stop, name="train-stop", daemon=True)
+        watcher.start()
+        try:
+            while True:
+                kind, *rest = worker.receive()
+                if kind == "update":
+                    if on_update is not None:
+                        on_update(rest[0])
+                elif kind == "error":
+                    raise TrainingProcessError(rest[0])
+                else:  # "done"
+                    result, weights, optimizer_state = rest
+                    if not result.diverged:
+                        _load_state(model, weights, optimizer_state)
+                    return result
+        finally:
+            finished.set()
+
+
+def _load_state(model: Any, weights: list, optimizer_state: list) -> None:
+    """Put a fit's weights and optimizer state (Adam's moments, the step count) into `model`."""
+    model.set_weights(weights)
+    optimizer = model.optimizer
+    if len(optimizer.variables) != len(optimizer_state):
+        optimizer.build(model.trainable_variables)  # its first fit: make the slots to fill
+    if len(optimizer.variables) == len(optimizer_state):
+        for variable, value in zip(optimizer.variables, optimizer_state, strict=True):
+            variable.assign(value)
+
+
+def _serve() -> None:
+    """The worker: requests in on stdin, progress and results out on stdout."""
+    import keras
+
+    from tutor import backend, data
+
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print (TensorFlow's, a library's) goes to stderr, not into answers
+    requests: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def read_requests() -> None:
+        while True:
+            try:
+                message = read_message(sys.stdin.buffer)
+            except EOFError:  # the server closed the pipe or died: finish and exit
+                stop.set()
+                requests.put(None)
+                return
+            if message == "stop":
+                stop.set()
+            else:
+                requests.put(message)
+
+    threading.Thread(target=read_requests, name="requests", daemon=True).start()
+    dataset = data.load_dataset()
+    while (request := requests.get()) is not None:
+        stop.clear()
+        try:
+            model = keras.models.model_from_json(request["architecture"])
+            model.set_weights(request["weights"])
+            model.compile_from_config(request["compile"])
+            state = request["optimizer_state"]
+            model.optimizer.build(model.trainable_variables)
+            if len(model.optimizer.variables) == len(state):
+                for variable, value in zip(model.optimizer.variables, state, strict=True):
+                    variable.assign(value)
+            else:  # the learner's first fit: only the step count and learning rate exist yet
+                for variable, value in zip(model.optimizer.variables, state, strict=False):
+                    variable.assign(value)
+            result = backend.train(
+                model, dataset, request["settings"],
+                on_update=lambda update: write_message(answers, ("update", update)),
+                stop=stop, validation_slice=request["validation_slice"],
+            )
+            write_message(answers, ("done", result, model.get_weights(),
+                                    [variable.numpy() for variable in model.optimizer.variables]))
+        except Exception as error:  # reported to the learner as a failed training
+            log.exception("training failed in the worker")
+            write_message(answers, ("error", f"{type(error).__name__}: {error}"))
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(OSError):  # not allowed: normal priority
+        os.nice(WORKER_NICENESS)
+    _serve()
