@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from tutor import backend, data
+from tutor import backend, data, training_process
 from tutor.training_process import TrainingProcessError, TrainingWorkers
 
 SETTINGS = backend.TrainSettings(epochs=2, scaled=True, train_slice=2000)
@@ -66,18 +66,36 @@ def test_stop_ends_a_fit_in_a_worker(workers, model):
 
 
 def test_a_worker_that_died_idle_is_replaced_before_the_next_fit(workers, model):
-    worker = workers._idle.queue[0]
+    workers.train(model, data.load_dataset(), SETTINGS, None, threading.Event())
+    worker = workers._started[0]
     worker.process.kill()
     worker.process.wait()
     result = workers.train(model, data.load_dataset(), SETTINGS, None, threading.Event())
     assert len(result.history) == 2
-    assert workers._idle.queue[0] is not worker
+    assert workers._started == [workers._idle.queue[0]] and workers._started[0] is not worker
+
+
+def test_workers_start_with_the_first_fit_and_leave_when_idle(monkeypatch, model):
+    monkeypatch.setattr(training_process, "IDLE_SECONDS", 4.0)
+    pool = TrainingWorkers(1)
+    try:
+        assert pool._started == []  # nothing runs before a fit needs it
+        pool.train(model, data.load_dataset(), SETTINGS, None, threading.Event())
+        assert len(pool._started) == 1
+        worker = pool._started[0]
+        worker.process.wait(timeout=30)  # idle for 4 s: it leaves by itself
+        result = pool.train(model, data.load_dataset(), SETTINGS, None, threading.Event())
+        assert len(result.history) == 2 and pool._started == [pool._idle.queue[0]]
+        assert pool._started[0] is not worker  # a fresh worker took the slot
+    finally:
+        pool.close()
 
 
 def test_a_worker_dying_mid_fit_fails_that_training_only(workers, model):
     dataset = data.load_dataset()
+    workers.train(model, dataset, SETTINGS, None, threading.Event())
     before = backend.copy_weights(model)
-    worker = workers._idle.queue[0]
+    worker = workers._started[0]
 
     def die(update):
         worker.process.kill()

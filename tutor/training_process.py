@@ -18,6 +18,7 @@ makes that one training fail with a clear message; the next training starts a fr
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -25,6 +26,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,16 +41,23 @@ class TrainingProcessError(RuntimeError):
     """The worker process failed or died; the learner's model is as it was."""
 
 
+IDLE_SECONDS = 600.0  # a worker with nothing to fit for this long exits, freeing its memory
+
+
 class _Worker:
     def __init__(self) -> None:
+        self.idle_seconds = IDLE_SECONDS
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tutor.training_process"],
+            [sys.executable, "-m", "tutor.training_process", str(self.idle_seconds)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
         )
         self.write_lock = threading.Lock()
+        self.last_used = time.monotonic()
 
-    def alive(self) -> bool:
-        return self.process.poll() is None
+    def usable(self) -> bool:
+        """Alive, and not about to leave for idleness (a request must not race its exit)."""
+        return (self.process.poll() is None
+                and time.monotonic() - self.last_used < 0.9 * self.idle_seconds)
 
     def send(self, message: Any) -> None:
         assert self.process.stdin is not None
@@ -60,24 +69,31 @@ class _Worker:
         return read_message(self.process.stdout)
 
     def stop(self) -> None:
-        if self.alive():
+        if self.process.poll() is None:
             self.process.kill()
         self.process.wait(timeout=10)
 
 
 class TrainingWorkers:
-    """`count` worker processes; `train` has the signature of `backend.train`."""
+    """Up to `count` worker processes; `train` has the signature of `backend.train`.
+
+    A worker starts with the first fit that needs it (importing TensorFlow and loading the
+    data set there takes a few seconds, once) and leaves after `IDLE_SECONDS` without work, so
+    a quiet server, or a test that never trains, keeps no TensorFlow processes around.
+    """
 
     def __init__(self, count: int) -> None:
-        self._idle: queue.Queue[_Worker] = queue.Queue()
-        self._all: list[_Worker] = []
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        self._started: list[_Worker] = []
+        self._lock = threading.Lock()
         for _ in range(max(1, count)):
-            worker = _Worker()
-            self._all.append(worker)
-            self._idle.put(worker)
+            self._idle.put(None)
+        atexit.register(self.close)
 
     def close(self) -> None:
-        for worker in self._all:
+        with self._lock:
+            started, self._started = self._started, []
+        for worker in started:
             worker.stop()
 
     def train(
@@ -96,19 +112,24 @@ class TrainingWorkers:
         """
         worker = self._idle.get()  # the training slots let at most `count` trainings in
         try:
-            if not worker.alive():
-                worker = self._replace(worker)
-            return self._run(worker, model, settings, on_update, stop, validation_slice)
-        except (EOFError, OSError) as error:
-            worker.stop()
-            raise TrainingProcessError(f"the training process stopped ({error})") from error
+            if worker is None or not worker.usable():
+                worker = self._fresh(worker)
+            try:
+                return self._run(worker, model, settings, on_update, stop, validation_slice)
+            except (EOFError, OSError) as error:
+                worker.stop()
+                raise TrainingProcessError(f"the training process stopped ({error})") from error
         finally:
+            if worker is not None:
+                worker.last_used = time.monotonic()
             self._idle.put(worker)
 
-    def _replace(self, dead: _Worker) -> _Worker:
-        log.warning("a training process had stopped; starting a new one")
+    def _fresh(self, old: _Worker | None) -> _Worker:
+        if old is not None:
+            old.stop()
         fresh = _Worker()
-        self._all = [fresh if worker is dead else worker for worker in self._all]
+        with self._lock:
+            self._started = [worker for worker in self._started if worker is not old] + [fresh]
         return fresh
 
     def _run(self, worker: _Worker, model: Any, settings: Any,
@@ -162,7 +183,7 @@ def _load_state(model: Any, weights: list, optimizer_state: list) -> None:
             variable.assign(value)
 
 
-def _serve() -> None:
+def _serve(idle_seconds: float) -> None:
     """The worker: requests in on stdin, progress and results out on stdout."""
     import keras
 
@@ -188,7 +209,13 @@ def _serve() -> None:
 
     threading.Thread(target=read_requests, name="requests", daemon=True).start()
     dataset = data.load_dataset()
-    while (request := requests.get()) is not None:
+    while True:
+        try:
+            request = requests.get(timeout=idle_seconds)
+        except queue.Empty:
+            return  # idle for long: leave; the server starts a new worker when it needs one
+        if request is None:
+            return
         stop.clear()
         try:
             model = keras.models.model_from_json(request["architecture"])
@@ -217,4 +244,4 @@ def _serve() -> None:
 if __name__ == "__main__":
     with contextlib.suppress(OSError):  # not allowed: normal priority
         os.nice(WORKER_NICENESS)
-    _serve()
+    _serve(float(sys.argv[1]) if len(sys.argv) > 1 else IDLE_SECONDS)
