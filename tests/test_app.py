@@ -125,7 +125,7 @@ def test_the_live_curve_is_data_the_browser_draws():
         {"epoch": "1", "accuracy": 0.69, "data": "validation"},
         {"epoch": "2", "accuracy": 0.78, "data": "training"},  # NaN scores are left out, not drawn
     ]
-    assert live_curve([]).empty
+    assert live_curve([]) is None  # an empty plot, not a frame without rows
 
 
 def test_step_updates_reach_the_page_once_a_second_but_epochs_and_queue_places_at_once():
@@ -149,10 +149,39 @@ def test_step_updates_reach_the_page_once_a_second_but_epochs_and_queue_places_a
         return replies
 
     # (the chat's last message, the live curve) as each update left; the chat list is reused
-    outputs = [(output[0][-1].content, output[4]) for output in block._turn([], session, iter(training()))]
+    turn = block._turn(block._open([], session), iter(training()))
+    outputs = [(output[0][-1].content, output[4]) for output in turn]
     # the queue place, the start, the epoch's end with its curve, the final reply and the
     # turn's closing update; the 99 step updates all came within a second of the start
     assert len(outputs) == 5
     texts = [text for text, _ in outputs[:3]]
     assert texts == ["Waiting: number 2", "Training for 2 epoch(s)", "Epoch 1/2, step 100"]
     assert outputs[2][1]["accuracy"].tolist() == [0.5]
+
+
+def test_updates_send_values_and_store_the_chat_and_session_once():
+    """Gradio rebuilds a component for every `gr.skip()` it gets, so only the States skip,
+    and only once they hold the learner's chat and session (the chat list is kept in place)."""
+    import gradio as gr
+
+    from tutor import ui
+
+    with gr.Blocks():
+        block = ui.TutorBlock(Tutor(train_slice=500))
+    stored_chat: list = []
+    updates = list(block._respond("help", stored_chat, None))
+    assert len(updates) >= 2
+    first, *rest = updates
+    session = first[2]
+    assert first[1] == gr.skip()  # the State's own list, changed in place
+    assert session is not None and session.id == first[6]
+    for update in updates:
+        chatbot, _, _, lesson_map, curve, status, learner = update
+        assert chatbot is stored_chat and len(stored_chat) >= 2
+        assert isinstance(lesson_map, str) and isinstance(status, str) and status
+        assert curve is None and learner == session.id  # no training yet: an empty plot
+    for update in rest:
+        assert update[1] == gr.skip() and update[2] == gr.skip()  # already stored
+    later = list(block._respond("next", stored_chat, session))
+    assert all(update[2] == gr.skip() for update in later)
+    assert stored_chat[0].content == "help"

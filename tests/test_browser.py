@@ -78,13 +78,13 @@ PLOTS_JS = """() => {
     rows.forEach((row, index) => {
         const img = row.querySelector('img');
         if (!img) return;
-        const next = rows[index + 1];
+        const caption = row.querySelector('em');  // "*Figure: ...*" under the image
         plots.push({
             index: plots.length,
             alt: img.getAttribute('alt') || '',
             loaded: img.complete && img.naturalWidth > 0,
             width: img.getBoundingClientRect().width,
-            caption: next ? next.innerText.trim() : '',
+            caption: caption ? caption.innerText.trim() : '',
         });
     });
     return plots;
@@ -311,7 +311,7 @@ def test_every_plot_has_its_own_alt_text_and_a_caption(walked):
             f"plot {plot['index']} has no alt text of its own: {plot['alt']!r}")
         assert len(plot["alt"]) > 30, f"plot {plot['index']} alt text is too thin: {plot['alt']!r}"
         assert plot["caption"].startswith("Figure:"), (
-            f"plot {plot['index']} has no 'Figure:' caption after it: {plot['caption'][:80]!r}")
+            f"plot {plot['index']} has no 'Figure:' caption under it: {plot['caption'][:80]!r}")
 
 
 def test_neuron_formula_renders_as_latex(walked):

@@ -72,21 +72,23 @@ def test_a_worker_that_died_idle_is_replaced_before_the_next_fit(workers, model)
     worker.process.wait()
     result = workers.train(model, data.load_dataset(), SETTINGS, None, threading.Event())
     assert len(result.history) == 2
-    assert workers._started == [workers._idle.queue[0]] and workers._started[0] is not worker
+    assert len(workers._started) == 1 and workers._started[0] is not worker
 
 
-def test_workers_start_with_the_first_fit_and_leave_when_idle(monkeypatch, model):
+def test_workers_start_together_with_the_first_fit_and_leave_when_idle(monkeypatch, model):
     monkeypatch.setattr(training_process, "IDLE_SECONDS", 4.0)
-    pool = TrainingWorkers(1)
+    pool = TrainingWorkers(2)
     try:
         assert pool._started == []  # nothing runs before a fit needs it
         pool.train(model, data.load_dataset(), SETTINGS, None, threading.Event())
-        assert len(pool._started) == 1
-        worker = pool._started[0]
-        worker.process.wait(timeout=30)  # idle for 4 s: it leaves by itself
+        first = pool._started
+        assert len(first) == 2  # both slots' workers: their memory is paid once, up front
+        for worker in first:
+            worker.process.wait(timeout=30)  # idle for 4 s: it leaves by itself
+        assert pool._started == []
         result = pool.train(model, data.load_dataset(), SETTINGS, None, threading.Event())
-        assert len(result.history) == 2 and pool._started == [pool._idle.queue[0]]
-        assert pool._started[0] is not worker  # a fresh worker took the slot
+        assert len(result.history) == 2 and len(pool._started) == 2
+        assert not set(pool._started) & set(first)  # fresh workers took the slots
     finally:
         pool.close()
 

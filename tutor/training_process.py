@@ -74,26 +74,43 @@ class _Worker:
         self.process.wait(timeout=10)
 
 
-class TrainingWorkers:
-    """Up to `count` worker processes; `train` has the signature of `backend.train`.
+class _Slot:
+    """One training slot's worker, None until a fit needs it (or after it left or died)."""
 
-    A worker starts with the first fit that needs it (importing TensorFlow and loading the
-    data set there takes a few seconds, once) and leaves after `IDLE_SECONDS` without work, so
-    a quiet server, or a test that never trains, keeps no TensorFlow processes around.
+    def __init__(self) -> None:
+        self.worker: _Worker | None = None
+
+
+class TrainingWorkers:
+    """`count` worker processes, one per training slot; `train` has the signature of `backend.train`.
+
+    The workers start together with the first fit that needs one (importing TensorFlow and
+    loading the data set there takes a few seconds, once), so a server that never trains (a
+    test, a quiet Space) keeps no TensorFlow processes, and one that trains pays their memory
+    once, whatever the number of learners. A worker leaves after `IDLE_SECONDS` without work.
     """
 
     def __init__(self, count: int) -> None:
-        self._idle: queue.Queue[_Worker | None] = queue.Queue()
-        self._started: list[_Worker] = []
+        self._slots = [_Slot() for _ in range(max(1, count))]
+        self._idle: queue.Queue[_Slot] = queue.Queue()
         self._lock = threading.Lock()
-        for _ in range(max(1, count)):
-            self._idle.put(None)
+        for slot in self._slots:
+            self._idle.put(slot)
         atexit.register(self.close)
+
+    @property
+    def _started(self) -> list[_Worker]:
+        """The worker processes that run or are starting now."""
+        with self._lock:
+            return [slot.worker for slot in self._slots
+                    if slot.worker is not None and slot.worker.process.poll() is None]
 
     def close(self) -> None:
         with self._lock:
-            started, self._started = self._started, []
-        for worker in started:
+            workers = [slot.worker for slot in self._slots if slot.worker is not None]
+            for slot in self._slots:
+                slot.worker = None
+        for worker in workers:
             worker.stop()
 
     def train(
@@ -110,27 +127,36 @@ class TrainingWorkers:
         `dataset` is not sent: the worker has loaded the same files. Raises
         TrainingProcessError when the worker fails; `model` is then untouched.
         """
-        worker = self._idle.get()  # the training slots let at most `count` trainings in
+        slot = self._idle.get()  # the training slots let at most `count` trainings in
         try:
-            if worker is None or not worker.usable():
-                worker = self._fresh(worker)
+            worker = self._ready_worker(slot)
             try:
                 return self._run(worker, model, settings, on_update, stop, validation_slice)
             except (EOFError, OSError) as error:
                 worker.stop()
                 raise TrainingProcessError(f"the training process stopped ({error})") from error
-        finally:
-            if worker is not None:
+            finally:
                 worker.last_used = time.monotonic()
-            self._idle.put(worker)
+        finally:
+            self._idle.put(slot)
 
-    def _fresh(self, old: _Worker | None) -> _Worker:
-        if old is not None:
-            old.stop()
-        fresh = _Worker()
+    def _ready_worker(self, slot: _Slot) -> _Worker:
+        """This slot's worker, after starting one for every slot that lacks a usable one.
+
+        A slot in use by another fit always has a usable worker, and a worker is only replaced
+        under the lock, so no running fit loses its process.
+        """
         with self._lock:
-            self._started = [worker for worker in self._started if worker is not old] + [fresh]
-        return fresh
+            if slot.worker is None or not slot.worker.usable():
+                for other in self._slots:
+                    in_use = other is not slot and other not in self._idle.queue
+                    if in_use or (other.worker is not None and other.worker.usable()):
+                        continue
+                    if other.worker is not None:
+                        other.worker.stop()
+                    other.worker = _Worker()
+            assert slot.worker is not None
+            return slot.worker
 
     def _run(self, worker: _Worker, model: Any, settings: Any,
              on_update: Callable[[Any], None] | None, stop: threading.Event | None,

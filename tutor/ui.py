@@ -14,6 +14,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -115,7 +116,7 @@ def figure_markdown(plot: Plot) -> str:
 EPOCH_ORDER = [str(epoch) for epoch in range(1, 1001)]  # the live curve's x axis, in order
 
 
-def live_curve(history: list[dict[str, float]]) -> pd.DataFrame:
+def live_curve(history: list[dict[str, float]]) -> pd.DataFrame | None:
     """The side panel's accuracy curve as data, one row per epoch and series.
 
     The browser draws it (`gr.LinePlot`), so a live update costs the server a few rows instead
@@ -129,6 +130,8 @@ def live_curve(history: list[dict[str, float]]) -> pd.DataFrame:
         for key, name in (("accuracy", "training"), ("val_accuracy", "validation"))
         if key in row and math.isfinite(float(row[key]))
     ]
+    if not rows:  # nothing to draw: an empty plot (an empty frame would fix the legend empty)
+        return None
     return pd.DataFrame(rows, columns=["epoch", "accuracy", "data"])
 
 
@@ -142,9 +145,9 @@ def reply_to_messages(reply: Reply) -> list[gr.ChatMessage]:
         messages.append(gr.ChatMessage(role="assistant", content=text))
     for path in reply.files:
         messages.append(gr.ChatMessage(role="assistant", content=gr.File(path)))
-    for plot in reply.figures:
-        messages.append(gr.ChatMessage(role="assistant", content=figure_markdown(plot)))
-        messages.append(gr.ChatMessage(role="assistant", content=f"*Figure: {plot.alt}*"))
+    for plot in reply.figures:  # the figure and its caption in one message: one fewer per update
+        messages.append(gr.ChatMessage(role="assistant",
+                                       content=f"{figure_markdown(plot)}\n\n*Figure: {plot.alt}*"))
     return messages
 
 
@@ -187,6 +190,17 @@ def lesson_map_markdown(tutor: Tutor, session: Session | None) -> str:
             lines.append(f"Flashcards: {right} of {asked} right")
     lines.append("<small>▶ you are here · ✓ visited · ★ check passed</small>")
     return "  \n".join(lines)
+
+
+@dataclass
+class _Chat:
+    """One turn's view of a learner: their chat messages and session, and whether the page's
+    `gr.State`s already hold these objects (then an update need not send them again)."""
+
+    messages: list
+    session: Session
+    chat_stored: bool
+    session_stored: bool
 
 
 class TutorBlock:
@@ -359,30 +373,58 @@ class TutorBlock:
 
         return voice.can_speak() if saved else gr.skip()
 
-    def _out(self, history: list, session: Session, curve: Any = None, status: Any = None) -> tuple:
-        return (
-            history,
-            history,
-            session,
-            lesson_map_markdown(self.tutor, session),
-            gr.skip() if curve is None else curve,
-            gr.skip() if status is None else status,
-            session.id,
+    def _out(self, chat: _Chat, curve: pd.DataFrame | None, status: str | None = None) -> tuple:
+        """One update of the page: every output gets a value, except the two `gr.State`s
+        when they already hold this learner's chat and session.
+
+        Why: every update of a streamed turn passes each output through Gradio, which is the
+        server's main cost under a class. `gr.skip()` on a component (the curve, the status)
+        makes Gradio build a new copy of that component with its whole configuration, and a
+        value put in a `gr.State` rebuilds the State's configuration too; both cost more than
+        sending the same small value again, which changes nothing on the page. A State is
+        skipped only when it already holds these very objects (the chat list is changed in
+        place).
+        """
+        update = (
+            chat.messages,
+            gr.skip() if chat.chat_stored else chat.messages,
+            gr.skip() if chat.session_stored else chat.session,
+            lesson_map_markdown(self.tutor, chat.session),
+            curve,
+            self.tutor.status() if status is None else status,
+            chat.session.id,
         )
+        chat.chat_stored = chat.session_stored = True  # from this update on, the States hold them
+        return update
+
+    def _open(self, history: list | None, session: Session | None, session_stored: bool = True
+              ) -> _Chat:
+        """This learner's chat (the list the State holds, now without old buttons) and session."""
+        chat = _Chat(
+            messages=history if history is not None else [],
+            session=session or self.tutor.new_session(),
+            chat_stored=history is not None,
+            session_stored=session is not None and session_stored,
+        )
+        chat.messages[:] = [_strip_options(item) for item in chat.messages]
+        return chat
 
     # ----- events -----------------------------------------------------------------------
-    def _welcome(self, history: list, session: Session | None, learner_id: str | None) -> Iterator[tuple]:
-        session = session or self.tutor.resume(learner_id)
-        if history:
-            yield self._out(history, session, status=self.tutor.status())
+    def _welcome(self, history: list | None, session: Session | None, learner_id: str | None
+                 ) -> Iterator[tuple]:
+        stored = session is not None
+        chat = self._open(history, session or self.tutor.resume(learner_id), session_stored=stored)
+        session = chat.session
+        if chat.messages:
+            yield self._out(chat, live_curve(session.history))
             return
         if session.state_id:  # a returning learner: their conversation, then where they were
-            messages = [
+            chat.messages.extend(
                 gr.ChatMessage(role="user" if entry["role"] == "user" else "assistant",
                                content=_as_plain_text(entry["text"]) if entry["role"] == "user"
                                else entry["text"])
                 for entry in session.transcript[-40:]
-            ]
+            )
             state = self.tutor.pack.get(session.state_id)
             right, asked = session.flashcard_score
             welcome = gr.ChatMessage(
@@ -392,12 +434,10 @@ class TutorBlock:
                 "Carry on where you left off, or say `restart` to begin again.",
             )
             welcome.options = _options_payload(Reply(text="", options=self.tutor.agent.options_for(session)))
-            curve = None
-            if session.history:
-                curve = live_curve(session.history)
-            yield self._out([*messages, welcome], session, curve, self.tutor.status())
+            chat.messages.append(welcome)
+            yield self._out(chat, live_curve(session.history))
             return
-        yield from self._turn([], session, self.tutor.stream(session, ""))
+        yield from self._turn(chat, self.tutor.stream(session, ""))
 
     def _choose_option(
         self, history: list, session: Session | None, event: gr.SelectData
@@ -408,34 +448,32 @@ class TutorBlock:
 
     def _predict_own(self, photo: Any, sketch: Any, history: list | None,
                      session: Session | None) -> Iterator[tuple]:
-        session = session or self.tutor.new_session()
-        history = [_strip_options(item) for item in (history or [])]
+        chat = self._open(history, session)
         has_sketch = isinstance(sketch, dict) and any(
             sketch.get(key) is not None for key in ("composite", "background"))
         image = photo if photo is not None else (sketch if has_sketch else None)
         label = "(my photo)" if photo is not None else "(my drawing)"
-        history.append(gr.ChatMessage(role="user", content=label))
-        reply = self.tutor.predict_own_image(session, image)
+        chat.messages.append(gr.ChatMessage(role="user", content=label))
+        reply = self.tutor.predict_own_image(chat.session, image)
         messages = reply_to_messages(reply)
         if messages:
             messages[-1].options = _options_payload(reply)
-        history.extend(messages)
-        yield self._out(history, session)
+        chat.messages.extend(messages)
+        yield self._out(chat, live_curve(chat.session.history))
 
     def _voice(self, audio: Any, history: list | None, session: Session | None) -> Iterator[tuple]:
         """A recording: its transcript becomes the learner's message, handled like typed text."""
         from tutor.voice import VoiceError
 
-        session = session or self.tutor.new_session()
         if audio is None:
             return
         try:
             text = self.tutor.transcribe(audio)
         except VoiceError as error:
-            history = [_strip_options(item) for item in (history or [])]
-            history.append(gr.ChatMessage(role="user", content="(a voice message)"))
-            history.append(gr.ChatMessage(role="assistant", content=str(error)))
-            yield self._out(history, session)
+            chat = self._open(history, session)
+            chat.messages.append(gr.ChatMessage(role="user", content="(a voice message)"))
+            chat.messages.append(gr.ChatMessage(role="assistant", content=str(error)))
+            yield self._out(chat, live_curve(chat.session.history))
             return
         yield from self._respond(text, history, session)
 
@@ -475,16 +513,17 @@ class TutorBlock:
 
     def _respond(self, message: Any, history: list | None, session: Session | None) -> Iterator[tuple]:
         """Stream one turn: the learner's message, then each block and the training progress."""
-        session = session or self.tutor.new_session()
-        history = [_strip_options(item) for item in (history or [])]
+        chat = self._open(history, session)
         text = message.get("text", "") if isinstance(message, dict) else str(message or "")
-        history.append(gr.ChatMessage(role="user", content=_as_plain_text(text) or "(empty message)"))
-        yield self._out(history, session)
-        yield from self._turn(history, session, self.tutor.stream(session, text))
+        chat.messages.append(gr.ChatMessage(role="user", content=_as_plain_text(text) or "(empty message)"))
+        yield self._out(chat, live_curve(chat.session.history))
+        yield from self._turn(chat, self.tutor.stream(chat.session, text))
 
-    def _turn(self, history: list, session: Session, replies: Iterator[Reply]) -> Iterator[tuple]:
+    def _turn(self, chat: _Chat, replies: Iterator[Reply]) -> Iterator[tuple]:
         """Render a stream of Replies into the chat as they come."""
-        curve: Any = None
+        history, session = chat.messages, chat.session
+        curve = live_curve(session.history)  # the same frame until an epoch ends
+        status: str | None = None
         box_index: int | None = None
         last_reply: Reply | None = None
         shown_at, epochs_drawn = 0.0, 0
@@ -506,8 +545,7 @@ class TutorBlock:
                     curve = live_curve(session.history + progress.history)
                     epochs_drawn = epochs
                 status = reply.text.split(" - ")[0]
-                yield self._out(history, session, curve, status)
-                curve = None  # the curve is sent once per epoch, not with every update
+                yield self._out(chat, curve, status)
                 continue
             if box_index is not None:  # the first block after progress closes the box
                 stopped = reply.progress is not None and reply.progress.stopped
@@ -521,18 +559,17 @@ class TutorBlock:
                     metadata={"title": title, "status": "done"},
                 )
                 box_index = None
-                if reply.figures:
-                    curve = live_curve(session.history)
+                status = None
+                curve = live_curve(session.history)
             history.extend(reply_to_messages(reply))
             last_reply = reply
-            yield self._out(history, session, curve)
-            curve = None
+            yield self._out(chat, curve, status)
         if last_reply is not None and last_reply.options:
             for index in range(len(history) - 1, -1, -1):
                 if isinstance(history[index], gr.ChatMessage) and history[index].role == "assistant":
                     history[index].options = _options_payload(last_reply)
                     break
-        yield self._out(history, session, curve, self.tutor.status())
+        yield self._out(chat, live_curve(session.history))
 
 
 def _voice_clip(turn: str, index: int, rate: int, samples: np.ndarray) -> str:
