@@ -879,6 +879,9 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="spread the learners' starts over this long (2.0)")
     parser.add_argument("--deadline", type=float, default=900.0, metavar="SECONDS",
                         help="hard limit for the whole run; turns still running are cancelled (900)")
+    parser.add_argument("--nice", type=int, default=0, metavar="N",
+                        help="after starting the app, lower this script's own CPU priority by N "
+                        "(0): the clients stand in for browsers on other machines")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH",
                         help="also write every figure and turn to this JSON file")
     arguments = parser.parse_args(argv)
@@ -906,6 +909,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     print(f"starting the app on {url} (slice {arguments.slice:,}, state in {state_dir}) ...", flush=True)
     process = start_app(port, arguments.slice, state_dir, log_path)
+    if arguments.nice:  # the app keeps its priority; the learners' threads, started later, inherit this
+        os.nice(arguments.nice)
+        report["client_nice"] = arguments.nice
     clients: list[Any] = []
     learners: list[Learner] = []
     alone: list[Learner] = []

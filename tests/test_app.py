@@ -151,11 +151,13 @@ def test_step_updates_reach_the_page_once_a_second_but_epochs_and_queue_places_a
     # (the chat's last message, the live curve) as each update left; the chat list is reused
     turn = block._turn(block._open([], session), iter(training()))
     outputs = [(output[0][-1].content, output[4]) for output in turn]
-    # the queue place, the start, the epoch's end with its curve, the final reply and the
-    # turn's closing update; the 99 step updates all came within a second of the start
-    assert len(outputs) == 5
-    texts = [text for text, _ in outputs[:3]]
-    assert texts == ["Waiting: number 2", "Training for 2 epoch(s)", "Epoch 1/2, step 100"]
+    # the queue place, the start, the epoch's end with its curve, then the final reply in the
+    # turn's closing update (it came within BLOCK_INTERVAL); the 99 step updates all came
+    # within a second of the start
+    assert len(outputs) == 4
+    texts = [text for text, _ in outputs]
+    assert texts[:3] == ["Waiting: number 2", "Training for 2 epoch(s)", "Epoch 1/2, step 100"]
+    assert texts[3] == "**Training finished**"
     assert outputs[2][1]["accuracy"].tolist() == [0.5]
 
 
@@ -185,3 +187,33 @@ def test_updates_send_values_and_store_the_chat_and_session_once():
     later = list(block._respond("next", stored_chat, session))
     assert all(update[2] == gr.skip() for update in later)
     assert stored_chat[0].content == "help"
+
+
+def test_quick_blocks_of_a_reply_reach_the_page_in_one_update(monkeypatch):
+    """Each update re-sends the whole chat, so blocks made within BLOCK_INTERVAL go together;
+    a block that comes later is shown at once."""
+    import time
+
+    import gradio as gr
+
+    from tutor import ui
+    from tutor.reply import Reply
+
+    with gr.Blocks():
+        block = ui.TutorBlock(Tutor(train_slice=500))
+    monkeypatch.setattr(ui, "BLOCK_INTERVAL", 0.3)
+    session = block.tutor.new_session()
+
+    def quick():
+        yield from (Reply(text="text"), Reply(text="code"), Reply(text="figure"))
+
+    updates = [[m.content for m in out[0]] for out in block._turn(block._open([], session), quick())]
+    assert updates == [["text", "code", "figure"]]  # one update, the turn's closing one
+
+    def slow():
+        yield Reply(text="first")
+        time.sleep(0.4)
+        yield Reply(text="after a slow tool")
+
+    updates = [[m.content for m in out[0]] for out in block._turn(block._open([], session), slow())]
+    assert updates == [["first", "after a slow tool"], ["first", "after a slow tool"]]

@@ -97,6 +97,10 @@ watch('value', () => player.take(props.value));
 # which holds the Python lock every learner's turn needs, so the page takes one a second.
 # A new epoch and a place in the queue are always shown at once.
 PROGRESS_INTERVAL = 1.0
+# Seconds within which the blocks of one reply (text, code, figure) go to the page together:
+# most turns make all their blocks in a fraction of a second, and each update costs the server
+# the whole chat again, so a quick turn is one update after the echo, not four.
+BLOCK_INTERVAL = 0.5
 
 
 def figure_markdown(plot: Plot) -> str:
@@ -526,7 +530,7 @@ class TutorBlock:
         status: str | None = None
         box_index: int | None = None
         last_reply: Reply | None = None
-        shown_at, epochs_drawn = 0.0, 0
+        shown_at, epochs_drawn = time.monotonic(), 0  # the learner's message was just shown
         for reply in replies:
             if not reply.final:
                 progress = reply.progress
@@ -563,7 +567,9 @@ class TutorBlock:
                 curve = live_curve(session.history)
             history.extend(reply_to_messages(reply))
             last_reply = reply
-            yield self._out(chat, curve, status)
+            if time.monotonic() - shown_at >= BLOCK_INTERVAL:  # else the next update carries it
+                shown_at = time.monotonic()
+                yield self._out(chat, curve, status)
         if last_reply is not None and last_reply.options:
             for index in range(len(history) - 1, -1, -1):
                 if isinstance(history[index], gr.ChatMessage) and history[index].role == "assistant":
