@@ -15,7 +15,9 @@ until `/` answers and the app says TensorFlow and the data set are loaded, then:
    true labels of the flashcards, which it reads from the tutor's own answers);
 2. N learners go through it at once, each in a thread with its own `gradio_client.Client` (one
    Gradio session each, like a browser tab), started a little apart (`--stagger`) and pausing
-   `--think` seconds (+-50 %, seeded) between turns.
+   `--think` seconds (+-50 %, seeded) between turns. The learners are split over `--processes`
+   client processes (4), like tabs on several machines: twenty clients in one Python process
+   share its one lock, and their own polling and decoding then delays what they measure.
 
 Every learner clicks the offered options only, as the page's buttons send them: the option whose
 label starts with "Next", and on a flashcard a guess option ("9: Ankle boot"). That walks the
@@ -130,6 +132,7 @@ def start_app(port: int, train_slice: int, state_dir: Path, log_path: Path) -> s
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_SERVER_NAME": "127.0.0.1",
         "GRADIO_ANALYTICS_ENABLED": "False",
+        "GRADIO_PROFILING": "1",  # Gradio times each event inside the server (server_times)
         "BRAIN_TUTOR_TRAIN_SLICE": str(train_slice),
         "BRAIN_TUTOR_STATE_DIR": str(state_dir),
         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
@@ -658,10 +661,12 @@ def _texts_each(messages: Sequence[Any]) -> list[str]:
 # ----- the run ---------------------------------------------------------------------------------
 def run_learners(url: str, phase: str, indices: Sequence[int], clock: float, deadline: float,
                  think: float, stagger: float, truth: dict[tuple[str, int], int],
-                 clients: list[Any], timing: dict[str, float] | None = None) -> list[Learner]:
+                 clients: list[Any], timing: dict[str, float] | None = None,
+                 spacing: float | None = None) -> list[Learner]:
     """Walk the given learners at once, one thread and one client each; joins by the deadline.
 
     The clients are made first (not timed); `timing["wall"]` is from the first start to the end.
+    Learner i starts `i * spacing` seconds after the start (default: `stagger` spread evenly).
     """
     learners = [Learner(index, phase) for index in indices]
     walkers = []
@@ -671,10 +676,12 @@ def run_learners(url: str, phase: str, indices: Sequence[int], clock: float, dea
         walkers.append(Walker(learner, client, clock, deadline, think, truth, seed=learner.index))
     threads = []
     started = time.perf_counter()
-    spacing = stagger / max(1, len(walkers))
-    for position, walker in enumerate(walkers):
+    if spacing is None:
+        spacing = stagger / max(1, len(walkers))
+    for walker in walkers:
 
-        def work(walker: Walker = walker, delay: float = position * spacing) -> None:
+        def work(walker: Walker = walker, delay: float = (walker.learner.index - min(indices)) * spacing
+                 ) -> None:
             time.sleep(delay)
             try:
                 walker.walk()
@@ -695,6 +702,73 @@ def run_learners(url: str, phase: str, indices: Sequence[int], clock: float, dea
     return learners
 
 
+def _walk_group(url: str, indices: list[int], clock: float, deadline: float, think: float,
+                spacing: float, truth: dict[tuple[str, int], int], connection: Any) -> None:
+    """One client process: its learners walk, the results go back, and their clients stay
+    connected (their sessions alive, in the memory figure) until the parent says "close"."""
+    clients: list[Any] = []
+    timing: dict[str, float] = {}
+    before = os.times()
+    learners = run_learners(url, "together", indices, clock, deadline, think, 0.0, truth, clients,
+                            timing, spacing=spacing)
+    after = os.times()
+    used = (after.user - before.user) + (after.system - before.system)
+    connection.send((learners, timing.get("wall"), used))
+    connection.recv()  # "close"
+    for client in clients:
+        with contextlib.suppress(Exception):
+            client.close()
+
+
+class ClientProcesses:
+    """The learners split over a few client processes, like tabs on several machines.
+
+    Why: twenty gradio_client sessions in one Python process share its one lock; their own
+    polling and message decoding then delayed what they measured (a turn looked slower than
+    the server made it). Learner i still starts i * (stagger / learners) s after the start.
+    """
+
+    def __init__(self, url: str, indices: Sequence[int], processes: int, clock: float,
+                 deadline: float, think: float, stagger: float, truth: dict[tuple[str, int], int]) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded process
+        spacing = stagger / max(1, len(indices))
+        groups = [list(indices[start::processes]) for start in range(processes)]
+        self.connections = []
+        self.processes = []
+        for group in (group for group in groups if group):
+            parent, child = context.Pipe()
+            process = context.Process(target=_walk_group, daemon=True, args=(
+                url, group, clock, deadline, think, spacing, truth, child))
+            process.start()
+            self.connections.append(parent)
+            self.processes.append(process)
+
+    def results(self, timeout: float) -> tuple[list[Learner], float | None, float]:
+        """(learners by index, wall seconds of the slowest group, the clients' CPU seconds)."""
+        learners: list[Learner] = []
+        walls, cpu = [], 0.0
+        for connection in self.connections:
+            if not connection.poll(timeout):
+                raise RuntimeError("a client process gave no results by the deadline")
+            group, wall, used = connection.recv()
+            learners += group
+            cpu += used
+            if wall is not None:
+                walls.append(wall)
+        return sorted(learners, key=lambda learner: learner.index), max(walls, default=None), cpu
+
+    def close(self) -> None:
+        for connection in self.connections:
+            with contextlib.suppress(OSError):
+                connection.send("close")
+        for process in self.processes:
+            process.join(timeout=15)
+            if process.is_alive():
+                process.kill()
+
+
 def _percentile(values: Sequence[float], fraction: float) -> float | None:
     """Nearest-rank percentile (p95 of 20 values is the 19th smallest)."""
     if not values:
@@ -710,6 +784,28 @@ def _stats(values: Sequence[float]) -> dict[str, Any]:
         "p50": statistics.median(values) if values else None,
         "p95": _percentile(values, 0.95),
         "max": max(values) if values else None,
+    }
+
+
+def server_times(url: str) -> dict[str, Any] | None:
+    """Gradio's own timing of each `/respond` turn inside the server (`GRADIO_PROFILING=1`):
+    from the event's arrival in the queue to its last output, without the way to the client.
+
+    A turn with six or more updates is counted as a training turn (the echo, the box, an update
+    per epoch); the others are the non-training turns. None if the app does not serve traces.
+    """
+    try:
+        with urllib.request.urlopen(f"{url}gradio_api/profiling/traces", timeout=30) as response:
+            traces = json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+    turns = [trace for trace in traces if trace.get("fn_name") == "respond"]
+    quick = [trace for trace in turns if trace.get("n_iterations", 0) < 6]
+    return {
+        "turns": len(turns),
+        "non_training": _stats([trace["total_ms"] / 1000 for trace in quick]),
+        "non_training_postprocess": _stats([trace["postprocess_ms"] / 1000 for trace in quick]),
+        "non_training_function": _stats([trace["fn_call_ms"] / 1000 for trace in quick]),
     }
 
 
@@ -806,7 +902,8 @@ def print_report(report: dict[str, Any]) -> None:
     print("\n" + "=" * 78)
     print(f"load test: {report['learners']} learners at once (after 1 alone), slice "
           f"{report['slice']:,} images, 5 epochs, think {report['think']:g} s, stagger "
-          f"{report['stagger']:g} s, {report['cpus']} CPUs, load (1/5 min) "
+          f"{report['stagger']:g} s, clients in {report.get('client_processes', 1)} process(es), "
+          f"{report['cpus']} CPUs, load (1/5 min) "
           f"{report['load_before']} before, {report['load_after']} after")
     print(f"  learners finished       {together['finished']} of {together['learners']} "
           f"(+ the one alone: {'yes' if report['alone_finished'] else 'NO'}), {together['turns']} turns, "
@@ -827,6 +924,11 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"    while trainings ran   {_line(during)}   "
           f"(goal p95 <= {NON_TRAINING_GOAL_SECONDS:g} s: {verdict})")
     print(f"    first output (echo)   {_line(together['non_training_first_output'])}")
+    server = report.get("server")
+    if server:
+        print(f"    inside the server     {_line(server['non_training'])}   (Gradio's timing, "
+              f"queue to last output; the rest is the way to the client and the client itself)")
+        print(f"      of which postprocess {_line(server['non_training_postprocess'])}")
     print(f"    alone, for reference  {_line(together['alone_non_training'])}")
     print(f"  training turns          {_line(together['training'])}")
     print(f"    alone, for reference  {_line(together['alone_training'])}")
@@ -879,6 +981,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="spread the learners' starts over this long (2.0)")
     parser.add_argument("--deadline", type=float, default=900.0, metavar="SECONDS",
                         help="hard limit for the whole run; turns still running are cancelled (900)")
+    parser.add_argument("--processes", type=int, default=4, metavar="N",
+                        help="client processes the learners are split over (4); 1: all in this one")
     parser.add_argument("--nice", type=int, default=0, metavar="N",
                         help="after starting the app, lower this script's own CPU priority by N "
                         "(0): the clients stand in for browsers on other machines")
@@ -906,6 +1010,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, Any] = {
         "learners": arguments.learners, "slice": arguments.slice, "think": arguments.think,
         "stagger": arguments.stagger, "cpus": os.cpu_count(), "load_before": _load(),
+        "client_processes": max(1, arguments.processes),
     }
     print(f"starting the app on {url} (slice {arguments.slice:,}, state in {state_dir}) ...", flush=True)
     process = start_app(port, arguments.slice, state_dir, log_path)
@@ -913,6 +1018,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.nice(arguments.nice)
         report["client_nice"] = arguments.nice
     clients: list[Any] = []
+    groups: list[ClientProcesses] = []
     learners: list[Learner] = []
     alone: list[Learner] = []
     memory: dict[str, Any] = {"start": None, "one": None, "all": None, "peak": None}
@@ -935,14 +1041,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{arguments.learners} learners at once ...", flush=True)
             timing: dict[str, float] = {}
             threads_before = dict(monitor.threads)
-            learners = run_learners(url, "together", range(1, arguments.learners + 1), clock, deadline,
-                                    arguments.think, arguments.stagger, truth, clients, timing)
+            indices = range(1, arguments.learners + 1)
+            with contextlib.suppress(OSError):  # the server's own timing: of the class only
+                urllib.request.urlopen(urllib.request.Request(
+                    f"{url}gradio_api/profiling/clear", method="POST"), timeout=10).close()
+            if arguments.processes > 1:
+                group = ClientProcesses(url, indices, arguments.processes, clock, deadline,
+                                        arguments.think, arguments.stagger, truth)
+                groups.append(group)
+                learners, timing["wall"], report["client_process_cpu"] = group.results(
+                    max(0.0, deadline + 60 - time.perf_counter()))
+            else:
+                learners = run_learners(url, "together", indices, clock, deadline,
+                                        arguments.think, arguments.stagger, truth, clients, timing)
             report["together_wall"] = timing.get("wall")
             report["cpu_by_thread"] = monitor.cpu_by_thread_name(threads_before)[:6]
             memory["all"] = settled_rss(process.pid)
             memory["peak"] = monitor.peak or None
         if memory["one"] is not None and memory["all"] is not None:
             memory["per_extra_learner"] = (memory["all"] - memory["one"]) / arguments.learners
+        report["server"] = server_times(url)
         report["app_exit_code"] = process.poll()
         report["app_cpu"] = cpu_seconds(process.pid)
     except Exception as error:
@@ -952,13 +1070,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"    | {line}")
         return 1
     finally:
+        for group in groups:
+            group.close()
         for client in clients:
             with contextlib.suppress(Exception):
                 client.close()
         kill_group(process)
     memory.setdefault("per_extra_learner", None)
     cpu_after = os.times()
-    report["generator_cpu"] = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
+    report["generator_cpu"] = ((cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
+                               + report.get("client_process_cpu", 0.0))
     report["memory"] = memory
     report["alone_finished"] = bool(alone and alone[0].finished)
     report["together"] = summarise(learners, alone)
