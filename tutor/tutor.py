@@ -111,8 +111,8 @@ class Tutor:
         """Run every fit in a worker process, one per training slot (a server's choice).
 
         Fits in threads hold Python's lock, which every learner's chat turn needs; in worker
-        processes they do not (see `tutor.training_process`). Tests and the terminal chat keep
-        the simpler threads.
+        processes they do not (see `tutor.training_process`). The page (`TutorBlock`) asks for
+        this; the terminal chat and a `Tutor` used on its own keep the simpler threads.
         """
         from tutor.training_process import TrainingWorkers
 

@@ -134,7 +134,7 @@ def live_curve(history: list[dict[str, float]]) -> pd.DataFrame | None:
         for key, name in (("accuracy", "training"), ("val_accuracy", "validation"))
         if key in row and math.isfinite(float(row[key]))
     ]
-    if not rows:  # nothing to draw: an empty plot (an empty frame would fix the legend empty)
+    if not rows:  # an empty plot; after an empty frame the page drew later curves with no legend
         return None
     return pd.DataFrame(rows, columns=["epoch", "accuracy", "data"])
 
