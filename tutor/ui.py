@@ -642,6 +642,14 @@ def build_app(tutor: Tutor | None = None) -> gr.Blocks:
     return demo
 
 
+# Events Gradio runs at once, and threads for them (Gradio's default: 40). A turn holds one from
+# the learner's message to its last update, and a training turn holds it while the training
+# waits for a free slot and runs; with the default, a class of thirty, each also having their
+# reply read aloud, would leave later messages waiting in Gradio's own queue.
+MAX_EVENTS = 200
+
+
 def launch(demo: gr.Blocks, **kwargs: Any) -> None:
     """Serve the page with the tutor's stylesheet; keyword arguments go to `Blocks.launch`."""
+    kwargs.setdefault("max_threads", MAX_EVENTS)
     demo.launch(css=CSS, **kwargs)
