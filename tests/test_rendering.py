@@ -39,11 +39,30 @@ def test_the_helper_does_the_drawing_not_the_calling_thread(helper):
 
 
 def test_a_dead_helper_costs_no_figure(helper):
-    rendering._helper.process.kill()
-    rendering._helper.process.wait()
-    png = plots.training_curves(HISTORY).png()
-    assert png.startswith(b"\x89PNG")
+    for process in [helper.process for helper in rendering._helpers]:
+        process.kill()
+        process.wait()
+    for _ in range(rendering.HELPERS):  # each dead helper is found out by one drawing
+        png = plots.training_curves(HISTORY).png()
+        assert png.startswith(b"\x89PNG")
     assert not rendering.helper_running()  # drawn in-process from then on
+    assert plots.training_curves(HISTORY).png().startswith(b"\x89PNG")
+
+
+def test_a_second_helper_draws_while_the_first_is_busy(helper):
+    import threading
+
+    busy = rendering._take_helper()  # as if it were drawing another learner's figure
+    assert busy is not None
+    drawn: list[bytes] = []
+    try:
+        figure = plots.training_curves(HISTORY).figure
+        worker = threading.Thread(target=lambda: drawn.append(rendering.png_bytes(figure)))
+        worker.start()
+        worker.join(timeout=60)
+        assert drawn and drawn[0].startswith(b"\x89PNG")  # it did not wait for the busy one
+    finally:
+        rendering._idle.put(busy)
 
 
 def test_a_figure_the_helper_cannot_draw_is_drawn_here(helper):

@@ -1,14 +1,15 @@
-"""Draw figures into PNGs in a helper process, so that drawing never holds the server's Python lock.
+"""Draw figures into PNGs in helper processes, so that drawing never holds the server's Python lock.
 
 Why: a matplotlib drawing takes 0.15-0.25 s of pure Python, and Python runs one thread at a
 time. With twenty learners on one server, every drawing (a learner's training curve, their
 prediction bars) made every other learner's turn wait. A figure pickles in under 10 ms; the
 helper process unpickles and draws it on the other core while the server goes on.
 
-The helper is `python -m tutor.rendering`, a loop that reads pickled figures on stdin and writes
+A helper is `python -m tutor.rendering`, a loop that reads pickled figures on stdin and writes
 PNGs on stdout (each message is an 8-byte length and the bytes). It only ever receives figures
-this server made, so unpickling them is safe. If it is not started, or dies, figures are drawn
-in the calling thread as before: a drawing is never lost, only slower.
+this server made, so unpickling them is safe. There are `HELPERS` of them, so that one learner's
+figure does not wait behind another's. If none is started, or they die, figures are drawn in
+the calling thread as before: a drawing is never lost, only slower.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import atexit
 import io
 import logging
 import pickle
+import queue
 import struct
 import subprocess
 import sys
@@ -69,59 +71,86 @@ class _Helper:
         self.process.wait(timeout=5)
 
 
-_helper: _Helper | None = None
-_helper_lock = threading.Lock()
+HELPERS = 2  # drawings at once: two learners' figures (or two of one reply) need not queue
+_helpers: list[_Helper] = []
+_idle: queue.Queue[_Helper] = queue.Queue()
+_helpers_lock = threading.Lock()
 
 
-def start_helper() -> bool:
-    """Start the helper process once per server; False if it cannot start (then figures are
+def start_helper(count: int = HELPERS) -> bool:
+    """Start the helper processes once per server; False if none can start (then figures are
     drawn in-process)."""
-    global _helper
-    with _helper_lock:
-        if _helper is None or _helper.process.poll() is not None:
+    with _helpers_lock:
+        for helper in [helper for helper in _helpers if helper.process.poll() is not None]:
+            _retire(helper)
+        while len(_helpers) < count:
             try:
-                _helper = _Helper()
+                helper = _Helper()
             except OSError as error:
-                log.warning("figures are drawn in-process: the helper did not start (%s)", error)
-                _helper = None
-                return False
-            atexit.register(_helper.stop)
-        return True
+                log.warning("a drawing helper did not start (%s)", error)
+                break
+            atexit.register(helper.stop)
+            _helpers.append(helper)
+            _idle.put(helper)
+        return bool(_helpers)
+
+
+def _retire(helper: _Helper) -> None:
+    """Forget a helper (the caller holds `_helpers_lock`); its queue entry is skipped later."""
+    if helper in _helpers:
+        _helpers.remove(helper)
 
 
 def stop_helper() -> None:
-    """Stop the helper process (figures are then drawn in-process)."""
-    global _helper
-    with _helper_lock:
-        helper, _helper = _helper, None
-    if helper is not None:
+    """Stop the helper processes (figures are then drawn in-process)."""
+    with _helpers_lock:
+        helpers = list(_helpers)
+        _helpers.clear()
+    for helper in helpers:
         helper.stop()
 
 
 def helper_running() -> bool:
-    helper = _helper
-    return helper is not None and helper.process.poll() is None
+    with _helpers_lock:
+        return any(helper.process.poll() is None for helper in _helpers)
+
+
+def _take_helper() -> _Helper | None:
+    """A free live helper (waiting for one if all are drawing), or None if none runs."""
+    while True:
+        with _helpers_lock:
+            if not _helpers:
+                return None
+        try:
+            helper = _idle.get(timeout=1.0)
+        except queue.Empty:
+            continue
+        with _helpers_lock:
+            if helper in _helpers:
+                return helper
 
 
 def png_bytes(figure: Any) -> bytes:
-    """The figure as PNG bytes: drawn by the helper process when it runs, else here."""
-    global _helper
-    helper = _helper
-    if helper is not None:
-        try:
-            payload = pickle.dumps(figure, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # something in this figure does not pickle: this figure is drawn here
-            log.warning("a figure could not be sent to the drawing helper", exc_info=True)
-            return draw_here(figure)
-        try:
-            return helper.draw(payload)
-        except (OSError, EOFError, RuntimeError, struct.error) as error:
-            log.warning("the drawing helper failed (%s); drawing in-process from now on", error)
-            with _helper_lock:
-                if _helper is helper:
-                    _helper = None
-            helper.stop()
-    return draw_here(figure)
+    """The figure as PNG bytes: drawn by a helper process when one runs, else here."""
+    helper = _take_helper()
+    if helper is None:
+        return draw_here(figure)
+    try:
+        payload = pickle.dumps(figure, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # something in this figure does not pickle: this figure is drawn here
+        log.warning("a figure could not be sent to the drawing helper", exc_info=True)
+        _idle.put(helper)
+        return draw_here(figure)
+    try:
+        png = helper.draw(payload)
+    except (OSError, EOFError, RuntimeError, struct.error) as error:
+        log.warning("a drawing helper failed (%s); it is not used again", error)
+        with _helpers_lock:
+            _retire(helper)
+        helper.stop()
+        return draw_here(figure)
+    _idle.put(helper)
+    return png
 
 
 def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
