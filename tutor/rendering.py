@@ -7,9 +7,10 @@ helper process unpickles and draws it on the other core while the server goes on
 
 A helper is `python -m tutor.rendering`, a loop that reads pickled figures on stdin and writes
 PNGs on stdout (each message is an 8-byte length and the bytes). It only ever receives figures
-this server made, so unpickling them is safe. There are `HELPERS` of them, so that one learner's
-figure does not wait behind another's. If none is started, or they die, figures are drawn in
-the calling thread as before: a drawing is never lost, only slower.
+this server made, so unpickling them is safe. With four cores or more there are two of them
+(`HELPERS`), so that one learner's figure does not wait behind another's. If none is started,
+or they die, figures are drawn in the calling thread as before: a drawing is never lost, only
+slower.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import atexit
 import io
 import logging
+import os
 import pickle
 import queue
 import struct
@@ -71,7 +73,10 @@ class _Helper:
         self.process.wait(timeout=5)
 
 
-HELPERS = 2  # drawings at once: two learners' figures (or two of one reply) need not queue
+# Drawings at once. They share the cores with the server and the training workers: on two cores
+# a second helper made the 20-learner benchmark slower (non-training p95 1.75 and 2.01 s against
+# 1.06 and 1.68 s with one), so a second helper comes with the third and fourth core.
+HELPERS = max(1, (os.cpu_count() or 1) // 2)
 _helpers: list[_Helper] = []
 _idle: queue.Queue[_Helper] = queue.Queue()
 _helpers_lock = threading.Lock()
@@ -170,8 +175,6 @@ def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
 
 
 if __name__ == "__main__":
-    import os
-
     import matplotlib
 
     matplotlib.use("Agg")
