@@ -76,3 +76,17 @@ def test_a_figure_the_helper_cannot_draw_is_drawn_here(helper):
     figure.unpicklable = Unpicklable()  # an attribute pickle refuses
     assert rendering.png_bytes(figure).startswith(b"\x89PNG")
     assert rendering.helper_running()  # the helper stays for the next figure
+
+
+def test_the_helper_starts_from_any_folder(tmp_path, monkeypatch):
+    """A host app may run elsewhere and find this package through its own `sys.path`."""
+    rendering.stop_helper()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    try:
+        assert rendering.start_helper()
+        figure = plots.training_curves(HISTORY).figure
+        assert rendering.png_bytes(figure) == rendering.draw_here(figure)
+        assert rendering.helper_running()  # it drew, rather than failing over to this process
+    finally:
+        rendering.stop_helper()

@@ -6,8 +6,12 @@ Only our own processes are at either end of these pipes (started by `tutor.rende
 
 from __future__ import annotations
 
+import os
 import pickle
 import struct
+import subprocess
+import sys
+from pathlib import Path
 from typing import IO, Any
 
 _LENGTH = struct.Struct(">Q")
@@ -36,3 +40,15 @@ def read_message(stream: IO[bytes]) -> Any:
     if length > MOST_BYTES:
         raise EOFError("a garbled message length")
     return pickle.loads(read_exactly(stream, length))
+
+
+def start_helper_process(module: str, *arguments: str) -> subprocess.Popen[bytes]:
+    """`python -m <module>` with pipes on stdin and stdout, able to import this package even
+    when the server found it through a path set at run time (a host app's `sys.path`)."""
+    package_root = str(Path(__file__).resolve().parents[1])
+    paths = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *arguments],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True, env=environment,
+    )

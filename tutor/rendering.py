@@ -22,12 +22,11 @@ import os
 import pickle
 import queue
 import struct
-import subprocess
 import sys
 import threading
 from typing import IO, Any
 
-from tutor.pipes import read_exactly
+from tutor.pipes import read_exactly, start_helper_process
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +45,7 @@ class _Helper:
     """One helper process; one drawing at a time (it has one core's worth of work to do)."""
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tutor.rendering"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
-        )
+        self.process = start_helper_process("tutor.rendering")
         self.lock = threading.Lock()
 
     def draw(self, payload: bytes) -> bytes:

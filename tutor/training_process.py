@@ -23,14 +23,13 @@ import contextlib
 import logging
 import os
 import queue
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from tutor.pipes import read_message, write_message
+from tutor.pipes import read_message, start_helper_process, write_message
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +46,7 @@ IDLE_SECONDS = 600.0  # a worker with nothing to fit for this long exits, freein
 class _Worker:
     def __init__(self) -> None:
         self.idle_seconds = IDLE_SECONDS
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tutor.training_process", str(self.idle_seconds)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
-        )
+        self.process = start_helper_process("tutor.training_process", str(self.idle_seconds))
         self.write_lock = threading.Lock()
         self.last_used = time.monotonic()
 
