@@ -16,8 +16,8 @@ until `/` answers and the app says TensorFlow and the data set are loaded, then:
 2. N learners go through it at once, each in a thread with its own `gradio_client.Client` (one
    Gradio session each, like a browser tab), started a little apart (`--stagger`) and pausing
    `--think` seconds (+-50 %, seeded) between turns. The learners are split over `--processes`
-   client processes (4), like tabs on several machines: twenty clients in one Python process
-   share its one lock, and their own polling and decoding then delays what they measure.
+   client processes (4), like tabs on several machines rather than twenty clients sharing one
+   Python process and its lock.
 
 Every learner clicks the offered options only, as the page's buttons send them: the option whose
 label starts with "Next", and on a flashcard a guess option ("9: Ankle boot"). That walks the
@@ -723,9 +723,10 @@ def _walk_group(url: str, indices: list[int], clock: float, deadline: float, thi
 class ClientProcesses:
     """The learners split over a few client processes, like tabs on several machines.
 
-    Why: twenty gradio_client sessions in one Python process share its one lock; their own
-    polling and message decoding then delayed what they measured (a turn looked slower than
-    the server made it). Learner i still starts i * (stagger / learners) s after the start.
+    Why: browsers are independent, while twenty gradio_client sessions in one Python process
+    share its one lock, so their own polling and decoding could delay what they measure. (On
+    two cores the figures came out much the same either way.) Learner i still starts
+    i * (stagger / learners) s after the start.
     """
 
     def __init__(self, url: str, indices: Sequence[int], processes: int, clock: float,
