@@ -106,24 +106,37 @@ GPU_CODE = "import tensorflow as tf\n\ntf.config.list_physical_devices('GPU')"
 
 
 def build_model(spec: ModelSpec = ModelSpec(), number_of_classes: int = 10):
-    """Build the model of `spec` the Keras 3 way: the input declared with `keras.Input`."""
+    """Build the model of `spec` the Keras 3 way: the input declared with `keras.Input`.
+
+    The layers are named as a notebook's first model names them (`flatten`, `dense`,
+    `dense_1`, ...). Keras numbers names across every model in the process, so on a shared
+    server a learner's summary said `dense_37`, and the model diagram, drawn once for all
+    learners with the same layers, was drawn again for each because the names differed.
+    """
     import keras
     from keras import layers
+
+    counts: dict[str, int] = {}
+
+    def name(kind: str) -> str:
+        number = counts.get(kind, 0)
+        counts[kind] = number + 1
+        return kind if number == 0 else f"{kind}_{number}"
 
     stack: list = [keras.Input(shape=(28, 28))]
     if spec.convolutional:
         stack += [
-            layers.Reshape((28, 28, 1)),
-            layers.Conv2D(32, 3, activation="relu"),
-            layers.MaxPooling2D(),
-            layers.Conv2D(64, 3, activation="relu"),
-            layers.MaxPooling2D(),
+            layers.Reshape((28, 28, 1), name=name("reshape")),
+            layers.Conv2D(32, 3, activation="relu", name=name("conv2d")),
+            layers.MaxPooling2D(name=name("max_pooling2d")),
+            layers.Conv2D(64, 3, activation="relu", name=name("conv2d")),
+            layers.MaxPooling2D(name=name("max_pooling2d")),
         ]
-    stack.append(layers.Flatten())
+    stack.append(layers.Flatten(name=name("flatten")))
     for units, activation in spec.hidden:
-        stack.append(layers.Dense(units, activation=activation))
-    stack.append(layers.Dense(number_of_classes))
-    return keras.Sequential(stack)
+        stack.append(layers.Dense(units, activation=activation, name=name("dense")))
+    stack.append(layers.Dense(number_of_classes, name=name("dense")))
+    return keras.Sequential(stack, name="sequential")
 
 
 def model_code(spec: ModelSpec = ModelSpec()) -> str:
