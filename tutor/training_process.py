@@ -49,6 +49,7 @@ class _Worker:
         self.process = start_helper_process("tutor.training_process", str(self.idle_seconds))
         self.write_lock = threading.Lock()
         self.last_used = time.monotonic()
+        self.answered = False  # it has sent something: it started, and it can fit
 
     def usable(self) -> bool:
         """Alive, and not about to leave for idleness (a request must not race its exit)."""
@@ -62,7 +63,9 @@ class _Worker:
 
     def receive(self) -> Any:
         assert self.process.stdout is not None
-        return read_message(self.process.stdout)
+        message = read_message(self.process.stdout)
+        self.answered = True
+        return message
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -86,7 +89,12 @@ class TrainingWorkers:
     once, whatever the number of learners. A worker leaves after `IDLE_SECONDS` without work.
     """
 
+    # Workers that died before their first word, one after another: then this Python cannot
+    # start them (no `python -m`, no memory for a second TensorFlow), and fits run in a thread.
+    MOST_FAILED_STARTS = 2
+
     def __init__(self, count: int) -> None:
+        self.failed_starts = 0
         self._slots = [_Slot() for _ in range(max(1, count))]
         self._idle: queue.Queue[_Slot] = queue.Queue()
         self._lock = threading.Lock()
@@ -123,16 +131,26 @@ class TrainingWorkers:
         `dataset` is not sent: the worker has loaded the same files. Raises
         TrainingProcessError when the worker fails; `model` is then untouched.
         """
+        from tutor.backend import train as fit_here
+
+        if self.failed_starts >= self.MOST_FAILED_STARTS:
+            return fit_here(model, dataset, settings, on_update, stop, validation_slice)
         slot = self._idle.get()  # the training slots let at most `count` trainings in
         try:
             worker = self._ready_worker(slot)
             try:
-                return self._run(worker, model, settings, on_update, stop, validation_slice)
+                result = self._run(worker, model, settings, on_update, stop, validation_slice)
             except (EOFError, OSError) as error:
                 worker.stop()
-                raise TrainingProcessError(f"the training process stopped ({error})") from error
+                if worker.answered:  # it died during the fit: this training fails, not the next
+                    raise TrainingProcessError(f"the training process stopped ({error})") from error
+                self.failed_starts += 1
+                log.warning("a training process died before it started (%s); fitting here", error)
+                return fit_here(model, dataset, settings, on_update, stop, validation_slice)
             finally:
                 worker.last_used = time.monotonic()
+            self.failed_starts = 0
+            return result
         finally:
             self._idle.put(slot)
 
