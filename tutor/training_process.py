@@ -213,14 +213,18 @@ class TrainingWorkers:
 
 
 def _load_state(model: Any, weights: list, optimizer_state: list) -> None:
-    """Put a fit's weights and optimizer state (Adam's moments, the step count) into `model`."""
+    """Put weights and optimizer state (Adam's moments, the step count) into a compiled `model`.
+
+    Both ends use it: the worker before a fit, the server after. An optimizer that has never
+    stepped holds only its step count and learning rate, which come first in a built one too;
+    so a built optimizer takes all of a fitted state, and the first two of an unfitted one.
+    """
     model.set_weights(weights)
     optimizer = model.optimizer
     if len(optimizer.variables) != len(optimizer_state):
-        optimizer.build(model.trainable_variables)  # its first fit: make the slots to fill
-    if len(optimizer.variables) == len(optimizer_state):
-        for variable, value in zip(optimizer.variables, optimizer_state, strict=True):
-            variable.assign(value)
+        optimizer.build(model.trainable_variables)  # make the slots to fill
+    for variable, value in zip(optimizer.variables, optimizer_state, strict=False):
+        variable.assign(value)
 
 
 def _serve(idle_seconds: float) -> None:
@@ -259,16 +263,8 @@ def _serve(idle_seconds: float) -> None:
         stop.clear()
         try:
             model = keras.models.model_from_json(request["architecture"])
-            model.set_weights(request["weights"])
             model.compile_from_config(request["compile"])
-            state = request["optimizer_state"]
-            model.optimizer.build(model.trainable_variables)
-            if len(model.optimizer.variables) == len(state):
-                for variable, value in zip(model.optimizer.variables, state, strict=True):
-                    variable.assign(value)
-            else:  # the learner's first fit: only the step count and learning rate exist yet
-                for variable, value in zip(model.optimizer.variables, state, strict=False):
-                    variable.assign(value)
+            _load_state(model, request["weights"], request["optimizer_state"])
             result = backend.train(
                 model, dataset, request["settings"],
                 on_update=lambda update: write_message(answers, ("update", update)),
