@@ -29,17 +29,44 @@ def read_exactly(stream: IO[bytes], count: int) -> bytes:
     return data
 
 
-def write_message(stream: IO[bytes], message: Any) -> None:
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+def pickled(message: Any) -> bytes:
+    """The message as it travels; raises what pickle raises for what cannot travel."""
+    return pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def write_pickled(stream: IO[bytes], payload: bytes) -> None:
     stream.write(_LENGTH.pack(len(payload)) + payload)
     stream.flush()
 
 
-def read_message(stream: IO[bytes]) -> Any:
+def read_pickled(stream: IO[bytes], most_bytes: int = MOST_BYTES) -> bytes:
+    """One message's bytes, not yet unpickled; EOFError if the pipe closes or the length is garbled."""
     (length,) = _LENGTH.unpack(read_exactly(stream, _LENGTH.size))
-    if length > MOST_BYTES:
+    if length > most_bytes:
         raise EOFError("a garbled message length")
-    return pickle.loads(read_exactly(stream, length))
+    return read_exactly(stream, length)
+
+
+def write_message(stream: IO[bytes], message: Any) -> None:
+    write_pickled(stream, pickled(message))
+
+
+def read_message(stream: IO[bytes], most_bytes: int = MOST_BYTES) -> Any:
+    return pickle.loads(read_pickled(stream, most_bytes))
+
+
+def answer_channel() -> IO[bytes]:
+    """In a helper process: its stdout for answers, and stdout itself pointed at stderr, so a
+    stray print (TensorFlow's, a library's) never lands among the answers."""
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    return answers
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=timeout)
 
 
 def start_helper_process(module: str, *arguments: str) -> subprocess.Popen[bytes]:

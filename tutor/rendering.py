@@ -6,11 +6,11 @@ prediction bars) made every other learner's turn wait. A figure pickles in under
 helper process unpickles and draws it on the other core while the server goes on.
 
 A helper is `python -m tutor.rendering`, a loop that reads pickled figures on stdin and writes
-PNGs on stdout (each message is an 8-byte length and the bytes). It only ever receives figures
-this server made, so unpickling them is safe. With four cores or more there are two of them
-(`HELPERS`), so that one learner's figure does not wait behind another's. If none is started,
-or they die, figures are drawn in the calling thread as before: a drawing is never lost, only
-slower.
+("png", bytes) or ("error", text) on stdout, framed as `tutor.pipes` frames every message. It
+only ever receives figures this server made, so unpickling them is safe. With four cores or
+more there are two of them (`HELPERS`), so that one learner's figure does not wait behind
+another's. If none is started, or they die, figures are drawn in the calling thread as before:
+a drawing is never lost, only slower.
 """
 
 from __future__ import annotations
@@ -26,12 +26,20 @@ import sys
 import threading
 from typing import IO, Any
 
-from tutor.pipes import read_exactly, start_helper_process
+from tutor.pipes import (
+    answer_channel,
+    pickled,
+    read_message,
+    read_pickled,
+    start_helper_process,
+    stop_process,
+    write_message,
+    write_pickled,
+)
 
 log = logging.getLogger(__name__)
 
-_HEADER = struct.Struct(">BQ")  # status (0 = a PNG, 1 = an error message), length
-_MOST_BYTES = 64 * 1024 * 1024  # no PNG of ours comes near this
+_MOST_BYTES = 64 * 1024 * 1024  # no PNG of ours comes near this: a longer answer is garbled
 
 
 def draw_here(figure: Any) -> bytes:
@@ -53,20 +61,17 @@ class _Helper:
         with self.lock:
             stdin, stdout = self.process.stdin, self.process.stdout
             assert stdin is not None and stdout is not None
-            stdin.write(_HEADER.pack(0, len(payload)) + payload)
-            stdin.flush()
-            status, length = _HEADER.unpack(read_exactly(stdout, _HEADER.size))
-            if status not in (0, 1) or length > _MOST_BYTES:
-                raise RuntimeError("the drawing helper's answer is garbled")
-            data = read_exactly(stdout, length)
-        if status != 0:
-            raise RuntimeError(data.decode("utf-8", "replace"))
-        return data
+            write_pickled(stdin, payload)
+            answer = read_message(stdout, _MOST_BYTES)
+        if not (isinstance(answer, tuple) and len(answer) == 2 and answer[0] in ("png", "error")):
+            raise RuntimeError("the drawing helper's answer is garbled")
+        kind, data = answer
+        if kind != "png":
+            raise RuntimeError(str(data))
+        return bytes(data)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=5)
+        stop_process(self.process, timeout=5)
 
 
 # Drawings at once. They share the cores with the server and the training workers: on two cores
@@ -137,14 +142,14 @@ def png_bytes(figure: Any) -> bytes:
     if helper is None:
         return draw_here(figure)
     try:
-        payload = pickle.dumps(figure, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickled(figure)
     except Exception:  # something in this figure does not pickle: this figure is drawn here
         log.warning("a figure could not be sent to the drawing helper", exc_info=True)
         _idle.put(helper)
         return draw_here(figure)
     try:
         png = helper.draw(payload)
-    except (OSError, EOFError, RuntimeError, struct.error) as error:
+    except (OSError, EOFError, RuntimeError, struct.error, pickle.UnpicklingError) as error:
         log.warning("a drawing helper failed (%s); it is not used again", error)
         with _helpers_lock:
             _retire(helper)
@@ -158,22 +163,18 @@ def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """The helper's loop: a pickled figure in, its PNG (or the error) out, until stdin closes."""
     while True:
         try:
-            _, length = _HEADER.unpack(read_exactly(stdin, _HEADER.size))
-            payload = read_exactly(stdin, length)
+            payload = read_pickled(stdin)
         except EOFError:
             return  # the server closed the pipe (or died): nothing left to draw
         try:
-            status, data = 0, draw_here(pickle.loads(payload))
+            answer = ("png", draw_here(pickle.loads(payload)))
         except Exception as error:  # reported to the server, which draws in-process instead
-            status, data = 1, f"{type(error).__name__}: {error}".encode()
-        stdout.write(_HEADER.pack(status, len(data)) + data)
-        stdout.flush()
+            answer = ("error", f"{type(error).__name__}: {error}")
+        write_message(stdout, answer)
 
 
 if __name__ == "__main__":
     import matplotlib
 
     matplotlib.use("Agg")
-    answers = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # a stray print goes to stderr, never into the PNGs
-    _serve(sys.stdin.buffer, answers)
+    _serve(sys.stdin.buffer, answer_channel())

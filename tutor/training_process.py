@@ -29,7 +29,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tutor.pipes import read_message, start_helper_process, write_message
+from tutor.pipes import (
+    answer_channel,
+    read_message,
+    start_helper_process,
+    stop_process,
+    write_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +74,7 @@ class _Worker:
         return message
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 class _Slot:
@@ -233,8 +237,7 @@ def _serve(idle_seconds: float) -> None:
 
     from tutor import backend, data
 
-    answers = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # a stray print (TensorFlow's, a library's) goes to stderr, not into answers
+    answers = answer_channel()
     requests: queue.Queue = queue.Queue()
     stop = threading.Event()
 
