@@ -186,7 +186,18 @@ def test_updates_send_values_and_store_the_chat_and_session_once():
         assert update[1] == gr.skip() and update[2] == gr.skip()  # already stored
     later = list(block._respond("next", stored_chat, session))
     assert all(update[2] == gr.skip() for update in later)
-    assert stored_chat[0].content == "help"
+    # the earlier turn's messages now are the Chatbot's finished form, without their buttons,
+    # so the later turn's updates pass them through Gradio untouched; this turn's are as made
+    from gradio.components.chatbot import Message
+
+    start = next(index for index, message in enumerate(stored_chat)
+                 if isinstance(message, gr.ChatMessage) and message.content == "next")
+    assert start >= 2 and stored_chat[0].content[0].text == "help"
+    assert all(isinstance(message, Message) and not message.options
+               for message in stored_chat[:start])
+    assert any(getattr(message, "options", None) for message in stored_chat[start:])
+    page = block.chatbot.postprocess(stored_chat).model_dump()
+    assert [message["role"] for message in page] == [message.role for message in stored_chat]
 
 
 def test_quick_blocks_of_a_reply_reach_the_page_in_one_update(monkeypatch):

@@ -20,6 +20,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 import pandas as pd
+from gradio.components.chatbot import Message as ChatbotMessage
 
 from tutor import rendering
 from tutor.reply import Plot, Reply
@@ -410,8 +411,26 @@ class TutorBlock:
             chat_stored=history is not None,
             session_stored=session is not None and session_stored,
         )
-        chat.messages[:] = [_strip_options(item) for item in chat.messages]
+        chat.messages[:] = self._settled(chat.messages)
         return chat
+
+    def _settled(self, messages: list) -> list:
+        """Earlier turns' messages as the Chatbot's own finished form, without their buttons.
+
+        Why: every update of a turn passes the whole chat through `Chatbot.postprocess`, which
+        rebuilds each message (and re-indents its text) unless it already is a
+        `gradio.components.chatbot.Message`; old messages never change again, so they are
+        converted once here instead of on each of the turn's updates.
+        """
+        settled: list = []
+        for item in messages:
+            if not isinstance(item, ChatbotMessage):
+                settled.extend(self.chatbot.postprocess([item]).root)
+            else:
+                settled.append(item)
+        for item in settled:
+            item.options = None  # only the latest choices are live
+        return settled
 
     # ----- events -----------------------------------------------------------------------
     def _welcome(self, history: list | None, session: Session | None, learner_id: str | None
@@ -572,7 +591,7 @@ class TutorBlock:
                 yield self._out(chat, curve, status)
         if last_reply is not None and last_reply.options:
             for index in range(len(history) - 1, -1, -1):
-                if isinstance(history[index], gr.ChatMessage) and history[index].role == "assistant":
+                if getattr(history[index], "role", None) == "assistant":
                     history[index].options = _options_payload(last_reply)
                     break
         yield self._out(chat, live_curve(session.history))
@@ -617,15 +636,6 @@ def _as_plain_text(text: str) -> str:
     for character in "\\`*_{}[]()#+!|~":
         escaped = escaped.replace(character, "\\" + character)
     return escaped
-
-
-def _strip_options(message: Any) -> Any:
-    """Old messages keep their text but lose their buttons: only the latest choices are live."""
-    if isinstance(message, dict):
-        return {key: value for key, value in message.items() if key != "options"}
-    if isinstance(message, gr.ChatMessage):
-        message.options = []
-    return message
 
 
 def build_app(tutor: Tutor | None = None) -> gr.Blocks:
