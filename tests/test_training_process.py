@@ -34,7 +34,10 @@ def test_a_fit_in_a_worker_teaches_the_learners_own_model(workers, model):
     updates = []
     result = workers.train(model, dataset, SETTINGS, updates.append, threading.Event())
     assert len(result.history) == 2 and not result.stopped and not result.diverged
-    assert result.history[-1]["val_accuracy"] > 0.7  # 2,000 scaled images, 2 epochs
+    # 2,000 scaled images, 2 epochs: 0.695-0.716 in eight runs (the fit is not seeded, so a
+    # bound at 0.7 failed one run in five); chance is 0.1, and the loss must fall
+    assert result.history[-1]["val_accuracy"] > 0.6
+    assert result.history[1]["loss"] < result.history[0]["loss"]
     assert updates and updates[-1].epoch_done and len(updates[-1].history) == 2
     after = model.get_weights()
     assert any(not np.array_equal(old, new) for old, new in zip(before, after, strict=True))
