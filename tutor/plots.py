@@ -438,7 +438,9 @@ def training_curves(history: Sequence[Mapping[str, float]]) -> Plot:
     val_loss_epochs, val_loss = _series(history, "val_loss", required=False)
     val_acc_epochs, val_accuracy = _series(history, "val_accuracy", required=False)
 
-    fig = Figure(figsize=(7.0, 3.3), layout="constrained")
+    # fixed margins, as for the output bars: drawn after every learner's every training
+    fig = Figure(figsize=(7.0, 3.3))
+    fig.subplots_adjust(left=0.105, right=0.98, top=0.8, bottom=0.15, wspace=0.36)
     loss_ax, acc_ax = fig.subplots(1, 2)
     panels = (
         (
@@ -464,6 +466,7 @@ def training_curves(history: Sequence[Mapping[str, float]]) -> Plot:
             )
         ax.set_title(heading)
         ax.set_ylabel(ylabel)
+        ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4), useMathText=True)  # fits the margin
         _epoch_axis(ax, len(history))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
