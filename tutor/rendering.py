@@ -21,7 +21,6 @@ import logging
 import os
 import pickle
 import queue
-import struct
 import sys
 import threading
 from typing import IO, Any
@@ -149,7 +148,7 @@ def png_bytes(figure: Any) -> bytes:
         return draw_here(figure)
     try:
         png = helper.draw(payload)
-    except (OSError, EOFError, RuntimeError, struct.error, pickle.UnpicklingError) as error:
+    except (OSError, EOFError, RuntimeError, pickle.UnpicklingError) as error:
         log.warning("a drawing helper failed (%s); it is not used again", error)
         with _helpers_lock:
             _retire(helper)
