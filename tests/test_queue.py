@@ -102,3 +102,31 @@ def test_stop_cancels_a_queued_training_before_it_starts(one_slot_tutor):
     first_thread.join(timeout=60)
     assert not first_thread.is_alive()
     assert tutor.slots.running == 0
+
+
+def test_stop_while_queued_wins_even_when_the_slot_comes_in_the_same_wait(one_slot_tutor,
+                                                                          monkeypatch):
+    """Stop pressed while queued, then the slot handed over before the queue looks again.
+
+    The race a busy machine hit: the waiting thread only looked at Stop when a half-second wait
+    ran out, so a slot freed within that half second started a training already stopped (one
+    batch ran and a run was recorded). Here the slot comes in the very wait that sees Stop.
+    """
+    tutor = one_slot_tutor
+    learner = _at_training_step(tutor)
+    weights_before = [w.copy() for w in learner.model.get_weights()]
+    wait = tutor.slots.wait
+
+    def stop_then_hand_over(ticket: int, timeout: float) -> bool:
+        assert tutor.slots.place(ticket) == 1  # still queued when Stop comes
+        assert tutor.stop(learner)
+        return wait(ticket, timeout)  # the slot is free: handed over at once
+
+    monkeypatch.setattr(tutor.slots, "wait", stop_then_hand_over)
+    replies = list(tutor.stream(learner, "train for 2 epochs"))
+    assert tools.wait_for_training(learner, timeout=30)
+    assert learner.history == [] and learner.runs == []  # it never trained, so no run
+    assert all((before == after).all()
+               for before, after in zip(weights_before, learner.model.get_weights(), strict=True))
+    assert replies[-1].final and "stop" in replies[-1].text.lower()
+    assert tutor.slots.running == 0 and tutor.slots.queued == 0

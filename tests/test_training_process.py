@@ -68,6 +68,23 @@ def test_stop_ends_a_fit_in_a_worker(workers, model):
     assert result.stopped and len(result.history) < 50
 
 
+
+def test_stop_that_reaches_a_worker_before_its_fit_is_kept(model):
+    """Stop pressed while a fresh worker still loads (the first training on a server).
+
+    The request and the "stop" both wait in the worker's pipe; its reader takes both before the
+    fit begins. The worker used to clear the stop when it took the request, so the stop was lost
+    and the whole fit ran.
+    """
+    pool = TrainingWorkers(1)  # fresh: it is still importing and loading when both arrive
+    stop = threading.Event()
+    stop.set()
+    try:
+        result = pool.train(model, data.load_dataset(), SETTINGS, None, stop)
+    finally:
+        pool.close()
+    assert result.stopped and result.history == []
+
 def test_a_worker_that_died_idle_is_replaced_before_the_next_fit(workers, model):
     workers.train(model, data.load_dataset(), SETTINGS, None, threading.Event())
     worker = workers._started[0]

@@ -354,6 +354,11 @@ def _train_stream(
                     updates.put(("queued", place))
         try:
             with session.model_lock:
+                # Stop pressed while queued can meet the slot in the same wait (the wait looks
+                # at Stop only when it times out): a stopped training never starts, records no run
+                if job.stop.is_set():
+                    updates.put(backend.TrainingResult(stopped=True))
+                    return
                 workers = getattr(slots, "workers", None)  # a server fits in worker processes
                 fit = workers.train if workers is not None else backend.train
                 result = fit(session.model, dataset, settings, on_update, job.stop)

@@ -251,7 +251,8 @@ def _serve(idle_seconds: float) -> None:
                 return
             if message == "stop":
                 stop.set()
-            else:
+            else:  # cleared here, in pipe order: a stop sent after this request stays set
+                stop.clear()
                 requests.put(message)
 
     threading.Thread(target=read_requests, name="requests", daemon=True).start()
@@ -263,7 +264,6 @@ def _serve(idle_seconds: float) -> None:
             return  # idle for long: leave; the server starts a new worker when it needs one
         if request is None:
             return
-        stop.clear()
         try:
             model = keras.models.model_from_json(request["architecture"])
             model.compile_from_config(request["compile"])
