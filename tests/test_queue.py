@@ -47,34 +47,60 @@ def _wait_until(condition, timeout: float = 60.0) -> None:
 
 
 def test_second_learner_waits_its_turn_and_can_still_ask(one_slot_tutor):
+    """The slot is held by another training (here: the test holds it, so the wait does not
+    depend on how fast a real training of the slice runs on this machine)."""
+    tutor = one_slot_tutor
+    learner = _at_training_step(tutor)
+    holder = tutor.slots.ticket()
+    assert tutor.slots.wait(holder, 5.0)  # the one slot is taken
+    replies: list = []
+    try:
+        thread = _collect(tutor, learner, "train for 1 epoch", replies)
+        _wait_until(lambda: any("in the queue" in reply.text for reply in replies))
+        if sys.platform.startswith("linux"):  # a training yields the CPU to chat turns (nice is per thread)
+            trainer = learner.training.thread
+            assert os.getpriority(os.PRIO_PROCESS, trainer.native_id) > os.getpriority(
+                os.PRIO_PROCESS, threading.get_native_id())
+
+        # while waiting, a question is answered at once and the queued training is untouched
+        answer = tutor.respond(learner, "what is an epoch?")
+        assert "epoch" in answer.text.lower() and answer.kind != "error"
+        assert learner.training is not None and not learner.training.stop.is_set()
+        assert learner.history == [] and learner.runs == []  # nothing trained while waiting
+        event = threading.Event()
+        event.wait(1.2)  # two more half-second polls of the queue: still one line for place 1
+    finally:
+        tutor.slots.release()  # the other training ends: the slot is free
+
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    waiting = [reply for reply in replies if "in the queue" in reply.text]
+    # the place is shown when it changes, not on every half-second poll (here: once, place 1)
+    assert len(waiting) == 1, [reply.text for reply in waiting]
+    assert "number 1 in the queue" in waiting[0].text
+    assert replies[-1].final and "Training finished" in replies[-1].text
+    assert len(learner.runs) == 1
+    assert len(learner.history) == 1  # one epoch, after waiting
+    assert tutor.slots.running == 0
+
+
+def test_two_learners_train_one_after_the_other(one_slot_tutor):
+    """Two real trainings through one slot: both finish, each records its own run."""
     tutor = one_slot_tutor
     first, second = _at_training_step(tutor), _at_training_step(tutor)
     first_replies: list = []
     second_replies: list = []
-    first_thread = _collect(tutor, first, "train for 3 epochs", first_replies)
+    first_thread = _collect(tutor, first, "train for 2 epochs", first_replies)
     _wait_until(lambda: tutor.slots.running == 1)
-    if sys.platform.startswith("linux"):  # a training yields the CPU to chat turns (nice is per thread)
-        trainer = first.training.thread
-        assert os.getpriority(os.PRIO_PROCESS, trainer.native_id) > os.getpriority(
-            os.PRIO_PROCESS, threading.get_native_id())
     second_thread = _collect(tutor, second, "train for 1 epoch", second_replies)
-    _wait_until(lambda: any("in the queue" in reply.text for reply in second_replies))
-
-    # while waiting, a question is answered at once and the queued training is untouched
-    answer = tutor.respond(second, "what is an epoch?")
-    assert "epoch" in answer.text.lower() and answer.kind != "error"
-    assert second.training is not None and not second.training.stop.is_set()
-
     first_thread.join(timeout=120)
     second_thread.join(timeout=120)
     assert not first_thread.is_alive() and not second_thread.is_alive()
-    waiting = [reply for reply in second_replies if "in the queue" in reply.text]
-    # the place is shown when it changes, not on every half-second poll (here: once, place 1)
-    assert len(waiting) == 1, [reply.text for reply in waiting]
-    assert "number 1 in the queue" in waiting[0].text
+    assert first_replies[-1].final and "Training finished" in first_replies[-1].text
     assert second_replies[-1].final and "Training finished" in second_replies[-1].text
     assert len(first.runs) == 1 and len(second.runs) == 1
-    assert len(second.history) == 1  # one epoch, after waiting
+    assert len(first.history) == 2 and len(second.history) == 1
+    assert tutor.slots.running == 0 and tutor.slots.queued == 0
 
 
 def test_stop_cancels_a_queued_training_before_it_starts(one_slot_tutor):
