@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import statistics
 import subprocess
 import sys
 import threading
@@ -29,11 +28,8 @@ needs_decoder = pytest.mark.skipif(voice.transcription_problem() is not None,
 needs_sox = pytest.mark.skipif(shutil.which("sox") is None, reason="sox is not installed")
 needs_espeak = pytest.mark.skipif(voice.EspeakEngine.binary() is None, reason="espeak-ng is not installed")
 
-# Mean seconds to transcribe one short phrase. Whisper tiny.en needs about 1 s of CPU per phrase
-# on one core of this 2-core machine (about 0.5 s when both cores are free); shared CI machines
-# run other jobs beside it, so the bound on wall time is loose and the CPU bound is the real one.
-MAX_MEAN_CPU_SECONDS = 1.5
-MAX_MEAN_WALL_SECONDS = 4.0
+# How fast transcription is depends on the CPU and the load, so no test times it:
+# benchmarks/voice.py and benchmarks/spoken_commands.py measure and print it.
 
 
 # ----- what is read aloud (no engine needed) ------------------------------------------------
@@ -243,15 +239,6 @@ def test_word_error_rate_on_tutor_phrases(heard):
 
 
 @needs_listening
-def test_transcription_time(heard):
-    wall = statistics.fmean(transcript.seconds for _, transcript, _ in heard)
-    cpu = statistics.fmean(seconds for _, _, seconds in heard)
-    print(f"\ntranscription: {wall:.2f} s wall, {cpu:.2f} s CPU per phrase")
-    assert cpu <= MAX_MEAN_CPU_SECONDS, f"{cpu:.2f} s CPU per phrase"
-    assert wall <= MAX_MEAN_WALL_SECONDS, f"{wall:.2f} s per phrase"
-
-
-@needs_listening
 def test_every_spoken_command_parses_to_its_action(heard):
     wrong = []
     for phrase, transcript, _ in heard:
@@ -293,7 +280,8 @@ def test_every_input_form_gives_the_same_text(heard, tmp_path):
         "float32 48 kHz stereo": (48_000, np.stack([at_48k, at_48k], axis=1)),
     }
     texts = {name: clean_message(voice.transcribe(audio).text) for name, audio in forms.items()}
-    assert set(texts.values()) == {"show validation image 6174"}, texts
+    texts["path"] = clean_message(voice.transcribe(path).text)
+    assert len(set(texts.values())) == 1, texts  # the same recording, whatever its form
 
 
 @needs_listening
@@ -479,14 +467,25 @@ def test_the_stream_gives_the_opening_before_the_rest_is_made(name, monkeypatch)
 
 @pytest.mark.skipif(voice.transcription_problem() is not None, reason=str(voice.transcription_problem()))
 def test_the_streamed_pieces_joined_say_every_sentence():
+    """Streaming loses nothing: the pieces joined are heard as well as the reply made whole.
+
+    Compared with the whole reply's audio rather than with the text, since how well Whisper
+    tiny hears a number like "84.3%" in synthetic speech differs between CPUs; both recordings
+    say the same words, so a dropped or cut piece shows as extra errors in the streamed one.
+    """
     engine = voice.available_engines()[0]
     pieces = list(voice.speak_stream(STREAMED_REPLY, engine=engine))
     rate = pieces[0][0]
-    heard = voice.transcribe((rate, np.concatenate([samples for _, samples in pieces])), prompt="")
+    streamed = voice.transcribe((rate, np.concatenate([samples for _, samples in pieces])), prompt="")
+    whole_speech = voice.speak(STREAMED_REPLY, engine=engine)
+    whole = voice.transcribe(whole_speech.audio, prompt="")
     spoken = voice.speakable(STREAMED_REPLY)
     assert len(pieces) >= 2
-    assert word_error_rate([(spoken, heard.text)]) <= 0.2, (engine, heard.text)
-    assert "again" in heard.text.lower()  # the last sentence is there
+    streamed_rate, whole_rate = (word_error_rate([(spoken, heard.text)]) for heard in (streamed, whole))
+    assert streamed_rate <= whole_rate + 0.15, (engine, streamed.text, whole.text)
+    assert streamed_rate <= 0.5, (engine, streamed.text)  # speech, not noise
+    joined_seconds = sum(len(samples) for _, samples in pieces) / rate
+    assert joined_seconds >= 0.9 * whole_speech.duration, (joined_seconds, whole_speech.duration)
 
 
 def test_the_page_streams_each_piece_then_the_whole_reply(monkeypatch, tutor_instance):

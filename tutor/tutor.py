@@ -252,6 +252,59 @@ class Tutor:
 
         return voice.transcribe(audio).text
 
+    def expected_speech(self, session: Session) -> list:
+        """What makes sense to say at this learner's turn (tutor.spoken.expected_phrases)."""
+        from tutor import spoken
+
+        return spoken.expected_phrases(
+            options=[(option.label, option.message) for option in self.agent.options_for(session)],
+            steps=[(state.id, state.title) for state in self.pack.states],
+            card_pending=session.pending_card is not None,
+        )
+
+    def meaning(self, message: str) -> str | None:
+        """A key equal for messages that do the same thing ("go back" and "back"), None when
+        the message is no command: how speech recognition tells rival phrases apart."""
+        from tutor.agent import clean_message, parse_command
+
+        text = clean_message(message)
+        intent = parse_command(text)
+        if intent is None:
+            state = self.agent._find_state(text)
+            return f"goto:{state.id}" if state is not None else None
+        if intent.name == "goto":
+            state = self.pack.find(str(intent.values.get("target", "")))
+            return f"goto:{state.id}" if state is not None else f"goto:{intent.values.get('target')}"
+        values = ",".join(f"{key}={value}" for key, value in sorted(intent.values.items()))
+        return f"{intent.name}:{values}"
+
+    def hear(self, session: Session, audio: object):
+        """Speech to text in the light of this turn (tutor.recognition.hear): a `Heard` whose
+        `.message` is what to act on, or None with `.candidates` to ask about. Raises
+        tutor.voice.VoiceError like `transcribe`."""
+        from tutor import recognition
+
+        return recognition.hear(audio, self.expected_speech(session), self.meaning)
+
+    def ask_what_was_said(self, session: Session, heard) -> Reply:
+        """The reply to a recording the tutor is not sure of: "Did you say **next**?" with the
+        best candidates as buttons and the learner's own words; nothing else happens."""
+        from tutor.reply import Option
+
+        words = heard.text.strip() or "something I couldn't make out"
+        candidates = list(heard.candidates)
+        question = (f"Did you say **{candidates[0].message}**?" if candidates else
+                    "I'm not sure what you said.")
+        text = f"I heard \"{words}\". {question} Pick one, or say it again."
+        options = [Option(candidate.message, candidate.message) for candidate in candidates]
+        if heard.text.strip() and all(heard.text.strip().lower() != candidate.message
+                                      for candidate in candidates):
+            options.append(Option(f"No, I said: {heard.text.strip()[:60]}", heard.text.strip()))
+        session.transcript.append({"role": "user", "text": f"(spoken) {words}"[:2000]})
+        session.transcript.append({"role": "tutor", "text": text})
+        self.store.save(session)
+        return Reply(text=text, options=options, state=session.state_id, kind="help")
+
     def speak(self, text: str):
         """Read a reply's prose aloud, offline; returns a tutor.voice.Speech (`.audio` plays in
         `gr.Audio`, `.write_wav(path)` saves it). Raises tutor.voice.VoiceError when it cannot."""

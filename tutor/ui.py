@@ -490,15 +490,25 @@ class TutorBlock:
 
         if audio is None:
             return
+        chat = self._open(history, session)
         try:
-            text = self.tutor.transcribe(audio)
+            heard = self.tutor.hear(chat.session, audio)
         except VoiceError as error:
-            chat = self._open(history, session)
             chat.messages.append(gr.ChatMessage(role="user", content="(a voice message)"))
             chat.messages.append(gr.ChatMessage(role="assistant", content=str(error)))
             yield self._out(chat, live_curve(chat.session.history))
             return
-        yield from self._respond(text, history, session)
+        if heard.message is not None:  # the bubble shows what was acted on
+            yield from self._respond_in(chat, heard.message, heard.message)
+            return
+        # not sure what was said: ask, with the best guesses as buttons; nothing else happens
+        reply = self.tutor.ask_what_was_said(chat.session, heard)
+        chat.messages.append(gr.ChatMessage(role="user", content=_as_plain_text(heard.text)))
+        messages = reply_to_messages(reply)
+        if messages:
+            messages[-1].options = _options_payload(reply)
+        chat.messages.extend(messages)
+        yield self._out(chat, live_curve(chat.session.history))
 
     def _speak_last(self, session: Session | None, read_aloud: bool) -> Iterator[tuple]:
         """With the toggle on, read the turn's last reply aloud (its prose, not its code).
@@ -538,7 +548,12 @@ class TutorBlock:
         """Stream one turn: the learner's message, then each block and the training progress."""
         chat = self._open(history, session)
         text = message.get("text", "") if isinstance(message, dict) else str(message or "")
-        chat.messages.append(gr.ChatMessage(role="user", content=_as_plain_text(text) or "(empty message)"))
+        yield from self._respond_in(chat, text)
+
+    def _respond_in(self, chat: _Chat, text: str, shown: str | None = None) -> Iterator[tuple]:
+        """The turn of `text` in an opened chat; `shown` is what the learner's bubble says."""
+        shown = _as_plain_text(shown if shown is not None else text) or "(empty message)"
+        chat.messages.append(gr.ChatMessage(role="user", content=shown))
         yield self._out(chat, live_curve(chat.session.history))
         yield from self._turn(chat, self.tutor.stream(chat.session, text))
 

@@ -1,0 +1,401 @@
+"""Speech recognition that knows what the tutor expects to hear at this turn.
+
+Whisper tiny, decoding freely, turns a lone "next" into "Thanks." and "use a cnn" into "You
+can see an end.". The tutor knows what makes sense now (the step's buttons, the commands, the
+step names, the image numbers), so it asks Whisper itself how likely each of those phrases is
+for this recording: the decoder is forced through each phrase's tokens (CTranslate2's
+`Whisper.align`, which returns the probability of every forced token) and the phrases are
+ranked by the summed log-probability of their tokens. Whisper's own transcripts are scored the
+same way, so the two compare on one scale:
+
+1. One encoder pass (a 10 s window for a short clip, 30 s otherwise) and Whisper's free beam
+   search: its three best transcripts.
+2. The expected phrases that could be what was said: about as many syllables as the free
+   transcript, a plausible length for the speech, and an opening token among the likeliest
+   (one decoding step gives every first token's probability at once).
+3. Those phrases and the free transcripts scored plainly, on the speech's frames; the best
+   phrase of each of the four best meanings rescored with the whole window and the shortlist
+   as the text said before (the context this turn gives).
+4. `decide`: free words far likelier than any command, plainly, are a question, passed on as
+   heard; a command clearly ahead of every other meaning, in context, is acted on
+   (`Heard.message`); close calls are asked about, "Did you say **next**?", with the two or
+   three best as buttons (`Heard.candidates`), and nothing happens until the learner picks.
+
+The thresholds were tuned on the tuning half of benchmarks/voice_sets.py only; the held-out
+half gives the figures in docs/voice.md. Nothing here imports Gradio or Keras.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tutor import voice
+
+# Decision thresholds, in nats of summed token log-probability (tuned on the tuning half of
+# benchmarks/voice_sets.py only, clean and noisy; the held-out half never moved them).
+ACCEPT_GAP = 3.0  # an expected phrase at most this much less likely than the free transcript is taken
+CLEAR_MARGIN = 3.25  # ...when it beats every phrase meaning something else by at least this much
+QUESTION_GAP = 8.0  # Whisper's own words this much likelier than any command, plainly: a question
+ASK_GAP = 8.0  # closer than this, but not clearly: ask the learner which one they meant
+MAX_CANDIDATES = 3  # buttons in "Did you say ...?"
+FIRST_TOKENS = 8  # distinct opening tokens whose phrases are scored in full (see _likely_openings)
+SHORT_WINDOW = 10.0  # seconds of encoder input for a clip that fits it with 2 s to spare
+SHORTLIST = 4  # phrases (of different meanings) rescored on the whole window, in context
+SCORE_BATCH = 8  # phrases per decoder call (the frames are copied for each; 8 ran faster than 24)
+FRAME_MARGIN = 50  # encoder frames (20 ms each) kept after the speech when scoring phrases
+NUMBER_SLOT = "{n}"
+# Syllables a second a phrase may imply for the recording's speech. Below the floor, the phrase
+# is too short to be all that was said ("Help." for a three-second question: the decoder scores
+# a phrase without asking whether the speech ends there); above the ceiling, too long.
+MIN_SYLLABLE_RATE = 0.7
+MAX_SYLLABLE_RATE = 10.0
+# ...and as a share of the syllables in Whisper's own transcript (see fits_the_words)
+FEWEST_SYLLABLES = 0.75
+MOST_SYLLABLES = 1.7
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A phrase that makes sense at this turn: how Whisper would write it when said, and the
+    message the tutor acts on (a command or a button's message)."""
+
+    said: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What was heard, and whether the tutor may act on it.
+
+    `text`: the learner's own words as Whisper wrote them, freely. `message`: what to act on, or
+    None when unsure; then `candidates` are the best two or three expected phrases, to ask
+    about. `scores`: (phrase, log-probability) of the best few, best first, for the benchmark.
+    """
+
+    text: str
+    message: str | None
+    candidates: tuple[Expected, ...] = ()
+    seconds: float = 0.0
+    duration: float = 0.0
+    scores: tuple[tuple[str, float], ...] = field(default=(), repr=False)
+
+    @property
+    def unsure(self) -> bool:
+        return self.message is None
+
+
+def with_numbers(expected: Iterable[Expected], texts: Iterable[str]) -> list[Expected]:
+    """Expand phrases with a number slot ("Show validation image {n}.") with every number
+    written in the free hypotheses; a phrase with a slot and no number heard is dropped."""
+    numbers: list[str] = []
+    for text in texts:
+        for number in re.findall(r"\d[\d,]*(?:\.\d+)?", text):
+            number = number.rstrip(",").replace(",", "")
+            if number not in numbers:
+                numbers.append(number)
+    expanded: list[Expected] = []
+    for phrase in expected:
+        if NUMBER_SLOT not in phrase.said:
+            expanded.append(phrase)
+            continue
+        expanded.extend(Expected(phrase.said.replace(NUMBER_SLOT, number),
+                                 phrase.message.replace(NUMBER_SLOT, number)) for number in numbers)
+    return expanded
+
+
+def syllables(text: str) -> int:
+    """About how many syllables `text` has when said (numbers as words): vowel groups per word."""
+    text = re.sub(r"\d+", lambda match: voice.number_words(int(match.group())), text.lower())
+    count = 0
+    for word in re.findall(r"[a-z']+", text):
+        groups = len(re.findall(r"[aeiouy]+", word))
+        silent_e = word.endswith("e") and groups > 1 and not word.endswith(("le", "ee"))
+        count += max(1, groups - silent_e)
+    return count
+
+
+def speech_span(samples: np.ndarray) -> float:
+    """Seconds from the first to the last loud 20 ms frame (within 20 dB of the loudest)."""
+    frame = voice.SAMPLE_RATE // 50
+    count = len(samples) // frame
+    if count == 0:
+        return len(samples) / voice.SAMPLE_RATE
+    loudness = np.sqrt(np.mean(np.square(samples[: count * frame].reshape(count, frame)), axis=1))
+    loud = np.flatnonzero(loudness > 0.1 * float(loudness.max()))
+    return (loud[-1] - loud[0] + 1) / 50 if loud.size else count / 50
+
+
+def fits_the_speech(phrase: str, span: float) -> bool:
+    """Whether saying `phrase` could take about `span` seconds (see MIN_SYLLABLE_RATE)."""
+    rate = syllables(phrase) / max(span, 0.2)
+    return MIN_SYLLABLE_RATE <= rate <= MAX_SYLLABLE_RATE
+
+
+def fits_the_words(phrase: str, heard: str) -> bool:
+    """Whether `phrase` has about as many syllables as Whisper's own transcript `heard`.
+
+    Free decoding gets words wrong but rarely their number of syllables ("You see an end." for
+    "use a CNN"), and a forced phrase is scored without asking whether the speech ends with it:
+    "I don't know." fits the start of "what does from logits mean?" well. So a phrase far
+    shorter or longer than what was heard is not a candidate.
+    """
+    count, heard_count = syllables(phrase), syllables(heard)
+    return FEWEST_SYLLABLES * heard_count - 0.5 <= count <= MOST_SYLLABLES * heard_count + 2
+
+
+class _Decoder:
+    """Whisper's parts this module drives directly, built once per loaded model."""
+
+    def __init__(self, model: Any) -> None:
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        self.model = model
+        self.tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual,
+                                   task="transcribe", language="en")
+        self.suppressed = get_suppressed_tokens(self.tokenizer, [-1])
+        self.start = [*self.tokenizer.sot_sequence, self.tokenizer.no_timestamps]
+        self.tokens: dict[str, list[int]] = {}
+
+    def encode_text(self, text: str) -> list[int]:
+        tokens = self.tokens.get(text)
+        if tokens is None:
+            tokens = self.tokenizer.encode(" " + text.strip())
+            if len(self.tokens) < 5000:
+                self.tokens[text] = tokens
+        return tokens
+
+
+_decoders: dict[int, _Decoder] = {}
+_decoders_lock = threading.Lock()
+
+
+def _decoder(model: Any) -> _Decoder:
+    with _decoders_lock:
+        decoder = _decoders.get(id(model))
+        if decoder is None or decoder.model is not model:
+            _decoders.clear()
+            decoder = _decoders[id(model)] = _Decoder(model)
+        return decoder
+
+
+def _storage(array: np.ndarray) -> Any:
+    from faster_whisper.transcribe import get_ctranslate2_storage
+
+    return get_ctranslate2_storage(np.ascontiguousarray(array))
+
+
+def _encode(decoder: _Decoder, samples: np.ndarray, window: float = 30.0) -> np.ndarray:
+    """The encoder's output for a `window`-second input holding this clip, then silence."""
+    frames = int(window * 100)  # 10 ms mel frames
+    features = decoder.model.feature_extractor(samples, padding=0)[:, :frames]
+    features = np.pad(features, ((0, 0), (0, frames - features.shape[-1])))
+    return np.asarray(decoder.model.model.encode(_storage(features[None]), to_cpu=True))
+
+
+def _free_hypotheses(decoder: _Decoder, encoded: np.ndarray, seconds: float, prompt: str | None,
+                     beam_size: int) -> tuple[list[str], bool]:
+    """Whisper's own best transcripts (best first) and whether it thinks there was no speech."""
+    tokenizer = decoder.tokenizer
+    previous = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())] if prompt else []
+    full_prompt = [*previous[: decoder.model.max_length // 2], *decoder.start]
+    result = decoder.model.model.generate(
+        _storage(encoded), [full_prompt], beam_size=beam_size, num_hypotheses=min(3, beam_size),
+        max_length=len(full_prompt) + int(12 + 8 * seconds), return_scores=True,
+        return_no_speech_prob=True, suppress_blank=True, suppress_tokens=decoder.suppressed,
+    )[0]
+    texts = []
+    for tokens in result.sequences_ids:
+        text = voice.tidy_transcript(tokenizer.decode(tokens).strip())
+        if re.search(r"[A-Za-z0-9]", text) and not voice._repeats_itself(text) and text not in texts:
+            texts.append(text)
+    tokens = result.sequences_ids[0] if result.sequences_ids else []
+    average_log_prob = result.scores[0] * len(tokens) / (len(tokens) + 1) if result.scores else -9.0
+    silent = result.no_speech_prob > 0.6 and average_log_prob < -1.0  # faster-whisper's rule
+    return texts, silent
+
+
+def score_phrases(decoder: _Decoder, encoded: np.ndarray, frames: int, phrases: Sequence[str],
+                  prompt: str | None = None) -> list[float]:
+    """log P(phrase | audio) for each phrase: the decoder forced through its tokens, seeing the
+    first `frames` encoder frames, after `prompt` as the previous text when one is given."""
+    return _score_tokens(decoder, encoded, frames, [decoder.encode_text(phrase) for phrase in phrases],
+                         prompt)
+
+
+def _score_tokens(decoder: _Decoder, encoded: np.ndarray, frames: int, tokens: Sequence[list[int]],
+                  prompt: str | None = None) -> list[float]:
+    frames = max(1, min(frames, encoded.shape[1]))
+    window = encoded[:, :frames]
+    start = decoder.start
+    if prompt:
+        start = [decoder.tokenizer.sot_prev, *decoder.encode_text(prompt), *decoder.start]
+    scores: list[float] = []
+    for first in range(0, len(tokens), SCORE_BATCH):
+        batch = tokens[first:first + SCORE_BATCH]
+        features = _storage(np.repeat(window, len(batch), axis=0))
+        results = decoder.model.model.align(features, start, batch, [frames * 2] * len(batch))
+        for result in results:
+            probabilities = np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-12)
+            scores.append(float(np.log(probabilities).sum()))
+    return scores
+
+
+def _likely_openings(decoder: _Decoder, encoded: np.ndarray, frames: int,
+                     phrases: Sequence[Expected]) -> list[Expected]:
+    """The phrases that open with one of the FIRST_TOKENS likeliest first tokens.
+
+    Scoring costs about the same for each phrase whatever its length, so one decoding step
+    gives the probability of every possible first token at once, and only the phrases that
+    start well are scored in full.
+    """
+    openings: dict[int, list[Expected]] = {}
+    for phrase in phrases:
+        tokens = decoder.encode_text(phrase.said)
+        openings.setdefault(tokens[0] if tokens else -1, []).append(phrase)
+    if len(openings) <= FIRST_TOKENS:
+        return list(phrases)
+    frames = max(1, min(frames, encoded.shape[1]))
+    result = decoder.model.model.generate(
+        _storage(encoded[:, :frames]), [decoder.start], beam_size=1, max_length=len(decoder.start) + 1,
+        return_logits_vocab=True)[0]
+    logits = np.asarray(result.logits[0], dtype=np.float64).ravel()
+    ranked = sorted((token for token in openings if 0 <= token < logits.size),
+                    key=lambda token: -logits[token])
+    return [phrase for token in ranked[:FIRST_TOKENS] for phrase in openings[token]]
+
+
+def _spelled_like(phrases: Sequence[Expected], texts: Sequence[str], size: int = 2) -> list[Expected]:
+    """The `size` phrases written most like Whisper's own words: what the free decoding found,
+    if it was a command, stays in the running even when the rough scores missed it."""
+    def likeness(phrase: Expected) -> float:
+        said = phrase.said.lower().rstrip(".?!")
+        return max(difflib.SequenceMatcher(None, said, text.lower().rstrip(".?!")).ratio() for text in texts)
+
+    ranked = sorted(phrases, key=likeness, reverse=True)
+    return [phrase for phrase in ranked[:size] if likeness(phrase) >= 0.6]
+
+
+def _shortlist(scored: Sequence[tuple[Expected, float]], size: int) -> list[Expected]:
+    """The best phrase of each of the `size` best meanings (by message)."""
+    chosen: list[Expected] = []
+    for phrase, _ in sorted(scored, key=lambda item: -item[1]):
+        if all(phrase.message != other.message for other in chosen):
+            chosen.append(phrase)
+        if len(chosen) == size:
+            break
+    return chosen
+
+
+def decide(free: Sequence[tuple[str, float, float]], expected: Sequence[tuple[Expected, float, float]],
+           meaning: Callable[[str], str | None]) -> tuple[str | None, tuple[Expected, ...]]:
+    """(message to act on or None, candidates to ask about) from the scored phrases.
+
+    `free`: Whisper's own transcripts, `expected`: the shortlisted phrases, each with two
+    scores: plain (the speech alone) and in context (after the shortlist as previous text).
+    `meaning(message)`: a key equal for messages that do the same thing (None for a message
+    that is no command). A free transcript that is a command competes as one.
+
+    The plain scores tell a question from a command: the context makes every command likelier,
+    a question's words too unless they were said. The scores in context pick the command.
+    """
+    commands: list[tuple[Expected, float, float, str]] = []  # best phrase of each meaning, best first
+    entries = [*((phrase, plain, context, True) for phrase, plain, context in expected),
+               *((Expected(text, text), plain, context, False) for text, plain, context in free)]
+    for phrase, plain, context, is_expected in sorted(entries, key=lambda item: -item[2]):
+        # an expected phrase always means something (a class name, a check's letter), even
+        # when it is no command; a free transcript only when it is one
+        key = meaning(phrase.message) or (phrase.message.lower() if is_expected else None)
+        if key is not None and all(key != seen for *_, seen in commands):
+            commands.append((phrase, plain, context, key))
+    questions = [(text, plain, context) for text, plain, context in free if meaning(text) is None]
+    if not commands:
+        return (questions[0][0] if questions else None), ()
+    if questions:
+        # the words passed on are Whisper's own first choice (fewer word errors on the tuning
+        # set than the likeliest in context); the best score in context is what commands face
+        question = questions[0][0]
+        question_context = max(context for _, _, context in questions)
+        best_plain = max(plain for _, plain, _, _ in commands)
+        if max(plain for _, plain, _ in questions) - best_plain >= QUESTION_GAP:
+            return question, ()
+    else:
+        question, question_context = "", -math.inf
+    best, _, best_context, _ = commands[0]
+    runner_up = commands[1][2] if len(commands) > 1 else -math.inf
+    if best_context >= question_context - ACCEPT_GAP and best_context - runner_up >= CLEAR_MARGIN:
+        return best.message, ()
+    if best_context >= question_context - ASK_GAP or not question:
+        return None, tuple(phrase for phrase, *_ in commands[:MAX_CANDIDATES])
+    return question, ()
+
+
+def hear(audio: Any, expected: Sequence[Expected], meaning: Callable[[str], str | None], *,
+         prompt: str | None = None, beam_size: int = voice.BEAM_SIZE) -> Heard:
+    """Transcribe `audio` in the light of what is `expected` now (see the module docstring).
+
+    Raises `voice.VoiceInputError` for a missing, silent, too long or unreadable recording (or
+    one with no words in it) and `voice.VoiceUnavailable` when the engine is not installed.
+    """
+    started = time.perf_counter()
+    samples = voice.load_audio(audio)
+    duration = len(samples) / voice.SAMPLE_RATE
+    voice._check_sound(samples, duration)
+    samples = voice.trim_to_speech(samples)
+    decoder = _decoder(voice._whisper())
+    seconds = len(samples) / voice.SAMPLE_RATE
+    prompt = voice.VOCABULARY_PROMPT if prompt is None else prompt
+    try:
+        encoded = _encode(decoder, samples, SHORT_WINDOW if seconds <= SHORT_WINDOW - 2 else 30.0)
+        texts, silent = _free_hypotheses(decoder, encoded, seconds, prompt, beam_size)
+        if (silent or not texts) and encoded.shape[1] < 1500:  # the short window can mislead
+            encoded = _encode(decoder, samples)  # Whisper: then the standard 30 s window decides
+            texts, silent = _free_hypotheses(decoder, encoded, seconds, prompt, beam_size)
+    except Exception as error:  # the engine itself failed: not the learner's recording
+        voice.log.exception("transcription failed")
+        raise voice.VoiceUnavailable("Speech input failed on my side; please type your question "
+                                     "this time.") from error
+    if silent or not texts:
+        raise voice.VoiceInputError("I couldn't make out any words in that recording. Please try "
+                                    "again, or type your question.")
+    span = speech_span(samples)
+    phrases = [phrase for phrase in with_numbers(expected, texts)
+               if fits_the_speech(phrase.said, span) and fits_the_words(phrase.said, texts[0])]
+    if not phrases:  # nothing expected could be this long: the learner's own words
+        return Heard(texts[0], texts[0], seconds=time.perf_counter() - started, duration=duration)
+    speech_frames = min(encoded.shape[1], int(seconds * 50) + FRAME_MARGIN)
+    try:
+        # 1. every expected phrase, cheaply: the speech's frames only, no prompt, and only the
+        #    phrases whose first token is among the likeliest first tokens
+        likely = _likely_openings(decoder, encoded, speech_frames, phrases)
+        likely += [phrase for phrase in _spelled_like(phrases, texts) if phrase not in likely]
+        rough = score_phrases(decoder, encoded, speech_frames, [*texts, *(phrase.said for phrase in likely)])
+        plain = dict(zip([*texts, *(phrase.said for phrase in likely)], rough, strict=True))
+        shortlist = _shortlist(list(zip(likely, rough[len(texts):], strict=True)), SHORTLIST)
+        shortlist += [phrase for phrase in _spelled_like(phrases, texts) if phrase not in shortlist]
+        # 2. the shortlist and Whisper's own words on one scale: the whole window, with the
+        #    shortlist as the text that came before (what this turn makes likely)
+        context = ", ".join(phrase.said.rstrip(".") for phrase in shortlist) + "."
+        scores = score_phrases(decoder, encoded, encoded.shape[1],
+                               [*texts, *(phrase.said for phrase in shortlist)], context)
+    except Exception:  # scoring is a refinement: without it, the free transcript as before
+        voice.log.exception("scoring the expected phrases failed")
+        return Heard(texts[0], texts[0], seconds=time.perf_counter() - started, duration=duration)
+    free = [(text, plain[text], score) for text, score in zip(texts, scores, strict=False)]
+    scored = [(phrase, plain[phrase.said], score)
+              for phrase, score in zip(shortlist, scores[len(texts):], strict=True)]
+    message, candidates = decide(free, scored, meaning)
+    best = sorted([*((text, score) for text, _, score in free),
+                   *((phrase.said, score) for phrase, _, score in scored)], key=lambda item: -item[1])
+    return Heard(text=texts[0], message=message, candidates=candidates,
+                 seconds=time.perf_counter() - started, duration=duration,
+                 scores=tuple((text, round(score, 2)) for text, score in best[:6]))

@@ -1,0 +1,89 @@
+"""What a learner may say at a turn, for speech recognition (`tutor.recognition`).
+
+The commands are written as a person says them and as Whisper writes them (capitalised, with
+the full stop that ends a spoken sentence); each one's message is that text lower case without
+the stop, which `tutor.agent.parse_command` reads (a test checks every row). A `{n}` is a
+number slot, filled with the numbers Whisper heard. On top of these, every turn adds what
+only it offers: the step's buttons, the flashcard's class names, the check's choices, and "go
+to" each step by name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from tutor.data import CLASS_NAMES
+from tutor.recognition import Expected
+
+COMMAND_PHRASES: tuple[str, ...] = (
+    # moving through the lesson
+    "Next.", "Next step.", "Continue.", "Go back.", "Back.", "Previous step.", "Restart.",
+    "Start over.", "Stop.", "Stop training.", "Help.",
+    # flashcards and checks
+    "Another card.", "New card.", "One more card.", "Skip.", "I don't know.",
+    "Show me the answer.", "Check.", "Quiz me.",
+    # the model
+    "Show the model summary.", "Summary.", "Show the curves.", "Show my training curves.",
+    "Train.", "Train the model.", "Start training.",
+    "Train for {n} epochs.", "Train for {n} more epochs.",
+    "Show training image {n}.", "Show validation image {n}.", "Show image {n}.",
+    "Predict image {n}.", "Predict validation image {n}.", "Predict training image {n}.",
+    # experiments
+    "Scale the pixels.", "Use raw pixels.", "Use a CNN.", "Use a convolutional network.",
+    "Use the one-layer model.", "Remove the hidden layers.",
+    "Add a hidden layer.", "Add a hidden layer of {n} neurons.",
+    "Add a hidden layer of {n} relu neurons.",
+    "Use Adam.", "Use SGD.", "Use RMSprop.", "Set learning rate to {n}.", "Set batch size to {n}.",
+    "Use a batch size of {n}.", "Train on {n} images.", "Use all the data.",
+    "Quick mode on.", "Quick mode off.", "Compare runs.", "Use run {n}.", "Undo.",
+    # looking inside
+    "Show weight maps.", "Show the weights.", "Show the confusion matrix.", "Show mistakes.",
+    "Show the biggest mistakes.", "Show filters.", "Compare me with the model.",
+    "Export my notebook.",
+)
+
+
+def message_of(said: str) -> str:
+    """The message a spoken phrase sends: lower case, without its end punctuation."""
+    return said.strip().rstrip(".?!").lower()
+
+
+COMMANDS: tuple[Expected, ...] = tuple(Expected(said, message_of(said)) for said in COMMAND_PHRASES)
+
+
+def _spoken_label(label: str) -> str:
+    """A button's label as it would be said: no emoji or "Next:" prefix, a full stop at the end."""
+    text = re.sub(r"[^\w\s'?,.:/-]", "", label).strip()
+    text = re.sub(r"^[a-z]\)\s*", "", text)
+    return text.rstrip(".") + "." if text and not text.endswith("?") else text
+
+
+def expected_phrases(*, options: Iterable[tuple[str, str]], steps: Iterable[tuple[str, str]],
+                     card_pending: bool = False) -> list[Expected]:
+    """Every phrase that makes sense now: the commands, then this turn's own.
+
+    `options`: the step's buttons as (label, message), a multiple-choice check's "a) ..." among
+    them; `steps`: (id, title) of every step; `card_pending`: a flashcard waits for a guess, so
+    its class names are answers.
+    """
+    phrases = list(COMMANDS)
+    for label, message in options:
+        said = _spoken_label(label.split(": ", 1)[-1] if label.startswith("Next: ") else label)
+        if said and len(said) <= 80:
+            phrases.append(Expected(said, message))
+        if re.fullmatch(r"[a-z]", message):  # a check's choice, said by its letter
+            phrases.append(Expected(f"{message.upper()}.", message))
+    for step_id, title in steps:
+        phrases.append(Expected(f"Go to {title.rstrip('?.!')}.", f"go to {step_id}"))
+    if card_pending:
+        for label, name in enumerate(CLASS_NAMES):
+            phrases.append(Expected(f"{name.split('/')[0]}.", str(label)))
+            phrases.append(Expected(f"It's a {name.split('/')[0].lower()}.", str(label)))
+    seen: set[str] = set()
+    unique = []
+    for phrase in phrases:
+        if phrase.said.lower() not in seen:
+            seen.add(phrase.said.lower())
+            unique.append(phrase)
+    return unique
