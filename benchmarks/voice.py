@@ -10,7 +10,12 @@
    as digits (`tutor.numbers.words_to_digits`), how many were heard through the short window
    (the rest fell back to 30 s), the load average during the run, and the ratios 15 s window /
    default. The first transcription (model load) is not timed.
-2. Speech out. For every installed engine (`tutor.voice.available_engines()`), the prose of each
+2. Commands in context (`benchmarks/spoken_commands.py`): the held-out phrases of
+   `benchmarks/voice_sets.py` in three espeak-ng voices (and piper's) at two speeds, clean and
+   with noise at 20 dB SNR, heard by `Tutor.hear` at their lesson steps: how often the tutor
+   did what was said, asked, or did something else; the questions' word error rate; seconds
+   per utterance.
+3. Speech out. For every installed engine (`tutor.voice.available_engines()`), the prose of each
    lesson step is spoken two ways, interleaved: streamed (`tutor.voice.speak_stream`, what the
    page plays: seconds until its first piece of audio is ready, the opening sentence or clause)
    and whole (`tutor.voice.speak`, which returns when the whole reply is made: what the page
@@ -24,7 +29,7 @@ Run it from the repository root (needs espeak-ng, sox, faster-whisper, meeting-n
     python benchmarks/voice.py                 # both parts, each phrase once
     python benchmarks/voice.py --repeats 3     # steadier timings
     python benchmarks/voice.py --show          # also print every transcript
-    python benchmarks/voice.py --listen default "15 s window" --skip-speak   # side by side
+    python benchmarks/voice.py --listen default "15 s window" --skip-speak --skip-context
     python benchmarks/voice.py --json artifacts/voice.json
 
 The phrase set and the helpers here are also what tests/test_voice.py uses.
@@ -255,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-listen", action="store_true")
     parser.add_argument("--listen", nargs="+", choices=list(LISTEN_VARIANTS),
                         default=list(LISTEN_VARIANTS), help="which speech-in settings to compare")
+    parser.add_argument("--skip-context", action="store_true", help="skip the commands in context")
     parser.add_argument("--skip-speak", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -288,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
                       f"{new['p50_s'] / old['p50_s']:7.2f}  {new['p95_s'] / old['p95_s']:7.2f}  "
                       f"{new['cpu_mean_s'] / old['cpu_mean_s']:7.2f}"
                       "           (15 s window / default)")
+    if not args.skip_context:
+        from benchmarks import spoken_commands
+
+        spoken_commands.main(["--noise", *(["--show"] if args.show else [])])
     if not args.skip_speak:
         speak = bench_speaking(args.repeats)
         report["speak"] = speak

@@ -4,7 +4,8 @@ Two halves, kept apart on purpose:
 - `TUNING`: the phrases the recogniser's thresholds (tutor/recognition.py) and the vocabulary
   prompt were chosen on, including the ones the voice issue found misheard.
 - `HELD_OUT`: phrases never used to tune anything: neither the thresholds, nor the prompt,
-  nor tutor/spoken.py's phrase table. Their scores are what the docs report as accuracy.
+  nor tutor/spoken.py's phrase table. Their scores are what the docs report as accuracy. (The
+  first held-out set, once run, showed gaps and was moved to `TUNING`; this is the second.)
 
 Each phrase is spoken by every voice in `VOICES` at every speed in `SPEEDS`, and optionally
 with white noise mixed in at 20 dB SNR. A command counts as done when the message the tutor
@@ -67,9 +68,9 @@ TUNING: tuple[Said, ...] = (
     Said("what is the validation set for"),
     Said("how does the optimizer change the weights"),
     Said("explain softmax please"),
-)
-
-HELD_OUT: tuple[Said, ...] = (
+    # second batch: the first held-out set, moved here once its first run had shown gaps in the
+    # phrase table ("show the weight maps"), in counting syllables of acronyms ("use sgd") and
+    # in number slots with no number heard ("train for ten epochs"); it tuned what came next
     Said("previous", "back", "loss"),
     Said("start over", "restart", "prediction"),
     Said("use sgd", "use sgd"),
@@ -80,13 +81,33 @@ HELD_OUT: tuple[Said, ...] = (
     Said("undo", "undo"),
     Said("set batch size to thirty two", "set batch size to 32"),
     Said("show the training curves", "show the curves", "training"),
-    # questions
+    # its questions
     Said("what does the flatten layer do"),
     Said("why do we use the adam optimizer"),
     Said("what is the difference between training and validation"),
     Said("how many neurons are in the output layer"),
     Said("what is a hidden layer"),
     Said("why did the accuracy go up"),
+)
+
+HELD_OUT: tuple[Said, ...] = (
+    Said("continue", "next", "data"),
+    Said("use rmsprop", "use rmsprop"),
+    Said("predict validation image three hundred", "predict validation image 300", "prediction"),
+    Said("add a hidden layer of sixty four neurons", "add a hidden layer of 64 neurons"),
+    Said("set learning rate to zero point zero one", "set learning rate to 0.01"),
+    Said("train on five thousand images", "train on 5000 images"),
+    Said("quick mode off", "quick mode off"),
+    Said("show the biggest mistakes", "show the biggest mistakes", "what-it-learned"),
+    Said("export my notebook", "export my notebook", "conclusion"),
+    Said("remove the hidden layers", "remove the hidden layers"),
+    # questions
+    Said("what is a neuron"),
+    Said("why do we scale the pixels"),
+    Said("what does the bias do"),
+    Said("how long does training take"),
+    Said("what is cross entropy"),
+    Said("why is the validation accuracy lower"),
 )
 
 # espeak-ng voices: American and British English, and a female variant

@@ -44,7 +44,8 @@ from tutor import voice
 # benchmarks/voice_sets.py only, clean and noisy; the held-out half never moved them).
 ACCEPT_GAP = 3.0  # an expected phrase at most this much less likely than the free transcript is taken
 CLEAR_MARGIN = 3.25  # ...when it beats every phrase meaning something else by at least this much
-QUESTION_GAP = 8.0  # Whisper's own words this much likelier than any command, plainly: a question
+QUESTION_GAP = 7.0  # Whisper's own words this much likelier than any command, plainly: a question
+QUESTION_CONTEXT_GAP = math.inf  # ...unless a command is this much likelier in context
 ASK_GAP = 8.0  # closer than this, but not clearly: ask the learner which one they meant
 MAX_CANDIDATES = 3  # buttons in "Did you say ...?"
 FIRST_TOKENS = 8  # distinct opening tokens whose phrases are scored in full (see _likely_openings)
@@ -53,6 +54,9 @@ SHORTLIST = 4  # phrases (of different meanings) rescored on the whole window, i
 SCORE_BATCH = 8  # phrases per decoder call (the frames are copied for each; 8 ran faster than 24)
 FRAME_MARGIN = 50  # encoder frames (20 ms each) kept after the speech when scoring phrases
 NUMBER_SLOT = "{n}"
+# epochs, batch sizes and layer widths a learner is likely to ask for, tried in a number slot
+# when Whisper wrote no number at all
+GUESSED_NUMBERS = ("1", "2", "3", "5", "10", "20", "32", "64", "128")
 # Syllables a second a phrase may imply for the recording's speech. Below the floor, the phrase
 # is too short to be all that was said ("Help." for a three-second question: the decoder scores
 # a phrase without asking whether the speech ends there); above the ceiling, too long.
@@ -95,13 +99,15 @@ class Heard:
 
 def with_numbers(expected: Iterable[Expected], texts: Iterable[str]) -> list[Expected]:
     """Expand phrases with a number slot ("Show validation image {n}.") with every number
-    written in the free hypotheses; a phrase with a slot and no number heard is dropped."""
+    written in the free hypotheses; when none was heard as a number (free decoding turns "ten
+    epochs" into "the antenna"), with the usual settings, `GUESSED_NUMBERS`."""
     numbers: list[str] = []
     for text in texts:
         for number in re.findall(r"\d[\d,]*(?:\.\d+)?", text):
             number = number.rstrip(",").replace(",", "")
             if number not in numbers:
                 numbers.append(number)
+    numbers = numbers or list(GUESSED_NUMBERS)
     expanded: list[Expected] = []
     for phrase in expected:
         if NUMBER_SLOT not in phrase.said:
@@ -113,10 +119,15 @@ def with_numbers(expected: Iterable[Expected], texts: Iterable[str]) -> list[Exp
 
 
 def syllables(text: str) -> int:
-    """About how many syllables `text` has when said (numbers as words): vowel groups per word."""
-    text = re.sub(r"\d+", lambda match: voice.number_words(int(match.group())), text.lower())
+    """About how many syllables `text` has when said (numbers as words): vowel groups per word,
+    and a syllable a letter for an acronym ("SGD", "CNN", "U-S-G-B")."""
+    text = re.sub(r"\d+", lambda match: voice.number_words(int(match.group())), text)
     count = 0
-    for word in re.findall(r"[a-z']+", text):
+    for word in re.findall(r"[A-Za-z']+", text):
+        if len(word) > 1 and (word.isupper() or not re.search(r"[aeiouyAEIOUY]", word)):
+            count += len(word)  # spelled out
+            continue
+        word = word.lower()
         groups = len(re.findall(r"[aeiouy]+", word))
         silent_e = word.endswith("e") and groups > 1 and not word.endswith(("le", "ee"))
         count += max(1, groups - silent_e)
@@ -326,7 +337,8 @@ def decide(free: Sequence[tuple[str, float, float]], expected: Sequence[tuple[Ex
         question = questions[0][0]
         question_context = max(context for _, _, context in questions)
         best_plain = max(plain for _, plain, _, _ in commands)
-        if max(plain for _, plain, _ in questions) - best_plain >= QUESTION_GAP:
+        if (max(plain for _, plain, _ in questions) - best_plain >= QUESTION_GAP
+                and question_context >= commands[0][2] - QUESTION_CONTEXT_GAP):
             return question, ()
     else:
         question, question_context = "", -math.inf

@@ -11,7 +11,7 @@ to" each step by name.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from tutor.data import CLASS_NAMES
 from tutor.recognition import Expected
@@ -49,7 +49,26 @@ def message_of(said: str) -> str:
     return said.strip().rstrip(".?!").lower()
 
 
-COMMANDS: tuple[Expected, ...] = tuple(Expected(said, message_of(said)) for said in COMMAND_PHRASES)
+def _with_articles(said: str) -> list[str]:
+    """"Show the weights." also as "Show my weights." and "Show weights."; the agent's parser
+    decides which of these are commands (`commands`)."""
+    match = re.match(r"^(Show(?: me)?) (?:(?:the|my) )?(.*)$", said)
+    if match is None:
+        return [said]
+    verb, rest = match.groups()
+    return list(dict.fromkeys([said, *(f"{verb} {article}{rest}" for article in ("the ", "my ", ""))]))
+
+
+def commands(means: Callable[[str], str | None]) -> tuple[Expected, ...]:
+    """Every row of `COMMAND_PHRASES` with its article variants, where `means` (the agent's
+    parser, `Tutor.meaning`) reads the variant as the same command as the row."""
+    phrases: list[Expected] = []
+    for said in COMMAND_PHRASES:
+        meaning = means(message_of(said.replace("{n}", "3")))
+        for variant in _with_articles(said):
+            if variant == said or means(message_of(variant.replace("{n}", "3"))) == meaning:
+                phrases.append(Expected(variant, message_of(variant)))
+    return tuple(phrases)
 
 
 def _spoken_label(label: str) -> str:
@@ -59,15 +78,15 @@ def _spoken_label(label: str) -> str:
     return text.rstrip(".") + "." if text and not text.endswith("?") else text
 
 
-def expected_phrases(*, options: Iterable[tuple[str, str]], steps: Iterable[tuple[str, str]],
-                     card_pending: bool = False) -> list[Expected]:
+def expected_phrases(*, commands: Iterable[Expected], options: Iterable[tuple[str, str]],
+                     steps: Iterable[tuple[str, str]], card_pending: bool = False) -> list[Expected]:
     """Every phrase that makes sense now: the commands, then this turn's own.
 
-    `options`: the step's buttons as (label, message), a multiple-choice check's "a) ..." among
-    them; `steps`: (id, title) of every step; `card_pending`: a flashcard waits for a guess, so
-    its class names are answers.
+    `commands`: the table's phrases (`commands(...)`); `options`: the step's buttons as
+    (label, message), a multiple-choice check's "a) ..." among them; `steps`: (id, title) of
+    every step; `card_pending`: a flashcard waits for a guess, so its class names are answers.
     """
-    phrases = list(COMMANDS)
+    phrases = list(commands)
     for label, message in options:
         said = _spoken_label(label.split(": ", 1)[-1] if label.startswith("Next: ") else label)
         if said and len(said) <= 80:

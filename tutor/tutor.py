@@ -73,6 +73,7 @@ class Tutor:
         self._warm_up_error: str | None = None
         self._warm_up_started = False
         self._warm_up_lock = threading.Lock()
+        self._spoken_commands: tuple | None = None  # the spoken phrase table, read by the parser
 
     def warm_up(self, background: bool = True, voice: bool = True) -> None:
         """Import TensorFlow and load the data set ahead of the first learner who needs them,
@@ -256,7 +257,10 @@ class Tutor:
         """What makes sense to say at this learner's turn (tutor.spoken.expected_phrases)."""
         from tutor import spoken
 
+        if self._spoken_commands is None:  # built once: the table through the agent's parser
+            self._spoken_commands = spoken.commands(self.meaning)
         return spoken.expected_phrases(
+            commands=self._spoken_commands,
             options=[(option.label, option.message) for option in self.agent.options_for(session)],
             steps=[(state.id, state.title) for state in self.pack.states],
             card_pending=session.pending_card is not None,
