@@ -112,7 +112,22 @@ def test_a_free_transcript_far_likelier_than_any_command_is_a_question():
     question = "What is a logit?"
     message, candidates = decide([(question, -2.0, -6.0)], [(NEXT, -25.0, -9.0), (BACK, -30.0, -12.0)],
                                  _meaning)
-    assert message == question and candidates == ()  # however likely the context makes "next"
+    assert message == question and candidates == ()
+
+
+def test_a_command_far_likelier_in_context_is_not_taken_for_a_question():
+    """Free decoding hears "batch" as "match" with confidence; in context the command wins."""
+    batch = Expected("Set batch size to 32.", "set batch size to 32")
+    message, _ = decide([("Set match size 32.", -5.0, -7.0)], [(batch, -14.0, -3.0), (BACK, -20.0, -15.0)],
+                        lambda text: "batch:32" if text == batch.message else _meaning(text))
+    assert message == batch.message
+
+
+def test_a_number_that_was_guessed_is_asked_about_never_acted_on():
+    guessed = recognition.with_numbers([Expected("Use run {n}.", "use run {n}")], ["Use our m-slop."])
+    assert all(phrase.guessed for phrase in guessed)
+    message, candidates = decide([("Use our m-slop.", -9.0, -9.0)], [(guessed[0], -6.0, -5.0)], _meaning)
+    assert message is None and candidates == (guessed[0],)
 
 
 def test_a_free_transcript_that_is_a_command_competes_as_one():

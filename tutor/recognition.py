@@ -11,18 +11,19 @@ same way, so the two compare on one scale:
 1. One encoder pass (a 10 s window for a short clip, 30 s otherwise) and Whisper's free beam
    search: its three best transcripts.
 2. The expected phrases that could be what was said: about as many syllables as the free
-   transcript, a plausible length for the speech, and an opening token among the likeliest
-   (one decoding step gives every first token's probability at once).
+   transcript, a plausible length for the speech, and the likeliest first two tokens (two
+   decoding steps give every first and second token's probability at once).
 3. Those phrases and the free transcripts scored plainly, on the speech's frames; the best
-   phrase of each of the four best meanings rescored with the whole window and the shortlist
-   as the text said before (the context this turn gives).
-4. `decide`: free words far likelier than any command, plainly, are a question, passed on as
-   heard; a command clearly ahead of every other meaning, in context, is acted on
-   (`Heard.message`); close calls are asked about, "Did you say **next**?", with the two or
-   three best as buttons (`Heard.candidates`), and nothing happens until the learner picks.
+   phrase of each of the four best meanings rescored with the free transcripts after the
+   shortlist as the text said before (the context this turn gives).
+4. `decide`: free words far likelier than any command, plainly, and not far behind in
+   context, are a question, passed on as heard; a command clearly ahead of every other
+   meaning, in context, is acted on (`Heard.message`); close calls are asked about, "Did you
+   say **next**?", with the two or three best as buttons (`Heard.candidates`), and nothing
+   happens until the learner picks.
 
-The thresholds were tuned on the tuning half of benchmarks/voice_sets.py only; the held-out
-half gives the figures in docs/voice.md. Nothing here imports Gradio or Keras.
+The thresholds were tuned on the tuning part of benchmarks/voice_sets.py only; the held-out
+part gives the figures in docs/voice.md. Nothing here imports Gradio or Keras.
 """
 
 from __future__ import annotations
@@ -39,18 +40,20 @@ from typing import Any
 import numpy as np
 
 from tutor import voice
+from tutor.numbers import words_to_digits
 
 # Decision thresholds, in nats of summed token log-probability (tuned on the tuning half of
 # benchmarks/voice_sets.py only, clean and noisy; the held-out half never moved them).
 ACCEPT_GAP = 3.0  # an expected phrase at most this much less likely than the free transcript is taken
-CLEAR_MARGIN = 3.25  # ...when it beats every phrase meaning something else by at least this much
+CLEAR_MARGIN = 3.0  # ...when it beats every phrase meaning something else by at least this much
 QUESTION_GAP = 7.0  # Whisper's own words this much likelier than any command, plainly: a question
-QUESTION_CONTEXT_GAP = math.inf  # ...unless a command is this much likelier in context
-ASK_GAP = 8.0  # closer than this, but not clearly: ask the learner which one they meant
+QUESTION_CONTEXT_GAP = 2.0  # ...unless a command is this much likelier in context
+ASK_GAP = 4.0  # closer than this, but not clearly: ask the learner which one they meant
 MAX_CANDIDATES = 3  # buttons in "Did you say ...?"
-FIRST_TOKENS = 8  # distinct opening tokens whose phrases are scored in full (see _likely_openings)
+FIRST_TOKENS = 8  # likeliest first tokens whose second tokens are looked at (see _likely_openings)
+LIKELY_PHRASES = 16  # phrases with the likeliest two opening tokens, scored in full
 SHORT_WINDOW = 10.0  # seconds of encoder input for a clip that fits it with 2 s to spare
-SHORTLIST = 4  # phrases (of different meanings) rescored on the whole window, in context
+SHORTLIST = 4  # phrases (of different meanings) rescored in context
 SCORE_BATCH = 8  # phrases per decoder call (the frames are copied for each; 8 ran faster than 24)
 FRAME_MARGIN = 50  # encoder frames (20 ms each) kept after the speech when scoring phrases
 NUMBER_SLOT = "{n}"
@@ -70,10 +73,12 @@ MOST_SYLLABLES = 1.7
 @dataclass(frozen=True)
 class Expected:
     """A phrase that makes sense at this turn: how Whisper would write it when said, and the
-    message the tutor acts on (a command or a button's message)."""
+    message the tutor acts on (a command or a button's message). `guessed`: its number was
+    not heard but tried (`with_numbers`), so it is asked about, never acted on."""
 
     said: str
     message: str
+    guessed: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,11 +107,12 @@ def with_numbers(expected: Iterable[Expected], texts: Iterable[str]) -> list[Exp
     written in the free hypotheses; when none was heard as a number (free decoding turns "ten
     epochs" into "the antenna"), with the usual settings, `GUESSED_NUMBERS`."""
     numbers: list[str] = []
-    for text in texts:
-        for number in re.findall(r"\d[\d,]*(?:\.\d+)?", text):
+    for text in texts:  # "six one seven four" as 6174, the way the command parser reads it
+        for number in re.findall(r"\d[\d,]*(?:\.\d+)?", words_to_digits(text)):
             number = number.rstrip(",").replace(",", "")
             if number not in numbers:
                 numbers.append(number)
+    guessed = not numbers
     numbers = numbers or list(GUESSED_NUMBERS)
     expanded: list[Expected] = []
     for phrase in expected:
@@ -114,7 +120,8 @@ def with_numbers(expected: Iterable[Expected], texts: Iterable[str]) -> list[Exp
             expanded.append(phrase)
             continue
         expanded.extend(Expected(phrase.said.replace(NUMBER_SLOT, number),
-                                 phrase.message.replace(NUMBER_SLOT, number)) for number in numbers)
+                                 phrase.message.replace(NUMBER_SLOT, number), guessed)
+                        for number in numbers)
     return expanded
 
 
@@ -261,28 +268,48 @@ def _score_tokens(decoder: _Decoder, encoded: np.ndarray, frames: int, tokens: S
     return scores
 
 
+def _next_token_log_probs(decoder: _Decoder, window: np.ndarray,
+                          prefixes: Sequence[list[int]]) -> np.ndarray:
+    """log P(next token | audio, start + prefix) over the whole vocabulary, one row a prefix:
+    one decoding step for all of them (`window`: encoder frames, one copy for each prefix)."""
+    results = decoder.model.model.generate(
+        _storage(np.repeat(window, len(prefixes), axis=0)),
+        [[*decoder.start, *prefix] for prefix in prefixes], beam_size=1,
+        max_length=len(decoder.start) + len(prefixes[0]) + 1, return_logits_vocab=True)
+    logits = np.stack([np.asarray(result.logits[0], dtype=np.float64).ravel() for result in results])
+    top = logits.max(axis=1, keepdims=True)
+    return logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
+
+
 def _likely_openings(decoder: _Decoder, encoded: np.ndarray, frames: int,
                      phrases: Sequence[Expected]) -> list[Expected]:
-    """The phrases that open with one of the FIRST_TOKENS likeliest first tokens.
+    """The LIKELY_PHRASES phrases whose first two tokens are likeliest for this audio.
 
-    Scoring costs about the same for each phrase whatever its length, so one decoding step
-    gives the probability of every possible first token at once, and only the phrases that
-    start well are scored in full.
+    Scoring costs about the same for each phrase whatever its length, so instead of scoring
+    every phrase, one decoding step gives the probability of every possible first token at
+    once, a second step (for the FIRST_TOKENS best first tokens) every second token, and only
+    the phrases that open best are scored in full.
     """
-    openings: dict[int, list[Expected]] = {}
-    for phrase in phrases:
-        tokens = decoder.encode_text(phrase.said)
-        openings.setdefault(tokens[0] if tokens else -1, []).append(phrase)
-    if len(openings) <= FIRST_TOKENS:
+    if len(phrases) <= LIKELY_PHRASES:
         return list(phrases)
+    tokens = {phrase.said: decoder.encode_text(phrase.said) for phrase in phrases}
+    phrases = [phrase for phrase in phrases if tokens[phrase.said]]
     frames = max(1, min(frames, encoded.shape[1]))
-    result = decoder.model.model.generate(
-        _storage(encoded[:, :frames]), [decoder.start], beam_size=1, max_length=len(decoder.start) + 1,
-        return_logits_vocab=True)[0]
-    logits = np.asarray(result.logits[0], dtype=np.float64).ravel()
-    ranked = sorted((token for token in openings if 0 <= token < logits.size),
-                    key=lambda token: -logits[token])
-    return [phrase for token in ranked[:FIRST_TOKENS] for phrase in openings[token]]
+    window = encoded[:, :frames]
+    first = _next_token_log_probs(decoder, window, [[]])[0]
+    openings = sorted({tokens[phrase.said][0] for phrase in phrases}, key=lambda token: -first[token])
+    openings = openings[:FIRST_TOKENS]
+    second = dict(zip(openings, _next_token_log_probs(decoder, window, [[token] for token in openings]),
+                      strict=True))
+
+    def opening_score(phrase: Expected) -> float:
+        said = tokens[phrase.said]
+        if said[0] not in second:
+            return -math.inf
+        return first[said[0]] + (second[said[0]][said[1]] if len(said) > 1 else 0.0)
+
+    ranked = sorted(phrases, key=opening_score, reverse=True)
+    return [phrase for phrase in ranked[:LIKELY_PHRASES] if opening_score(phrase) > -math.inf]
 
 
 def _spelled_like(phrases: Sequence[Expected], texts: Sequence[str], size: int = 2) -> list[Expected]:
@@ -344,7 +371,8 @@ def decide(free: Sequence[tuple[str, float, float]], expected: Sequence[tuple[Ex
         question, question_context = "", -math.inf
     best, _, best_context, _ = commands[0]
     runner_up = commands[1][2] if len(commands) > 1 else -math.inf
-    if best_context >= question_context - ACCEPT_GAP and best_context - runner_up >= CLEAR_MARGIN:
+    clear = best_context - runner_up >= CLEAR_MARGIN and not best.guessed  # a guessed number: ask
+    if best_context >= question_context - ACCEPT_GAP and clear:
         return best.message, ()
     if best_context >= question_context - ASK_GAP or not question:
         return None, tuple(phrase for phrase, *_ in commands[:MAX_CANDIDATES])
@@ -394,10 +422,10 @@ def hear(audio: Any, expected: Sequence[Expected], meaning: Callable[[str], str 
         plain = dict(zip([*texts, *(phrase.said for phrase in likely)], rough, strict=True))
         shortlist = _shortlist(list(zip(likely, rough[len(texts):], strict=True)), SHORTLIST)
         shortlist += [phrase for phrase in _spelled_like(phrases, texts) if phrase not in shortlist]
-        # 2. the shortlist and Whisper's own words on one scale: the whole window, with the
-        #    shortlist as the text that came before (what this turn makes likely)
+        # 2. the shortlist and Whisper's own words on one scale, with the shortlist as the text
+        #    that came before (what this turn makes likely)
         context = ", ".join(phrase.said.rstrip(".") for phrase in shortlist) + "."
-        scores = score_phrases(decoder, encoded, encoded.shape[1],
+        scores = score_phrases(decoder, encoded, speech_frames,
                                [*texts, *(phrase.said for phrase in shortlist)], context)
     except Exception:  # scoring is a refinement: without it, the free transcript as before
         voice.log.exception("scoring the expected phrases failed")
