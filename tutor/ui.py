@@ -485,7 +485,8 @@ class TutorBlock:
         yield self._out(chat, live_curve(chat.session.history))
 
     def _voice(self, audio: Any, history: list | None, session: Session | None) -> Iterator[tuple]:
-        """A recording: its transcript becomes the learner's message, handled like typed text."""
+        """A recording, heard in the light of this turn (`Tutor.hear`): what it says is handled
+        like typed text, or, when the tutor is not sure, it asks "Did you say ...?"."""
         from tutor.voice import VoiceError
 
         if audio is None:
