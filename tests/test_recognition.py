@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.voice_sets import HELD_OUT, SPEEDS, VOICES, tools_problem
+from benchmarks.voice import tools_problem
+from benchmarks.voice_sets import HELD_OUT, SPEEDS, VOICES
 from tutor import Tutor, recognition, spoken, voice
 from tutor.agent import clean_message, parse_command
 from tutor.recognition import Expected, Heard, decide

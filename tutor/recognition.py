@@ -417,11 +417,12 @@ def hear(audio: Any, expected: Sequence[Expected], meaning: Callable[[str], str 
         # 1. every expected phrase, cheaply: the speech's frames only, no prompt, and only the
         #    phrases whose first token is among the likeliest first tokens
         likely = _likely_openings(decoder, encoded, speech_frames, phrases)
-        likely += [phrase for phrase in _spelled_like(phrases, texts) if phrase not in likely]
+        spelled = _spelled_like(phrases, texts)  # what free decoding wrote, if it was a command
+        likely += [phrase for phrase in spelled if phrase not in likely]
         rough = score_phrases(decoder, encoded, speech_frames, [*texts, *(phrase.said for phrase in likely)])
         plain = dict(zip([*texts, *(phrase.said for phrase in likely)], rough, strict=True))
         shortlist = _shortlist(list(zip(likely, rough[len(texts):], strict=True)), SHORTLIST)
-        shortlist += [phrase for phrase in _spelled_like(phrases, texts) if phrase not in shortlist]
+        shortlist += [phrase for phrase in spelled if phrase not in shortlist]
         # 2. the shortlist and Whisper's own words on one scale, with the shortlist as the text
         #    that came before (what this turn makes likely)
         context = ", ".join(phrase.said.rstrip(".") for phrase in shortlist) + "."
