@@ -5,7 +5,8 @@ Two halves, kept apart on purpose:
   prompt were chosen on, including the ones the voice issue found misheard.
 - `HELD_OUT`: phrases never used to tune anything: neither the thresholds, nor the prompt,
   nor tutor/spoken.py's phrase table. Their scores are what the docs report as accuracy. (The
-  first held-out set, once run, showed gaps and was moved to `TUNING`; this is the second.)
+  first two held-out sets, once run, showed gaps and were moved to `TUNING`; this is the
+  third, written before any of the changes it measures and run once, at the end.)
 
 Each phrase is spoken by every voice in `VOICES` at every speed in `SPEEDS`, and optionally
 with white noise mixed in at 20 dB SNR. A command counts as done when the message the tutor
@@ -87,9 +88,9 @@ TUNING: tuple[Said, ...] = (
     Said("how many neurons are in the output layer"),
     Said("what is a hidden layer"),
     Said("why did the accuracy go up"),
-)
-
-HELD_OUT: tuple[Said, ...] = (
+    # third batch: the second held-out set, moved here after its run (88% done) showed what
+    # was missed ("use rmsprop" in every voice, "quick mode off", misheard numbers); it
+    # tuned the acronym syllables and the number decoding that came next
     Said("continue", "next", "data"),
     Said("use rmsprop", "use rmsprop"),
     Said("predict validation image three hundred", "predict validation image 300", "prediction"),
@@ -100,13 +101,40 @@ HELD_OUT: tuple[Said, ...] = (
     Said("show the biggest mistakes", "show the biggest mistakes", "what-it-learned"),
     Said("export my notebook", "export my notebook", "conclusion"),
     Said("remove the hidden layers", "remove the hidden layers"),
-    # questions
+    # its questions
     Said("what is a neuron"),
     Said("why do we scale the pixels"),
     Said("what does the bias do"),
     Said("how long does training take"),
     Said("what is cross entropy"),
     Said("why is the validation accuracy lower"),
+)
+
+HELD_OUT: tuple[Said, ...] = (
+    Said("next step", "next", "loss"),
+    Said("one more card", "another card", "flashcards"),
+    Said("use a convolutional network", "use a cnn"),
+    Said("train for five epochs", "train for 5 epochs", "training"),
+    Said("predict training image seventy", "predict training image 70", "prediction"),
+    Said("set batch size to one hundred twenty eight", "set batch size to 128"),
+    Said("add a hidden layer", "add a hidden layer"),
+    Said("show the weights", "show the weights", "what-it-learned"),
+    Said("use raw pixels", "use raw pixels", "scaling"),
+    Said("show me the filters", "show filters"),
+    Said("help", "help", "intro"),
+    Said("skip", "skip", "flashcards"),
+    Said("train on all the data", "use all the data"),
+    Said("compare me with the model", "compare me with the model", "flashcards"),
+    Said("show my training curves", "show the curves", "training"),
+    # questions
+    Said("what is an activation function"),
+    Said("why do we need a loss function"),
+    Said("what does the learning rate do"),
+    Said("how does the model make a prediction"),
+    Said("what is overfitting"),
+    Said("why are there ten output neurons"),
+    Said("what is a batch"),
+    Said("how do the weights get updated"),
 )
 
 # espeak-ng voices: American and British English, and a female variant
