@@ -49,7 +49,6 @@ COMMANDS: list[tuple[str, re.Pattern[str]]] = [
         r"^(?:next|continue|go on|go ahead|next step|move on|forward|onward|let'?s go|"
         r"ok(?:ay)?|yes|sure|ready|got it|done|go|next please|carry on)$")),
     ("back", re.compile(r"^(?:back|go back|previous|prev|previous step|step back|last step)$")),
-    ("goto", re.compile(r"^(?:go to|goto|jump to|open|show me the|take me to|switch to)\s+(?P<target>.+)$")),
     ("another_card", re.compile(
         r"^(?:another|new|one more|1 more|next|more)\s+(?:flash\s*)?cards?$|^(?:flash\s*cards?|quiz me on a card)$")),
     ("skip", re.compile(r"^(?:skip|pass|i don'?t know|no idea|dunno|reveal|show (?:me )?the answer)$")),
@@ -86,15 +85,21 @@ COMMANDS: list[tuple[str, re.Pattern[str]]] = [
     ("filters", re.compile(r"^(?:show )?(?:the |my )?(?:cnn )?(?:filters|feature maps|activation maps)(?: for (?:validation )?image (?P<number>\d+))?$")),
     ("export", re.compile(r"^(?:export|download|save|give me)(?: my| the)?(?: jupyter)? (?:notebook|ipynb|session as a notebook)$|^export$")),
     ("you_vs_model", re.compile(r"^(?:you|me) vs (?:the )?model$|^compare (?:me|my guesses|my answers)(?: (?:with|to) the model)?$")),
+    # last: its openings ("switch to", "show me the") also begin other commands ("switch to sgd",
+    # "show me the confusion matrix"), which win
+    ("goto", re.compile(r"^(?:go to|goto|jump to|open|show me the|take me to|switch to)\s+(?P<target>.+)$")),
 ]
 
 
 def parse_command(message: str) -> Intent | None:
-    """Recognise a command in a cleaned, lower-case message."""
+    """Recognise a command in a cleaned, lower-case message. "show me X" is also read as "show
+    X" ("show me the filters" is the filters command), before `goto` takes what is left."""
+    readings = dict.fromkeys([message, re.sub(r"^(?:(?:can|could) you )?show me ", "show ", message)])
     for name, pattern in COMMANDS:
-        match = pattern.match(message)
-        if match:
-            return Intent(name, {key: value for key, value in match.groupdict().items() if value})
+        for reading in readings:
+            match = pattern.match(reading)
+            if match:
+                return Intent(name, {key: value for key, value in match.groupdict().items() if value})
     return None
 
 
