@@ -165,6 +165,9 @@ def test_every_lesson_check_accepts_its_own_answer():
         ("train for three more epochs", "train for 3 more epochs"),
         ("predict image eighty six seventy five", "predict image 8675"),
         ("one hundred and twenty-eight neurons", "128 neurons"),
+        ("set learning rate to zero point zero one", "set learning rate to 0.01"),
+        ("a rate of point five", "a rate of 0.5"),
+        ("what is the point of softmax", "what is the point of softmax"),
     ],
 )
 def test_words_to_digits(text, expected):

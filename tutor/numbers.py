@@ -75,7 +75,8 @@ def words_to_digits(text: str) -> str:
 
     "show validation image six one seven four" -> "show validation image 6174";
     "train for three more epochs" -> "train for 3 more epochs";
-    "one hundred and twenty-eight neurons" -> "128 neurons".
+    "one hundred and twenty-eight neurons" -> "128 neurons";
+    "zero point zero one" -> "0.01", "point five" -> "0.5".
     """
     # "a hundred", "a thousand", "a million": the article stands for one
     text = re.sub(r"\b[Aa]n? (?=(?:hundred|thousand|million)\b)", "one ", text)
@@ -102,4 +103,6 @@ def words_to_digits(text: str) -> str:
                 break
         output.append(_run_text(run))
         index = cursor
-    return "".join(output)
+    # a decimal said aloud: the digits after "point" as they were read ("zero one" -> "01")
+    return re.sub(r"(?:\b(\d+) )?\bpoint (\d+)\b",
+                  lambda match: f"{match.group(1) or '0'}.{match.group(2)}", "".join(output))

@@ -50,13 +50,16 @@ QUESTION_GAP = 7.0  # Whisper's own words this much likelier than any command, p
 QUESTION_CONTEXT_GAP = 2.0  # ...unless a command is this much likelier in context
 ASK_GAP = 4.0  # closer than this, but not clearly: ask the learner which one they meant
 MAX_CANDIDATES = 3  # buttons in "Did you say ...?"
-FIRST_TOKENS = 8  # likeliest first tokens whose second tokens are looked at (see _likely_openings)
+FIRST_TOKENS = 8  # likeliest openings whose next tokens are looked at (see _likely_openings)
+OPENING_TOKENS = 3  # tokens of each phrase's opening scored so
 LIKELY_PHRASES = 16  # phrases with the likeliest two opening tokens, scored in full
 SHORT_WINDOW = 10.0  # seconds of encoder input for a clip that fits it with 2 s to spare
 SHORTLIST = 4  # phrases (of different meanings) rescored in context
 SCORE_BATCH = 8  # phrases per decoder call (the frames are copied for each; 8 ran faster than 24)
 FRAME_MARGIN = 50  # encoder frames (20 ms each) kept after the speech when scoring phrases
 NUMBER_SLOT = "{n}"
+NUMBER_BEAM = 3  # continuations read for a number slot (see _numbers_after)
+NUMBER_TEMPLATES = 2  # phrases with a number slot whose number is read so, at most
 # epochs, batch sizes and layer widths a learner is likely to ask for, tried in a number slot
 # when Whisper wrote no number at all
 GUESSED_NUMBERS = ("1", "2", "3", "5", "10", "20", "32", "64", "128")
@@ -74,11 +77,13 @@ MOST_SYLLABLES = 1.7
 class Expected:
     """A phrase that makes sense at this turn: how Whisper would write it when said, and the
     message the tutor acts on (a command or a button's message). `guessed`: its number was
-    not heard but tried (`with_numbers`), so it is asked about, never acted on."""
+    not heard but tried (`with_numbers`), so it is asked about, never acted on. `template`:
+    the phrase with a number slot that a number filled."""
 
     said: str
     message: str
     guessed: bool = False
+    template: Expected | None = None  # the phrase with a number slot that a number filled
 
 
 @dataclass(frozen=True)
@@ -106,12 +111,7 @@ def with_numbers(expected: Iterable[Expected], texts: Iterable[str]) -> list[Exp
     """Expand phrases with a number slot ("Show validation image {n}.") with every number
     written in the free hypotheses; when none was heard as a number (free decoding turns "ten
     epochs" into "the antenna"), with the usual settings, `GUESSED_NUMBERS`."""
-    numbers: list[str] = []
-    for text in texts:  # "six one seven four" as 6174, the way the command parser reads it
-        for number in re.findall(r"\d[\d,]*(?:\.\d+)?", words_to_digits(text)):
-            number = number.rstrip(",").replace(",", "")
-            if number not in numbers:
-                numbers.append(number)
+    numbers = list(dict.fromkeys(number for text in texts for number in numbers_in(text)))
     guessed = not numbers
     numbers = numbers or list(GUESSED_NUMBERS)
     expanded: list[Expected] = []
@@ -119,25 +119,45 @@ def with_numbers(expected: Iterable[Expected], texts: Iterable[str]) -> list[Exp
         if NUMBER_SLOT not in phrase.said:
             expanded.append(phrase)
             continue
-        expanded.extend(Expected(phrase.said.replace(NUMBER_SLOT, number),
-                                 phrase.message.replace(NUMBER_SLOT, number), guessed)
-                        for number in numbers)
+        expanded.extend(filled(phrase, number, guessed) for number in numbers)
     return expanded
+
+
+def filled(template: Expected, number: str, guessed: bool = False) -> Expected:
+    """`template`'s number slot filled with `number`."""
+    return Expected(template.said.replace(NUMBER_SLOT, number),
+                    template.message.replace(NUMBER_SLOT, number), guessed, template)
+
+
+def numbers_in(text: str) -> list[str]:
+    """The numbers written in `text`, in digits or words ("six one seven four" as 6174, the way
+    the command parser reads it), without thousands separators."""
+    numbers: list[str] = []
+    for number in re.findall(r"\d[\d,]*(?:\.\d+)?", words_to_digits(text)):
+        number = number.rstrip(",").replace(",", "")
+        if number not in numbers:
+            numbers.append(number)
+    return numbers
 
 
 def syllables(text: str) -> int:
     """About how many syllables `text` has when said (numbers as words): vowel groups per word,
-    and a syllable a letter for an acronym ("SGD", "CNN", "U-S-G-B")."""
+    and a syllable a letter for an acronym ("SGD", "CNN", "U-S-G-B") or a word's capitals
+    ("RMSprop": R-M-S-prop)."""
     text = re.sub(r"\d+", lambda match: voice.number_words(int(match.group())), text)
     count = 0
     for word in re.findall(r"[A-Za-z']+", text):
         if len(word) > 1 and (word.isupper() or not re.search(r"[aeiouyAEIOUY]", word)):
             count += len(word)  # spelled out
             continue
+        spelled = re.match(r"[A-Z]{2,}(?=[a-z])", word)  # "RMSprop": R-M-S, then "prop"
+        if spelled:
+            count += len(spelled.group())
+            word = word[spelled.end():]
         word = word.lower()
         groups = len(re.findall(r"[aeiouy]+", word))
         silent_e = word.endswith("e") and groups > 1 and not word.endswith(("le", "ee"))
-        count += max(1, groups - silent_e)
+        count += groups - silent_e if spelled else max(1, groups - silent_e)
     return count
 
 
@@ -271,45 +291,117 @@ def _score_tokens(decoder: _Decoder, encoded: np.ndarray, frames: int, tokens: S
 def _next_token_log_probs(decoder: _Decoder, window: np.ndarray,
                           prefixes: Sequence[list[int]]) -> np.ndarray:
     """log P(next token | audio, start + prefix) over the whole vocabulary, one row a prefix:
-    one decoding step for all of them (`window`: encoder frames, one copy for each prefix)."""
+    one decoding call for all of them (`window`: encoder frames, one copy for each prefix).
+
+    The prefix's own tokens are forced, and CTranslate2 returns the logits of every position
+    from the first, a row each: the row after the prefix is the one wanted.
+    """
     results = decoder.model.model.generate(
         _storage(np.repeat(window, len(prefixes), axis=0)),
         [[*decoder.start, *prefix] for prefix in prefixes], beam_size=1,
-        max_length=len(decoder.start) + len(prefixes[0]) + 1, return_logits_vocab=True)
-    logits = np.stack([np.asarray(result.logits[0], dtype=np.float64).ravel() for result in results])
+        max_length=len(decoder.start) + max(map(len, prefixes)) + 2, return_logits_vocab=True)
+    logits = np.stack([np.asarray(result.logits[0], dtype=np.float64)[len(prefix)]
+                       for prefix, result in zip(prefixes, results, strict=True)])
     top = logits.max(axis=1, keepdims=True)
     return logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
 
 
 def _likely_openings(decoder: _Decoder, encoded: np.ndarray, frames: int,
                      phrases: Sequence[Expected]) -> list[Expected]:
-    """The LIKELY_PHRASES phrases whose first two tokens are likeliest for this audio.
+    """The LIKELY_PHRASES phrases whose first OPENING_TOKENS tokens are likeliest for this audio.
 
     Scoring costs about the same for each phrase whatever its length, so instead of scoring
-    every phrase, one decoding step gives the probability of every possible first token at
-    once, a second step (for the FIRST_TOKENS best first tokens) every second token, and only
-    the phrases that open best are scored in full.
+    every phrase, a few decoding calls give the probability of every possible next token at
+    once: the first token, then the next one after each of the FIRST_TOKENS likeliest
+    openings so far, and so on; only the phrases that open best are scored in full. (Three
+    tokens, because many phrases share two: "Show the ...", "Go to ...".)
     """
     if len(phrases) <= LIKELY_PHRASES:
         return list(phrases)
-    tokens = {phrase.said: decoder.encode_text(phrase.said) for phrase in phrases}
+    tokens = {phrase.said: tuple(decoder.encode_text(phrase.said)) for phrase in phrases}
     phrases = [phrase for phrase in phrases if tokens[phrase.said]]
     frames = max(1, min(frames, encoded.shape[1]))
     window = encoded[:, :frames]
-    first = _next_token_log_probs(decoder, window, [[]])[0]
-    openings = sorted({tokens[phrase.said][0] for phrase in phrases}, key=lambda token: -first[token])
-    openings = openings[:FIRST_TOKENS]
-    second = dict(zip(openings, _next_token_log_probs(decoder, window, [[token] for token in openings]),
-                      strict=True))
+    score = dict.fromkeys(tokens, 0.0)
+    reached = dict.fromkeys(tokens, 0)  # how many opening tokens of each phrase were scored
+    for depth in range(OPENING_TOKENS):
+        open_prefixes = {tokens[phrase.said][:depth] for phrase in phrases
+                         if reached[phrase.said] == depth and len(tokens[phrase.said]) > depth}
+        prefixes = sorted(open_prefixes, key=lambda prefix: -max(
+            score[phrase.said] for phrase in phrases if tokens[phrase.said][:depth] == prefix))
+        prefixes = prefixes[:FIRST_TOKENS]
+        if not prefixes:
+            break
+        following = dict(zip(prefixes, _next_token_log_probs(decoder, window, [list(p) for p in prefixes]),
+                             strict=True))
+        for phrase in phrases:
+            said = tokens[phrase.said]
+            if reached[phrase.said] == depth and said[:depth] in following and len(said) > depth:
+                score[phrase.said] += following[said[:depth]][said[depth]]
+                reached[phrase.said] = depth + 1
 
-    def opening_score(phrase: Expected) -> float:
-        said = tokens[phrase.said]
-        if said[0] not in second:
-            return -math.inf
-        return first[said[0]] + (second[said[0]][said[1]] if len(said) > 1 else 0.0)
+    def opening_score(phrase: Expected) -> tuple[bool, float]:
+        # phrases scored as far as their openings go (or to their end) first, then the others
+        said = phrase.said
+        return reached[said] >= min(OPENING_TOKENS, len(tokens[said])), score[said]
 
-    ranked = sorted(phrases, key=opening_score, reverse=True)
-    return [phrase for phrase in ranked[:LIKELY_PHRASES] if opening_score(phrase) > -math.inf]
+    chosen: list[Expected] = []
+    per_template: dict[Expected | None, int] = {}
+    for phrase in sorted(phrases, key=opening_score, reverse=True):
+        if len(chosen) == LIKELY_PHRASES or reached[phrase.said] == 0:
+            break
+        # the numbers tried in one slot open alike: two of them hold the place of their
+        # phrase, whose number is then read by `_numbers_after`
+        if phrase.template and per_template.get(phrase.template, 0) >= 2:
+            continue
+        per_template[phrase.template] = per_template.get(phrase.template, 0) + 1
+        chosen.append(phrase)
+    return chosen
+
+
+def _numbers_after(decoder: _Decoder, encoded: np.ndarray, frames: int,
+                   templates: Sequence[Expected]) -> dict[Expected, list[str]]:
+    """The numbers Whisper writes in each template's slot when the template's words before the
+    slot are forced ("Show training image" then, freely, "42"): heard in the command's own
+    context, where free decoding wrote "Show training image photo to". The NUMBER_BEAM best
+    continuations each give the number they start with, likeliest first."""
+    prefixes = [decoder.encode_text(template.said.split(NUMBER_SLOT)[0]) for template in templates]
+    frames = max(1, min(frames, encoded.shape[1]))
+    results = decoder.model.model.generate(
+        _storage(np.repeat(encoded[:, :frames], len(prefixes), axis=0)),
+        [[*decoder.start, *prefix] for prefix in prefixes], beam_size=NUMBER_BEAM,
+        num_hypotheses=NUMBER_BEAM, max_length=len(decoder.start) + max(map(len, prefixes)) + 12,
+        suppress_blank=False, suppress_tokens=decoder.suppressed)
+    numbers: dict[Expected, list[str]] = {}
+    for template, prefix, result in zip(templates, prefixes, results, strict=True):
+        found = numbers.setdefault(template, [])
+        for tokens in result.sequences_ids:
+            rest = decoder.tokenizer.decode(tokens[len(prefix):] if tokens[:len(prefix)] == prefix
+                                            else tokens)
+            rest = words_to_digits(rest.strip())
+            start = re.match(r"\d[\d,]*(?:\.\d+)?", rest)
+            number = start.group().rstrip(",").replace(",", "") if start else None
+            if number and number not in found:
+                found.append(number)
+    return numbers
+
+
+def _with_numbers_read(decoder: _Decoder, encoded: np.ndarray, frames: int,
+                       shortlist: Sequence[Expected]) -> tuple[list[Expected], list[Expected]]:
+    """(the shortlist with the numbers read in context, the phrases that are new in it).
+
+    For the NUMBER_TEMPLATES first phrases with a number slot in the shortlist, the numbers
+    read after their words (`_numbers_after`) join it as heard; numbers only guessed there
+    give way to them. Where nothing was read, the shortlist stays as it was.
+    """
+    templates = list(dict.fromkeys(phrase.template for phrase in shortlist if phrase.template))
+    if not templates:
+        return list(shortlist), []
+    read = _numbers_after(decoder, encoded, frames, templates[:NUMBER_TEMPLATES])
+    kept = [phrase for phrase in shortlist if not (phrase.guessed and read.get(phrase.template))]
+    new = [filled(template, number) for template, numbers in read.items() for number in numbers]
+    new = [phrase for phrase in new if all(phrase.said != other.said for other in kept)]
+    return [*kept, *new], new
 
 
 def _spelled_like(phrases: Sequence[Expected], texts: Sequence[str], size: int = 2) -> list[Expected]:
@@ -323,11 +415,20 @@ def _spelled_like(phrases: Sequence[Expected], texts: Sequence[str], size: int =
     return [phrase for phrase in ranked[:size] if likeness(phrase) >= 0.6]
 
 
-def _shortlist(scored: Sequence[tuple[Expected, float]], size: int) -> list[Expected]:
-    """The best phrase of each of the `size` best meanings (by message)."""
+def _shortlist(scored: Sequence[tuple[Expected, float]], size: int,
+               meaning: Callable[[str], str | None]) -> list[Expected]:
+    """The best phrase of each of the `size` best meanings. The numbers in one slot, and the
+    same command with or without "the", count as one meaning here: their number is read
+    afterwards (`_with_numbers_read`), and two wordings of one command are no rivals."""
+    def key(phrase: Expected) -> str:
+        message = filled(phrase.template, "1").message if phrase.template else phrase.message
+        return meaning(message) or message.lower()
+
     chosen: list[Expected] = []
+    keys: set[str] = set()
     for phrase, _ in sorted(scored, key=lambda item: -item[1]):
-        if all(phrase.message != other.message for other in chosen):
+        if key(phrase) not in keys:
+            keys.add(key(phrase))
             chosen.append(phrase)
         if len(chosen) == size:
             break
@@ -421,8 +522,13 @@ def hear(audio: Any, expected: Sequence[Expected], meaning: Callable[[str], str 
         likely += [phrase for phrase in spelled if phrase not in likely]
         rough = score_phrases(decoder, encoded, speech_frames, [*texts, *(phrase.said for phrase in likely)])
         plain = dict(zip([*texts, *(phrase.said for phrase in likely)], rough, strict=True))
-        shortlist = _shortlist(list(zip(likely, rough[len(texts):], strict=True)), SHORTLIST)
+        shortlist = _shortlist(list(zip(likely, rough[len(texts):], strict=True)), SHORTLIST, meaning)
         shortlist += [phrase for phrase in spelled if phrase not in shortlist]
+        shortlist, new = _with_numbers_read(decoder, encoded, speech_frames, shortlist)
+        if new:
+            plain.update(zip((phrase.said for phrase in new),
+                             score_phrases(decoder, encoded, speech_frames, [p.said for p in new]),
+                             strict=True))
         # 2. the shortlist and Whisper's own words on one scale, with the shortlist as the text
         #    that came before (what this turn makes likely)
         context = ", ".join(phrase.said.rstrip(".") for phrase in shortlist) + "."
