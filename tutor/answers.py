@@ -1,7 +1,8 @@
 """Answers to free-form questions: from the learner's own model first, then from the lesson.
 
 Three sources, tried in order:
-1. a steer back to the lesson for off-topic, hostile or instruction-changing messages;
+1. a steer back to the lesson for off-topic, hostile or instruction-changing messages
+   (the rules are data: `lessons/guard.yaml`, applied by `tutor.guard`);
 2. live facts from the learner's session (their accuracy, loss, parameters, predictions...);
 3. retrieval over the glossary (`lessons/glossary.yaml`) and the lesson passages with BM25
    (the `bm25s` library, English stemming by PyStemmer), after a light spelling correction
@@ -25,6 +26,7 @@ import numpy as np
 import yaml
 
 from tutor import backend, data, tools
+from tutor.guard import Guard, guard_for
 from tutor.lessons import LessonPack
 from tutor.numbers import words_to_digits
 from tutor.reply import Reply
@@ -317,53 +319,9 @@ def _lesson_passages(pack: LessonPack) -> list[Passage]:
     return passages
 
 
-# ----- steering ---------------------------------------------------------------------------
-INJECTION = re.compile(
-    r"ignore (?:all |your |the |any )?(?:previous |prior |above )?(?:instructions|rules|prompt)"
-    r"|system prompt|you are now|\bdan\b|jailbreak|developer mode|pretend (?:to be|you are)"
-    r"|reveal (?:your|the) (?:prompt|instructions|source|code)|source code|your instructions"
-    r"|act as|new instructions|override|set the lesson|change the lesson|lesson text to"
-    r"|another (?:user|learner)'?s?|other (?:users|learners)|^\s*system\s*:|<\s*/?\s*system"
-    r"|new task|forget (?:everything|all|what)|from now on|api keys?|config(?:uration)? file"
-    r"|mark (?:all|every) (?:lessons?|steps?)|give me (?:a )?(?:full |perfect )?score|password",
-    re.IGNORECASE,
-)
-CODE = re.compile(
-    r"\b(?:import os|os\.system|subprocess|rm -rf|exec\(|eval\(|__import__|drop table|"
-    r"select \* from|delete all|format (?:c:|the disk)|sudo|/etc/passwd|\.\./|shutil|rmtree|"
-    r"\bimport \w+|open\(|\.save\(|pickle|\bcurl\b|\bwget\b)",
-    re.IGNORECASE,
-)
-HOSTILE = re.compile(
-    r"\b(?:you(?:'re| are|r)?|u r|ur|this (?:bot|tutor|thing))\s+(?:so\s+|really\s+)?"
-    r"(?:stupid|an idiot|idiot|dumb|useless|trash|garbage|a moron|moron|worthless)\b"
-    r"|\b(?:hate you|shut up|stfu|you suck|this sucks|wtf are you)\b"
-    r"|\b(?:dumbest|stupidest|worst) (?:bot|tutor|ai|thing|program)\b"
-    r"|\b(?:this|the) (?:lesson|tutor|bot|course) is (?:garbage|trash|stupid|useless|rubbish)\b"
-    r"|\b(?:stupid|dumb|useless) (?:bot|tutor|ai|program|machine)\b",
-    re.IGNORECASE,
-)
 NAMED_BONUS = 0.2
 GLOSSARY_PRIOR = 0.1
 COMPARE = re.compile(r"\bvs\.?\b|versus|difference|diff\b|compared? (?:to|with)", re.IGNORECASE)
-
-
-def steer(session_title: str, kind: str) -> Reply:
-    """A short, kind reply that brings the learner back to the lesson."""
-    lead = {
-        "injection": "I can't change how I work or show anything behind the scenes, but I'm "
-        "glad to keep teaching.",
-        "code": "I don't run commands or code from the chat; I only run the lesson's own steps.",
-        "hostile": "Sorry this is frustrating! Learning this stuff can be. Let's take it one "
-        "small step at a time.",
-        "off_topic": "That's outside what I can help with here: I'm your guide for building "
-        "this little neural network.",
-    }[kind]
-    return Reply(
-        text=f"{lead} We're at **{session_title}**. Ask me anything about it, press a button "
-        "below, or type `help` to see what I can do.",
-        kind="answer",
-    )
 
 
 # ----- live facts -------------------------------------------------------------------------
@@ -415,6 +373,7 @@ class Answerer:
     def __init__(self, pack: LessonPack, mode: str = "hybrid") -> None:
         self.pack = pack
         self.mode = mode
+        self.guard: Guard = guard_for(pack.folder)
         self._knowledge: KnowledgeBase | None = None
         self._lock = threading.Lock()
 
@@ -438,15 +397,13 @@ class Answerer:
         return self._from_knowledge(session, text)
 
     def steer_if_needed(self, session: Session, text: str) -> Reply | None:
-        """A steer-back reply for code, instruction-changing or hostile messages, else None."""
-        title = self._state_title(session)
-        if CODE.search(text):
-            return steer(title, "code")
-        if INJECTION.search(text):
-            return steer(title, "injection")
-        if HOSTILE.search(text) and len(text) < 200:
-            return steer(title, "hostile")
-        return None
+        """A steer-back reply for code, instruction-changing or hostile messages, else None.
+
+        The rules live in the pack's guard.yaml (see `tutor.guard`): questions about code,
+        roles or settings are answered; orders to run code or change the tutor are not.
+        """
+        kind = self.guard.classify(text)
+        return None if kind is None else self.guard.steer(kind, self._state_title(session))
 
     def session_facts(self, session: Session) -> str:
         """The learner's live figures as short lines, for a language model's prompt."""
@@ -489,11 +446,11 @@ class Answerer:
                 for index in np.argsort(-all_scores)[:5] if all_scores[index] > 0]
         named = knowledge.named(corrected)
         if not hits and not named:
-            return steer(self._state_title(session), "off_topic")
+            return self.guard.steer("off_topic", self._state_title(session))
         if not named and hits[0][1] < MIN_SCORE:
-            return steer(self._state_title(session), "off_topic")
+            return self.guard.steer("off_topic", self._state_title(session))
         if not named and similarity is not None and similarity < MIN_SIMILARITY:
-            return steer(self._state_title(session), "off_topic")
+            return self.guard.steer("off_topic", self._state_title(session))
         # every candidate is ranked on its own score; curated glossary answers come first when
         # a lesson paragraph scores about the same, and a term the question names counts extra
         by_key = {passage.key: passage for passage, _ in hits} | {p.key: p for p in named}
