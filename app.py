@@ -6,8 +6,8 @@ when `BRAIN_TUTOR_DATABASE_URL` is set. TensorFlow is imported in the background
 """
 
 from tutor import Tutor
-from tutor.store import open_store
-from tutor.ui import build_app, launch
+from tutor.storage.store import open_store
+from tutor.web.page import build_app, launch
 
 demo = build_app(Tutor(store=open_store()))
 

@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def facts_for(session, dataset) -> dict[str, str]:
     """The learner's own figures, formatted as the evaluation set's placeholders expect."""
-    from tutor import backend
-    from tutor.data import CLASS_NAMES
+    from tutor.ml import backend
+    from tutor.ml.data import CLASS_NAMES
 
     last = session.history[-1]
     values = [row["val_accuracy"] for row in session.history]
@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="list the N slowest questions")
     arguments = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from tutor import Tutor, data
+    from tutor import Tutor
+    from tutor.ml import data
 
     questions = yaml.safe_load(Path(arguments.questions).read_text())
     tutor = Tutor(train_slice=arguments.slice, max_messages_per_minute=None)

@@ -55,7 +55,7 @@ def measure_iterators(dataset, repeats: int, batch: int, seconds: float) -> dict
     import tensorflow as tf
     from keras.src.backend.tensorflow.trainer import TFEpochIterator
 
-    from tutor import backend
+    from tutor.ml import backend
 
     images, labels = dataset.scaled("train"), dataset.train_labels
     closes: dict[str, list[float]] = {"keras arrays": [], "tutor pipeline": []}
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
         sys.path.insert(0, str(ROOT))
     import keras
 
-    from tutor import backend, data
+    from tutor.ml import backend, data
 
     dataset = data.load_dataset()
     report = []

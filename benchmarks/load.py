@@ -1,7 +1,7 @@
 """Many learners at once on the real app: are turns still quick, is nothing mixed up, what does it cost?
 
 Why this exists: the tutor promises a classroom, not one learner. Twenty learners share one process
-and two CPU cores; their trainings wait in a fair, bounded queue (`tutor.pool.TrainingSlots`), and
+and two CPU cores; their trainings wait in a fair, bounded queue (`tutor.ml.slots.TrainingSlots`), and
 everything else they do (reading a step, a flashcard, a question) should stay quick while those
 trainings run. Each learner's lesson, flashcard score and model must stay their own, and each
 extra learner should cost little memory. Unit tests cannot show any of this; only the real server

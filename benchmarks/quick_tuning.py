@@ -71,7 +71,7 @@ def main(argv: list[str]) -> int:
         sys.path.insert(0, str(ROOT))
     import keras
 
-    from tutor import backend, data
+    from tutor.ml import backend, data
 
     dataset = data.load_dataset()
     images, labels = dataset.scaled("train"), dataset.train_labels

@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from benchmarks.voice import tools_problem
-    from tutor import Tutor, voice
+    from tutor import Tutor
+    from tutor.speech import voice
 
     problem = tools_problem() or voice.transcription_problem()
     if problem:

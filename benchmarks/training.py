@@ -23,7 +23,7 @@ ratios of runs interleaved in one process (or in fresh processes for start-up), 
    before it imports TensorFlow, or at least not wait for it).
 3. The models table: the one-layer model, an MLP (Dense(128, relu)) and the small CNN, each with
    the notebook's settings (raw pixels, batch 32, Adam's default step) and with quick mode's
-   (`tutor.lab.QUICK`), through `backend.train`, interleaved; median seconds and final
+   (`tutor.tools.lab.QUICK`), through `backend.train`, interleaved; median seconds and final
    validation accuracy, and the quick/notebook time ratio. The one-layer row is the issue's
    check: quick mode >= 0.84 median validation accuracy at <= 0.2x the seed fit's time.
 
@@ -77,7 +77,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # ----- the fit ---------------------------------------------------------------------------------
 def _load_data(train_slice: int | None) -> dict[str, Any]:
     """Fashion-MNIST through the tutor's loader, so both sides train on the very same arrays."""
-    from tutor import data
+    from tutor.ml import data
 
     dataset = data.load_dataset()
     train_images, train_labels = dataset.train_images, dataset.train_labels
@@ -140,7 +140,7 @@ class _FigureTimer:
         self._original: Callable[..., Any] | None = None
 
     def __enter__(self) -> _FigureTimer:
-        from tutor import plots
+        from tutor.figures import plots
 
         self._original = original = plots.training_curves
 
@@ -156,7 +156,7 @@ class _FigureTimer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from tutor import plots
+        from tutor.figures import plots
 
         if self._original is not None:
             plots.training_curves = self._original
@@ -164,7 +164,8 @@ class _FigureTimer:
 
 def tutor_turn(tutor: Any, train_slice: int | None, epochs: int = EPOCHS) -> dict[str, Any]:
     """One chat turn "train for N epochs" in a fresh session, consumed to the end like the UI."""
-    from tutor import backend, tools
+    from tutor.ml import backend
+    from tutor.tools import lesson
 
     session = tutor.new_session()
     tutor.start(session)  # the welcome step, untimed: the learner is past it when they train
@@ -185,7 +186,7 @@ def tutor_turn(tutor: Any, train_slice: int | None, epochs: int = EPOCHS) -> dic
             if reply.kind == "error":
                 errors.append(reply.text)
         seconds = time.perf_counter() - started
-    tools.wait_for_training(session, timeout=60)
+    lesson.wait_for_training(session, timeout=60)
     run = session.runs[-1] if session.runs else None
     result = {
         "seconds": seconds,
@@ -521,12 +522,12 @@ def measure_table(repeats: int, train_slice: int | None,
     """Notebook settings against the quick path for each model, through the tutor's backend.
 
     Notebook: raw pixels, batch 32, Adam's default step. Quick: what "quick mode on" sets
-    (`tutor.lab.QUICK`: scaled float32 pixels kept once per process, batch 256, Adam(5e-3) with
+    (`tutor.tools.lab.QUICK`: scaled float32 pixels kept once per process, batch 256, Adam(5e-3) with
     the last epoch at a tenth of it, steps_per_execution=50). Interleaved: notebook, quick,
     notebook, quick, ... so that both see the same machine.
     """
-    from tutor import backend, data
-    from tutor.lab import QUICK
+    from tutor.ml import backend, data
+    from tutor.tools.lab import QUICK
 
     dataset = data.load_dataset()
     # Warm-up, untimed: the scaled pixels and the tensors both pipelines read are made once per

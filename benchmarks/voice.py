@@ -1,13 +1,13 @@
 """How fast and how accurate is the offline voice? Speech in and speech out, in one run.
 
 1. Speech in. Each tutor phrase below is spoken by espeak-ng and converted by sox to a 16 kHz mono
-   WAV, then transcribed by `tutor.voice.transcribe` once per setting, interleaved: "default"
+   WAV, then transcribed by `tutor.speech.voice.transcribe` once per setting, interleaved: "default"
    (the vocabulary prompt, Whisper's standard 30 s window and the VAD), "15 s window"
    (`window=15`, what BRAIN_TUTOR_WHISPER_WINDOW=15 sets) and "no prompt" (`prompt=""`).
    Reported for each: seconds per utterance (wall mean, p50 and p95, and CPU mean: the
    process's CPU time, which a busy shared machine does not inflate), the word error rate over
    the set, where words are compared lower case, without punctuation and with numbers
-   as digits (`tutor.numbers.words_to_digits`), how many were heard through the short window
+   as digits (`tutor.words.words_to_digits`), how many were heard through the short window
    (the rest fell back to 30 s), the load average during the run, and the ratios 15 s window /
    default. The first transcription (model load) is not timed.
 2. Commands in context (`benchmarks/spoken_commands.py`): the held-out phrases of
@@ -15,10 +15,10 @@
    with noise at 20 dB SNR, heard by `Tutor.hear` at their lesson steps: how often the tutor
    did what was said, asked, or did something else; the questions' word error rate; seconds
    per utterance.
-3. Speech out. For every installed engine (`tutor.voice.available_engines()`), the prose of each
-   lesson step is spoken two ways, interleaved: streamed (`tutor.voice.speak_stream`, what the
+3. Speech out. For every installed engine (`tutor.speech.voice.available_engines()`), the prose of each
+   lesson step is spoken two ways, interleaved: streamed (`tutor.speech.voice.speak_stream`, what the
    page plays: seconds until its first piece of audio is ready, the opening sentence or clause)
-   and whole (`tutor.voice.speak`, which returns when the whole reply is made: what the page
+   and whole (`tutor.speech.voice.speak`, which returns when the whole reply is made: what the page
    waited for before it streamed). Median and p95 of each, the audio's length, and the load
    average during the run. Loading the voice is not timed.
 
@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tutor.numbers import words_to_digits  # noqa: E402
+from tutor.words import words_to_digits  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ LISTEN_VARIANTS: dict[str, dict] = {
 
 
 def bench_listening(folder: Path, repeats: int, show: bool, variants: list[str]) -> dict:
-    from tutor import voice
+    from tutor.speech import voice
 
     files = [synthesize(phrase.text, folder / f"phrase-{index:02d}.wav")
              for index, phrase in enumerate(PHRASES)]
@@ -214,7 +214,7 @@ def bench_listening(folder: Path, repeats: int, show: bool, variants: list[str])
 
 def first_chunk_seconds(text: str, engine: str) -> float:
     """Seconds from asking `speak_stream` for a reply to holding its first piece of audio."""
-    from tutor import voice
+    from tutor.speech import voice
 
     started = time.perf_counter()
     stream = voice.speak_stream(text, engine=engine)
@@ -225,7 +225,7 @@ def first_chunk_seconds(text: str, engine: str) -> float:
 
 
 def bench_speaking(repeats: int) -> dict:
-    from tutor import voice
+    from tutor.speech import voice
 
     texts = lesson_texts()
     summary = {}
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 
-    from tutor import voice
+    from tutor.speech import voice
 
     print(voice.voice_status())
     report: dict = {"status": voice.voice_status()}

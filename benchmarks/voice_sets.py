@@ -1,10 +1,10 @@
 """The spoken evaluation sets: what learners say, in several synthetic voices, and how it is scored.
 
 Two halves, kept apart on purpose:
-- `TUNING`: the phrases the recogniser's thresholds (tutor/recognition.py) and the vocabulary
+- `TUNING`: the phrases the recogniser's thresholds (tutor/speech/recognition.py) and the vocabulary
   prompt were chosen on, including the ones the voice issue found misheard.
 - `HELD_OUT`: phrases never used to tune anything: neither the thresholds, nor the prompt,
-  nor tutor/spoken.py's phrase table. Their scores are what the docs report as accuracy. (The
+  nor tutor/speech/spoken.py's phrase table. Their scores are what the docs report as accuracy. (The
   first two held-out sets, once run, showed gaps and were moved to `TUNING`; this is the
   third, written before any of the changes it measures and run once, at the end.)
 
@@ -156,7 +156,7 @@ def speak_to_file(text: str, path: Path, *, voice: str = "en-us", words_per_minu
     that signal-to-noise ratio (seeded: the same file each run)."""
     raw = path.with_suffix(".raw.wav")
     if voice == PIPER:
-        from tutor import voice as engines
+        from tutor.speech import voice as engines
 
         engines.speak(text, engine="piper").write_wav(raw)
     else:
@@ -184,7 +184,7 @@ def speak_to_file(text: str, path: Path, *, voice: str = "en-us", words_per_minu
 def piper_voice() -> bool:
     """Whether piper and its voice are installed (an optional, GPL-3.0 install)."""
     try:
-        from tutor import voice
+        from tutor.speech import voice
 
         return voice._engine("piper").problem() is None
     except Exception:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import tutor.data
-from tutor import Tutor, tools
+import tutor.ml.data
+from tutor import Tutor
+from tutor.tools import lesson
 
 
 @pytest.fixture(scope="session")
@@ -21,10 +22,10 @@ def session(tutor_instance):
     yield learner
     if learner.training is not None:
         learner.training.stop.set()
-        tools.wait_for_training(learner, timeout=60)
+        lesson.wait_for_training(learner, timeout=60)
 
 
 @pytest.fixture(scope="session")
 def dataset():
     """The real Fashion-MNIST arrays, loaded once."""
-    return tutor.data.load_dataset()
+    return tutor.ml.data.load_dataset()

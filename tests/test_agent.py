@@ -12,8 +12,10 @@ import re
 import numpy as np
 import pytest
 
-from tutor import Option, backend, tools
-from tutor.data import CLASS_NAMES
+from tutor import Option
+from tutor.ml import backend
+from tutor.ml.data import CLASS_NAMES
+from tutor.tools import lesson
 
 SLICE = backend.TrainSettings(train_slice=3000)
 
@@ -193,8 +195,8 @@ def test_one_more_card(tutor_instance, session):
     [
         ("fly me to the moon", None),  # free text: the offline answerer may reply in its own words
         ("predict image 99999", "59,999"),
-        ("train for 0 epochs", f"1 to {tools.MAX_EPOCHS} epochs"),
-        ("train for 100000 epochs", f"1 to {tools.MAX_EPOCHS} epochs"),
+        ("train for 0 epochs", f"1 to {lesson.MAX_EPOCHS} epochs"),
+        ("train for 100000 epochs", f"1 to {lesson.MAX_EPOCHS} epochs"),
         ("show validation image -5", "9,999"),
         ("", "whenever you're ready"),
         ("x" * 10_000, "10,000 characters"),
@@ -272,7 +274,7 @@ def test_stop_training(tutor_instance, session):
             assert session.is_training
             stopped = tutor.stop(session)
             assert stopped
-    assert tools.wait_for_training(session, timeout=60)
+    assert lesson.wait_for_training(session, timeout=60)
     assert not session.is_training
     final = replies[-1]
     assert final.final
@@ -326,7 +328,7 @@ def test_commands_that_need_the_model_wait_while_it_trains(tutor_instance, sessi
     tutor.stop(session)
     for _ in stream:
         pass
-    assert tools.wait_for_training(session, timeout=60)
+    assert lesson.wait_for_training(session, timeout=60)
     assert len(session.runs) == 1
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.local import INLINE_IMAGE, chat_text, free_port, local_client
 from tutor import Tutor
-from tutor.ui import build_app
+from tutor.web.page import build_app
 
 pytestmark = pytest.mark.app
 
@@ -114,7 +114,7 @@ def test_two_clients_have_separate_sessions(server):
 
 
 def test_the_live_curve_is_data_the_browser_draws():
-    from tutor.ui import live_curve
+    from tutor.web.page import live_curve
 
     history = [{"loss": 9.1, "accuracy": 0.71, "val_loss": 8.0, "val_accuracy": 0.69},
                {"loss": 5.2, "accuracy": 0.78, "val_loss": float("nan"), "val_accuracy": float("nan")}]
@@ -131,11 +131,11 @@ def test_the_live_curve_is_data_the_browser_draws():
 def test_step_updates_reach_the_page_once_a_second_but_epochs_and_queue_places_at_once():
     import gradio as gr
 
-    from tutor import ui
     from tutor.reply import Progress, Reply
+    from tutor.web import page
 
     with gr.Blocks():
-        block = ui.TutorBlock(Tutor(train_slice=500))
+        block = page.TutorBlock(Tutor(train_slice=500))
     session = block.tutor.new_session()
 
     def training() -> list[Reply]:
@@ -166,10 +166,10 @@ def test_updates_send_values_and_store_the_chat_and_session_once():
     and only once they hold the learner's chat and session (the chat list is kept in place)."""
     import gradio as gr
 
-    from tutor import ui
+    from tutor.web import page
 
     with gr.Blocks():
-        block = ui.TutorBlock(Tutor(train_slice=500))
+        block = page.TutorBlock(Tutor(train_slice=500))
     stored_chat: list = []
     updates = list(block._respond("help", stored_chat, None))
     assert len(updates) >= 2
@@ -207,12 +207,12 @@ def test_quick_blocks_of_a_reply_reach_the_page_in_one_update(monkeypatch):
 
     import gradio as gr
 
-    from tutor import ui
     from tutor.reply import Reply
+    from tutor.web import page
 
     with gr.Blocks():
-        block = ui.TutorBlock(Tutor(train_slice=500))
-    monkeypatch.setattr(ui, "BLOCK_INTERVAL", 0.3)
+        block = page.TutorBlock(Tutor(train_slice=500))
+    monkeypatch.setattr(page, "BLOCK_INTERVAL", 0.3)
     session = block.tutor.new_session()
 
     def quick():

@@ -20,8 +20,8 @@ import pytest
 
 from tests.local import CHROMIUM, CHROMIUM_ARGS, REQUIRE_BROWSER, SCREENSHOTS, free_port, require_chromium
 from tutor import Tutor
-from tutor.store import SQLiteStore
-from tutor.ui import build_app, launch
+from tutor.storage.store import SQLiteStore
+from tutor.web.page import build_app, launch
 
 try:
     from playwright import sync_api
@@ -103,7 +103,7 @@ def server(tmp_path_factory) -> Iterator[str]:
     store = SQLiteStore(tmp_path_factory.mktemp("learners"))
     demo = build_app(Tutor(train_slice=2000, store=store))
     port = free_port()
-    # tutor.ui.launch is demo.launch plus the page's stylesheet: the page as learners see it
+    # tutor.web.page.launch is demo.launch plus the page's stylesheet: the page as learners see it
     launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     demo.close()

@@ -30,8 +30,9 @@ import pytest
 from benchmarks.voice import tools_problem
 from tests.local import CHROMIUM, REQUIRE_BROWSER, SCREENSHOTS, free_port, require_chromium
 from tests.local import CHROMIUM_ARGS as BROWSER_ARGS
-from tutor import Tutor, voice
-from tutor.ui import build_app, launch
+from tutor import Tutor
+from tutor.speech import voice
+from tutor.web.page import build_app, launch
 
 try:
     from playwright import sync_api

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.checks import format_question, grade, parse_choice, parse_class, parse_number
-from tutor.data import CLASS_NAMES
-from tutor.lessons import Check, load_pack
-from tutor.numbers import words_to_digits
+from tutor.engine.checks import format_question, grade, parse_choice, parse_class, parse_number
+from tutor.engine.lessons import Check, load_pack
+from tutor.ml.data import CLASS_NAMES
+from tutor.words import words_to_digits
 
 
 def make_check(kind, answer, choices=(), tolerance=0.0):

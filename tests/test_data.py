@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import tutor.data
-from tutor.data import CLASS_NAMES, DEBIAN_DIR, FILE_NAMES
+import tutor.ml.data
+from tutor.ml.data import CLASS_NAMES, DEBIAN_DIR, FILE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = "RESULT "
@@ -26,7 +26,7 @@ MARK = "RESULT "
 # Runs in the child: load (or fail to load) and report what happened as one JSON line.
 CHILD_CODE = """
 import json, os, pathlib, sys
-import tutor.data as d
+import tutor.ml.data as d
 empty_debian = os.environ.get("TEST_EMPTY_DEBIAN_DIR")
 if empty_debian:
     d.DEBIAN_DIR = pathlib.Path(empty_debian)
@@ -166,8 +166,8 @@ def test_scaled_images_are_shared_and_read_only(dataset):
 
 
 def test_loaded_once(dataset):
-    assert tutor.data.is_loaded()
-    assert tutor.data.load_dataset() is dataset
+    assert tutor.ml.data.is_loaded()
+    assert tutor.ml.data.load_dataset() is dataset
 
 
 # ----- where the files come from --------------------------------------------------------------

@@ -17,8 +17,9 @@ import time
 
 import pytest
 
-from tutor import backend, tools
-from tutor.backend import ModelSpec, TrainSettings
+from tutor.ml import backend
+from tutor.ml.backend import ModelSpec, TrainSettings
+from tutor.tools import lesson
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +51,7 @@ def run(tutor, learner, commands: list[str]) -> dict:
     started = time.perf_counter()
     reply = tutor.respond(learner, commands[-1])
     wall = time.perf_counter() - started
-    assert tools.wait_for_training(learner, timeout=600)
+    assert lesson.wait_for_training(learner, timeout=600)
     assert reply.kind == "training", reply.text
     last = learner.runs[-1]
     return {
@@ -77,8 +78,8 @@ def report(capsys, title: str, results: list[dict]) -> None:
 
 def stop_all(results: list[dict]) -> None:
     for result in results:
-        tools.stop_training(result["learner"])
-        tools.wait_for_training(result["learner"], timeout=60)
+        lesson.stop_training(result["learner"])
+        lesson.wait_for_training(result["learner"], timeout=60)
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,10 @@ import re
 import nbformat
 import pytest
 
-from tutor import Tutor, backend, tools
+from tutor import Tutor
 from tutor.export import EXPORT_TAG, build_notebook, export_notebook, split_code
+from tutor.ml import backend
+from tutor.tools import lesson
 
 nbclient = pytest.importorskip("nbclient")
 
@@ -71,7 +73,7 @@ def learner():
     for message in MESSAGES:
         reply = tutor.respond(session, message)
         assert reply.kind != "error", (message, reply.text)
-    tools.wait_for_training(session, timeout=300)
+    lesson.wait_for_training(session, timeout=300)
     assert len(session.runs) == 2
     return tutor, session
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tutor import backend, data, tools
-from tutor.backend import ModelSpec, TrainSettings
-from tutor.guard import GuardError, guard_for, load_guard
-from tutor.lessons import DEFAULT_PACK, load_pack
+from tutor.answers.guard import GuardError, guard_for, load_guard
+from tutor.engine.lessons import DEFAULT_PACK, load_pack
+from tutor.ml import backend, data
+from tutor.ml.backend import ModelSpec, TrainSettings
+from tutor.tools import lesson
 
 EVAL = Path(__file__).parent / "eval"
 STEER = yaml.safe_load((EVAL / "steer.yaml").read_text(encoding="utf-8"))
@@ -32,7 +33,7 @@ GUARD_KINDS = ("code", "injection", "hostile")  # the guard's own; off_topic com
 def _code_lines() -> list[str]:
     """Every line of code the lesson shows: the tutor's code strings and the lessons' `code`."""
     shown = [
-        backend.GPU_CODE, data.LOAD_CODE, tools._image_code("train", 42), "model.summary()",
+        backend.GPU_CODE, data.LOAD_CODE, lesson._image_code("train", 42), "model.summary()",
         "model.predict(train_images[0:10])",
         *(backend.model_code(spec) for spec in (ModelSpec(), ModelSpec(hidden=((128, "relu"),)),
                                                  ModelSpec(convolutional=True))),

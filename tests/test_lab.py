@@ -11,8 +11,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tutor import backend, lab, tools
-from tutor.backend import ModelSpec, TrainSettings
+from tutor.ml import backend
+from tutor.ml.backend import ModelSpec, TrainSettings
+from tutor.tools import lab, lesson
 
 SLICE = TrainSettings(train_slice=3000)
 CRASH = "Something went wrong"  # the agent's reply to an unexpected exception
@@ -29,7 +30,7 @@ def start(tutor, learner, settings: TrainSettings = SLICE):
 def say(tutor, learner, message: str):
     """One turn; a training it started is joined before the next turn."""
     reply = tutor.respond(learner, message)
-    assert tools.wait_for_training(learner, timeout=300)
+    assert lesson.wait_for_training(learner, timeout=300)
     assert CRASH not in reply.text, reply.text
     return reply
 
@@ -70,8 +71,8 @@ def one_layer(tutor_instance):
     reply = say(tutor_instance, learner, "train for 2 epochs")
     assert reply.kind == "training" and len(learner.history) == 2, reply.text
     yield learner
-    tools.stop_training(learner)
-    tools.wait_for_training(learner, timeout=60)
+    lesson.stop_training(learner)
+    lesson.wait_for_training(learner, timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +82,8 @@ def bounded(tutor_instance):
     reply = say(tutor_instance, learner, "train for 1 epoch")
     assert len(learner.history) == 1, reply.text
     yield learner
-    tools.stop_training(learner)
-    tools.wait_for_training(learner, timeout=60)
+    lesson.stop_training(learner)
+    lesson.wait_for_training(learner, timeout=60)
 
 
 # ----- experiment commands --------------------------------------------------------------------
@@ -358,8 +359,8 @@ def mlp(tutor_instance):
     reply = say(tutor_instance, learner, "train for 1 epoch")
     assert len(learner.history) == 1, reply.text
     yield learner
-    tools.stop_training(learner)
-    tools.wait_for_training(learner, timeout=60)
+    lesson.stop_training(learner)
+    lesson.wait_for_training(learner, timeout=60)
 
 
 def validation_accuracy(learner, dataset) -> tuple[int, float]:
@@ -446,7 +447,7 @@ def test_you_vs_the_model_after_two_flashcards(tutor_instance, mlp, dataset):
         truth = int(labels[index])
         guess = truth if right else (truth + 1) % 10
         say(tutor_instance, mlp, str(guess))
-        inputs = tools.model_inputs(mlp, images[index : index + 1])
+        inputs = lesson.model_inputs(mlp, images[index : index + 1])
         said = int(backend.predict_logits(mlp.model, inputs).argmax())
         cards.append((split, index, guess, said, truth))
 
@@ -455,7 +456,7 @@ def test_you_vs_the_model_after_two_flashcards(tutor_instance, mlp, dataset):
     assert reply.kind == "tool", reply.text
     lines = reply.text.splitlines()
     assert lines[0] == "| card | you said | model said | truth |" and lines[1] == "|---|---|---|---|"
-    names = tools.CLASS_NAMES
+    names = lesson.CLASS_NAMES
     for split, index, guess, said, truth in cards:
         assert f"| {split} {index} | {names[guess]} | {names[said]} | {names[truth]} |" in lines
     model_right = sum(said == truth for _, _, _, said, truth in cards)

@@ -9,10 +9,12 @@ import textwrap
 
 import pytest
 
-from tutor import Tutor, backend, tools
-from tutor.agent import clean_message, parse_command
-from tutor.data import CLASS_NAMES
-from tutor.lessons import DEFAULT_PACK, LessonError, load_pack, parse_state
+from tutor import Tutor
+from tutor.engine.agent import clean_message, parse_command
+from tutor.engine.lessons import DEFAULT_PACK, LessonError, load_pack, parse_state
+from tutor.ml import backend
+from tutor.ml.data import CLASS_NAMES
+from tutor.tools import lesson
 
 PACK = load_pack()
 EXPECTED_IDS = [
@@ -61,8 +63,8 @@ def test_ids_in_teaching_order():
 @pytest.mark.parametrize("state", PACK.states, ids=PACK.ids)
 def test_actions_exist_and_accept_their_arguments(state):
     for action in state.actions:
-        assert action.name in tools.TOOLS, f"{state.id}: unknown action {action.name}"
-        signature = inspect.signature(tools.TOOLS[action.name])
+        assert action.name in lesson.TOOLS, f"{state.id}: unknown action {action.name}"
+        signature = inspect.signature(lesson.TOOLS[action.name])
         signature.bind(None, **action.arguments)  # raises TypeError on a wrong argument
 
 
@@ -109,7 +111,7 @@ def walked(tutor_instance):
         if reply.state == reached[-1]:
             break
         reached.append(reply.state)
-    tools.wait_for_training(learner, timeout=60)
+    lesson.wait_for_training(learner, timeout=60)
     return learner, reached
 
 

@@ -24,8 +24,8 @@ import pytest
 
 from tests.llm_server import ChatCompletionsServer
 from tutor import Tutor
-from tutor.llm_agent import FALLBACK_NOTICE, LLM_TOOLS, MAX_ROUNDS
-from tutor.providers import (
+from tutor.answers.llm import FALLBACK_NOTICE, LLM_TOOLS, MAX_ROUNDS
+from tutor.answers.providers import (
     BASE_URL_VARIABLE,
     KEY_VARIABLE,
     MODEL_VARIABLE,

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tutor import backend, lab, own_image
-from tutor.backend import TrainSettings
-from tutor.tools import CLASS_NAMES
+from tutor.ml import backend
+from tutor.ml.backend import TrainSettings
+from tutor.tools import lab, own_image
+from tutor.tools.lesson import CLASS_NAMES
 
 # An ankle boot seen from the side: the shaft on the left, the toe on the right.
 BOOT = [(40, 40), (110, 40), (120, 140), (180, 160), (245, 185), (250, 235), (30, 235), (30, 140)]

@@ -1,4 +1,4 @@
-"""Tests for tutor.plots on synthetic arrays: every figure renders, has the right panels,
+"""Tests for tutor.figures.plots on synthetic arrays: every figure renders, has the right panels,
 says what it shows in its alt text, and refuses bad input with a clear ValueError."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from tutor import plots
+from tutor.figures import plots
 from tutor.reply import Plot
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ from packaging.specifiers import SpecifierSet
 
 from tests.local import chat_text, free_port, local_client
 from tutor import Tutor
-from tutor.ui import TutorBlock
+from tutor.web.page import TutorBlock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -198,7 +198,7 @@ def test_the_wheel_ships_the_lesson_and_its_command_serves_the_tutor(tmp_path):
     workdir = tmp_path / "elsewhere"  # outside the checkout: only the installed copy can be imported
     workdir.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site), "BRAIN_TUTOR_STATE_DIR": "off"}
-    probe = "import tutor, tutor.lessons as l; print(tutor.__file__); print(l.DEFAULT_PACK)"
+    probe = "import tutor, tutor.engine.lessons as l; print(tutor.__file__); print(l.DEFAULT_PACK)"
     where = subprocess.run(
         [sys.executable, "-c", probe], cwd=workdir, env=env, capture_output=True, text=True, timeout=120,
     )

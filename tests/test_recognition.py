@@ -1,4 +1,4 @@
-"""Speech recognition that knows the turn (tutor.recognition, tutor.spoken).
+"""Speech recognition that knows the turn (tutor.speech.recognition, tutor.speech.spoken).
 
 The decision rules are tested on scores written out by hand; the recogniser itself on real
 speech: espeak-ng voices, real Whisper, the real Tutor at the step where a phrase is said,
@@ -11,9 +11,10 @@ import pytest
 
 from benchmarks.voice import tools_problem
 from benchmarks.voice_sets import HELD_OUT, SPEEDS, VOICES
-from tutor import Tutor, recognition, spoken, voice
-from tutor.agent import clean_message, parse_command
-from tutor.recognition import Expected, Heard, decide
+from tutor import Tutor
+from tutor.engine.agent import clean_message, parse_command
+from tutor.speech import recognition, spoken, voice
+from tutor.speech.recognition import Expected, Heard, decide
 
 LISTEN_PROBLEM = tools_problem() or voice.transcription_problem()
 needs_listening = pytest.mark.skipif(LISTEN_PROBLEM is not None, reason=str(LISTEN_PROBLEM))
@@ -195,7 +196,7 @@ def test_a_question_in_context_is_answered_not_taken_for_a_command(tutor, tmp_pa
 def _block(tutor: Tutor, monkeypatch):
     import gradio as gr
 
-    from tutor.ui import TutorBlock
+    from tutor.web.page import TutorBlock
 
     monkeypatch.setattr(tutor, "warm_up", lambda *args, **kwargs: None)
     with gr.Blocks():

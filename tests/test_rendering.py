@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tutor import plots, rendering
+from tutor.figures import plots, render
 
 HISTORY = [{"loss": 1.0 / epoch, "accuracy": 0.6 + 0.05 * epoch, "val_loss": 1.2 / epoch,
             "val_accuracy": 0.55 + 0.05 * epoch} for epoch in range(1, 6)]
@@ -15,55 +15,55 @@ HISTORY = [{"loss": 1.0 / epoch, "accuracy": 0.6 + 0.05 * epoch, "val_loss": 1.2
 
 @pytest.fixture
 def helper() -> Iterator[None]:
-    assert rendering.start_helper()
+    assert render.start_helper()
     yield
-    rendering.stop_helper()
+    render.stop_helper()
 
 
 def test_the_helper_draws_the_same_png_as_this_process(helper):
     figure = plots.training_curves(HISTORY).figure
-    assert rendering.helper_running()
-    assert rendering.png_bytes(figure) == rendering.draw_here(figure)
+    assert render.helper_running()
+    assert render.png_bytes(figure) == render.draw_here(figure)
 
 
 def test_the_helper_does_the_drawing_not_the_calling_thread(helper):
     figure = plots.training_curves(HISTORY).figure
-    rendering.png_bytes(figure)  # the helper's first drawing loads its fonts
+    render.png_bytes(figure)  # the helper's first drawing loads its fonts
     started = time.thread_time()
-    rendering.png_bytes(figure)
+    render.png_bytes(figure)
     via_helper = time.thread_time() - started
     started = time.thread_time()
-    rendering.draw_here(figure)
+    render.draw_here(figure)
     here = time.thread_time() - started
     assert via_helper < here / 2, (via_helper, here)
 
 
 def test_a_dead_helper_costs_no_figure(helper):
-    for process in [helper.process for helper in rendering._helpers]:
+    for process in [helper.process for helper in render._helpers]:
         process.kill()
         process.wait()
-    for _ in rendering._helpers[:]:  # each dead helper is found out by one drawing
+    for _ in render._helpers[:]:  # each dead helper is found out by one drawing
         png = plots.training_curves(HISTORY).png()
         assert png.startswith(b"\x89PNG")
-    assert not rendering.helper_running()  # drawn in-process from then on
+    assert not render.helper_running()  # drawn in-process from then on
     assert plots.training_curves(HISTORY).png().startswith(b"\x89PNG")
 
 
 def test_a_second_helper_draws_while_the_first_is_busy(helper):
     import threading
 
-    assert rendering.start_helper(2)  # as on a machine with four cores
-    busy = rendering._take_helper()  # as if it were drawing another learner's figure
+    assert render.start_helper(2)  # as on a machine with four cores
+    busy = render._take_helper()  # as if it were drawing another learner's figure
     assert busy is not None
     drawn: list[bytes] = []
     try:
         figure = plots.training_curves(HISTORY).figure
-        worker = threading.Thread(target=lambda: drawn.append(rendering.png_bytes(figure)))
+        worker = threading.Thread(target=lambda: drawn.append(render.png_bytes(figure)))
         worker.start()
         worker.join(timeout=60)
         assert drawn and drawn[0].startswith(b"\x89PNG")  # it did not wait for the busy one
     finally:
-        rendering._idle.put(busy)
+        render._idle.put(busy)
 
 
 def test_a_figure_the_helper_cannot_draw_is_drawn_here(helper):
@@ -74,19 +74,19 @@ def test_a_figure_the_helper_cannot_draw_is_drawn_here(helper):
     pickle_error = TypeError("cannot pickle this")
     figure = plots.training_curves(HISTORY).figure
     figure.unpicklable = Unpicklable()  # an attribute pickle refuses
-    assert rendering.png_bytes(figure).startswith(b"\x89PNG")
-    assert rendering.helper_running()  # the helper stays for the next figure
+    assert render.png_bytes(figure).startswith(b"\x89PNG")
+    assert render.helper_running()  # the helper stays for the next figure
 
 
 def test_the_helper_starts_from_any_folder(tmp_path, monkeypatch):
     """A host app may run elsewhere and find this package through its own `sys.path`."""
-    rendering.stop_helper()
+    render.stop_helper()
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PYTHONPATH", raising=False)
     try:
-        assert rendering.start_helper()
+        assert render.start_helper()
         figure = plots.training_curves(HISTORY).figure
-        assert rendering.png_bytes(figure) == rendering.draw_here(figure)
-        assert rendering.helper_running()  # it drew, rather than failing over to this process
+        assert render.png_bytes(figure) == render.draw_here(figure)
+        assert render.helper_running()  # it drew, rather than failing over to this process
     finally:
-        rendering.stop_helper()
+        render.stop_helper()

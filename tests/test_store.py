@@ -28,10 +28,10 @@ import pytest
 
 from tests.local import free_port
 from tests.pg import postgres_url, schema_url  # noqa: F401 (fixtures)
-from tutor import store as store_module
-from tutor.backend import ModelSpec, TrainSettings
+from tutor.ml.backend import ModelSpec, TrainSettings
 from tutor.session import Run, Session
-from tutor.store import (
+from tutor.storage import store as store_module
+from tutor.storage.store import (
     DATABASE_FILE,
     MIGRATIONS,
     MODELS_FOLDER,
@@ -83,7 +83,7 @@ def same(first: Session, second: Session, weights: bool = True) -> bool:
 
 
 def small_model(seed: int, hidden: int = 8):
-    from tutor import backend
+    from tutor.ml import backend
 
     model = backend.build_model(ModelSpec(hidden=((hidden, "relu"),)))
     backend.compile_model(model, TrainSettings())
@@ -567,7 +567,7 @@ def test_a_model_file_that_cannot_be_written(place, monkeypatch):
 READ_ONLY_CHILD = r"""
 import json, os, subprocess, sys
 from tutor.session import Session
-from tutor.store import SQLiteStore
+from tutor.storage.store import SQLiteStore
 
 def mount(*args):
     subprocess.run(["mount", *args], check=True, capture_output=True)
@@ -693,15 +693,15 @@ def test_open_store_from_the_environment(tmp_path, monkeypatch):
 DURABILITY_CHILD = r"""
 import sys
 import numpy as np
-from tutor.backend import ModelSpec, TrainSettings
+from tutor.ml.backend import ModelSpec, TrainSettings
 from tutor.session import Run, Session
-from tutor.store import PostgresStore, SQLiteStore
+from tutor.storage.store import PostgresStore, SQLiteStore
 
 kind, where, learner, with_model = sys.argv[1:5]
 store = SQLiteStore(where) if kind == "sqlite" else PostgresStore(where)
 session = store.load(learner) or Session(id=learner)
 if with_model == "1" and session.model is None:
-    from tutor import backend
+    from tutor.ml import backend
     session.model = backend.build_model(ModelSpec(hidden=((16, "relu"),)))
     session.model_spec = ModelSpec(hidden=((16, "relu"),))
 turn = len(session.transcript)

@@ -10,7 +10,8 @@ import statistics
 
 import pytest
 
-from tutor import backend, tools
+from tutor.ml import backend
+from tutor.tools import lesson
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +57,7 @@ def test_raw_pixels_give_a_large_loss_and_the_lesson_says_why(runs):
     for _, result, _ in runs:
         loss = result.history[-1]["loss"]
         assert loss > 2, loss
-        text = tools.explain_history(result.history, NOTEBOOK)
+        text = lesson.explain_history(result.history, NOTEBOOK)
         assert f"The loss (about {loss:.1f}) looks huge" in text
         assert "255" in text
         assert f"{result.history[-1]['val_accuracy']:.1%}" in text

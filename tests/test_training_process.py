@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from tutor import backend, data, training_process
-from tutor.training_process import TrainingProcessError, TrainingWorkers
+from tutor.ml import backend, data
+from tutor.ml import workers as worker_processes
+from tutor.ml.workers import TrainingProcessError, TrainingWorkers
 
 SETTINGS = backend.TrainSettings(epochs=2, scaled=True, train_slice=2000)
 
@@ -96,7 +97,7 @@ def test_a_worker_that_died_idle_is_replaced_before_the_next_fit(workers, model)
 
 
 def test_workers_start_together_with_the_first_fit_and_leave_when_idle(monkeypatch, model):
-    monkeypatch.setattr(training_process, "IDLE_SECONDS", 4.0)
+    monkeypatch.setattr(worker_processes, "IDLE_SECONDS", 4.0)
     pool = TrainingWorkers(2)
 
     def started() -> list:  # the slots' workers, alive or gone
@@ -135,7 +136,7 @@ def test_a_worker_dying_mid_fit_fails_that_training_only(workers, model):
 
 
 def test_workers_that_cannot_start_leave_the_fits_to_this_process(monkeypatch, model):
-    """A Python that cannot run `python -m tutor.training_process` still trains every learner."""
+    """A Python that cannot run `python -m tutor.ml.workers` still trains every learner."""
     import subprocess
     import sys
 
@@ -143,7 +144,7 @@ def test_workers_that_cannot_start_leave_the_fits_to_this_process(monkeypatch, m
         return subprocess.Popen([sys.executable, "-c", "pass"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE)
 
-    monkeypatch.setattr(training_process, "start_helper_process", dies_at_once)
+    monkeypatch.setattr(worker_processes, "start_helper_process", dies_at_once)
     pool = TrainingWorkers(1)
     try:
         dataset = data.load_dataset()

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from benchmarks.voice import PHRASES, normalise_words, synthesize, tools_problem, word_error_rate
-from tutor import voice
-from tutor.agent import clean_message, parse_command
+from tutor.engine.agent import clean_message, parse_command
+from tutor.speech import voice
 
 LISTEN_PROBLEM = tools_problem() or voice.transcription_problem()
 needs_listening = pytest.mark.skipif(LISTEN_PROBLEM is not None, reason=str(LISTEN_PROBLEM))
@@ -556,7 +556,7 @@ def _voice_block(monkeypatch, tutor_instance, listen=None, speak=None):
     """The tutor's page built as if speech in (`listen`) or out (`speak`) had that problem."""
     import gradio as gr
 
-    from tutor.ui import TutorBlock
+    from tutor.web.page import TutorBlock
 
     monkeypatch.setattr(voice, "transcription_problem", lambda: listen)
     monkeypatch.setattr(voice, "speech_problem", lambda: speak)
@@ -657,7 +657,7 @@ def test_reply_player_says_why_without_a_player(monkeypatch):
 def test_tutor_warm_up_loads_the_voice_in_its_own_thread(monkeypatch):
     from types import SimpleNamespace
 
-    import tutor.tutor as tutor_module
+    import tutor.api as tutor_module
 
     loaded = threading.Event()
     monkeypatch.setattr(voice, "warm_up", loaded.set)

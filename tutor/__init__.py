@@ -9,9 +9,9 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter quiet
 
+from tutor.api import Tutor
 from tutor.reply import Option, Plot, Progress, Reply
 from tutor.session import Session
-from tutor.tutor import Tutor
 
 __all__ = ["Option", "Plot", "Progress", "Reply", "Session", "Tutor"]
 __version__ = "0.1.0"

@@ -10,9 +10,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tutor import plots
+from tutor.api import Tutor
+from tutor.figures import plots
 from tutor.reply import Reply
-from tutor.tutor import Tutor
 
 
 def print_reply(reply: Reply, figures_dir: Path, counter: list[int], out=sys.stdout) -> None:
@@ -89,10 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(an empty session exported to {tutor.agent.export(session).files[0]})")
         return 0
     if args.serve:
-        from tutor.store import open_store
+        from tutor.storage.store import open_store
 
         tutor.store = open_store()
-        from tutor.ui import build_app, launch
+        from tutor.web.page import build_app, launch
 
         launch(build_app(tutor), server_name=args.host, server_port=args.port)
         return 0
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _reply_player():
     """`--voice`: a function that reads a reply aloud in the background, or None with the reason."""
-    from tutor.voice import ReplyPlayer
+    from tutor.speech.voice import ReplyPlayer
 
     player = ReplyPlayer()
     if player.problem:

@@ -25,10 +25,10 @@ from typing import Any
 import nbformat
 from nbformat import v4
 
-from tutor import backend
-from tutor.backend import ModelSpec, TrainSettings
-from tutor.data import CLASS_NAMES
-from tutor.lessons import LessonPack
+from tutor.engine.lessons import LessonPack
+from tutor.ml import backend
+from tutor.ml.backend import ModelSpec, TrainSettings
+from tutor.ml.data import CLASS_NAMES
 from tutor.session import Run, Session
 
 SLICE_VARIABLE = "BRAIN_TUTOR_EXPORT_SLICE"

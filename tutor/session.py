@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from tutor.backend import ModelSpec, TrainSettings
+from tutor.ml.backend import ModelSpec, TrainSettings
 
 
 @dataclass

@@ -18,17 +18,17 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tutor import tools
-from tutor.agent import Agent
-from tutor.answers import Answerer
-from tutor.backend import TrainSettings
-from tutor.lessons import DEFAULT_PACK, LessonPack, load_pack
-from tutor.llm_agent import LLMAnswerer
-from tutor.pool import TrainingSlots
-from tutor.providers import Provider, provider_from_env
+from tutor.answers.answerer import Answerer
+from tutor.answers.llm import LLMAnswerer
+from tutor.answers.providers import Provider, provider_from_env
+from tutor.engine.agent import Agent
+from tutor.engine.lessons import DEFAULT_PACK, LessonPack, load_pack
+from tutor.ml.backend import TrainSettings
+from tutor.ml.slots import TrainingSlots
 from tutor.reply import Reply
 from tutor.session import Session
-from tutor.store import Store, new_learner_id, valid_learner_id
+from tutor.storage.store import Store, new_learner_id, valid_learner_id
+from tutor.tools import lesson
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Tutor:
         else the offline agent). `training_slots`: trainings that may run at once (default: the
         number of cores); the others wait in a fair queue. `max_messages_per_minute`: per
         learner; None switches the limit off. `store`: where progress is saved as it happens
-        (`tutor.store.open_store()` reads the environment; default: not saved).
+        (`tutor.storage.store.open_store()` reads the environment; default: not saved).
         """
         self.pack = lessons if isinstance(lessons, LessonPack) else load_pack(lessons or DEFAULT_PACK)
         if train_slice is None and os.environ.get(TRAIN_SLICE_VARIABLE, "").strip().isdigit():
@@ -92,7 +92,7 @@ class Tutor:
 
         def work() -> None:
             try:
-                tools.warm_up()
+                lesson.warm_up()
             except Exception as error:  # reported through `status`, never raised into a page
                 log.exception("warm-up failed")
                 self._warm_up_error = str(error)
@@ -112,10 +112,10 @@ class Tutor:
         """Run every fit in a worker process, one per training slot (a server's choice).
 
         Fits in threads hold Python's lock, which every learner's chat turn needs; in worker
-        processes they do not (see `tutor.training_process`). The page (`TutorBlock`) asks for
+        processes they do not (see `tutor.ml.workers`). The page (`TutorBlock`) asks for
         this; the terminal chat and a `Tutor` used on its own keep the simpler threads.
         """
-        from tutor.training_process import TrainingWorkers
+        from tutor.ml.workers import TrainingWorkers
 
         with self._warm_up_lock:
             if self.slots.workers is None:
@@ -226,11 +226,11 @@ class Tutor:
     def predict_own_image(self, session: Session, image: object) -> Reply:
         """Preprocess a learner's own picture (array, PIL image, bytes or sketch dict) and
         predict it; bad input gets a friendly Reply, never an exception."""
-        from tutor import lab
+        from tutor.tools import lab
 
         try:
             reply = lab.predict_own_image(session, image)
-        except tools.ToolInputError as error:
+        except lesson.ToolInputError as error:
             reply = Reply(text=str(error), kind="error")
         except Exception:  # the learner never sees a stack trace; the log keeps it
             log.exception("own image prediction failed")
@@ -242,20 +242,20 @@ class Tutor:
 
     def voice_status(self) -> str:
         """One line: which voice engines run here, or why voice is off (loads nothing)."""
-        from tutor import voice
+        from tutor.speech import voice
 
         return voice.voice_status()
 
     def transcribe(self, audio: object) -> str:
-        """Speech to text, offline (faster-whisper); raises tutor.voice.VoiceError with a
+        """Speech to text, offline (faster-whisper); raises tutor.speech.voice.VoiceError with a
         friendly message for a missing engine or an empty, silent, long or unreadable recording."""
-        from tutor import voice
+        from tutor.speech import voice
 
         return voice.transcribe(audio).text
 
     def expected_speech(self, session: Session) -> list:
-        """What makes sense to say at this learner's turn (tutor.spoken.expected_phrases)."""
-        from tutor import spoken
+        """What makes sense to say at this learner's turn (tutor.speech.spoken.expected_phrases)."""
+        from tutor.speech import spoken
 
         if self._spoken_commands is None:  # built once: the table through the agent's parser
             self._spoken_commands = spoken.commands(self.meaning)
@@ -269,7 +269,7 @@ class Tutor:
     def meaning(self, message: str) -> str | None:
         """A key equal for messages that do the same thing ("go back" and "back"), None when
         the message is no command: how speech recognition tells rival phrases apart."""
-        from tutor.agent import clean_message, parse_command
+        from tutor.engine.agent import clean_message, parse_command
 
         text = clean_message(message)
         intent = parse_command(text)
@@ -283,10 +283,10 @@ class Tutor:
         return f"{intent.name}:{values}"
 
     def hear(self, session: Session, audio: object):
-        """Speech to text in the light of this turn (tutor.recognition.hear): a `Heard` whose
+        """Speech to text in the light of this turn (tutor.speech.recognition.hear): a `Heard` whose
         `.message` is what to act on, or None with `.candidates` to ask about. Raises
-        tutor.voice.VoiceError like `transcribe`."""
-        from tutor import recognition
+        tutor.speech.voice.VoiceError like `transcribe`."""
+        from tutor.speech import recognition
 
         return recognition.hear(audio, self.expected_speech(session), self.meaning)
 
@@ -310,15 +310,15 @@ class Tutor:
         return Reply(text=text, options=options, state=session.state_id, kind="help")
 
     def speak(self, text: str):
-        """Read a reply's prose aloud, offline; returns a tutor.voice.Speech (`.audio` plays in
-        `gr.Audio`, `.write_wav(path)` saves it). Raises tutor.voice.VoiceError when it cannot."""
-        from tutor import voice
+        """Read a reply's prose aloud, offline; returns a tutor.speech.voice.Speech (`.audio` plays in
+        `gr.Audio`, `.write_wav(path)` saves it). Raises tutor.speech.voice.VoiceError when it cannot."""
+        from tutor.speech import voice
 
         return voice.speak(text)
 
     def stop(self, session: Session) -> bool:
         """Stop this learner's training, if one runs."""
-        stopped = tools.stop_training(session)
+        stopped = lesson.stop_training(session)
         self.store.save(session)
         return stopped
 
@@ -360,7 +360,7 @@ def merge_replies(replies: list[Reply]) -> Reply:
 def _warm_up_voice() -> None:
     """Load the voice engines that are installed; a missing one is reported by `voice_status`."""
     try:
-        from tutor import voice
+        from tutor.speech import voice
 
         if voice.can_transcribe() or voice.can_speak():
             voice.warm_up()

@@ -5,8 +5,8 @@ time. With twenty learners on one server, every drawing (a learner's training cu
 prediction bars) made every other learner's turn wait. A figure pickles in under 10 ms; the
 helper process unpickles and draws it on the other core while the server goes on.
 
-A helper is `python -m tutor.rendering`, a loop that reads pickled figures on stdin and writes
-("png", bytes) or ("error", text) on stdout, framed as `tutor.pipes` frames every message. It
+A helper is `python -m tutor.figures.render`, a loop that reads pickled figures on stdin and writes
+("png", bytes) or ("error", text) on stdout, framed as `tutor.ipc` frames every message. It
 only ever receives figures this server made, so unpickling them is safe. With four cores or
 more there are two of them (`HELPERS`), so that one learner's figure does not wait behind
 another's. If none is started, or they die, figures are drawn in the calling thread as before:
@@ -25,7 +25,7 @@ import sys
 import threading
 from typing import IO, Any
 
-from tutor.pipes import (
+from tutor.ipc import (
     answer_channel,
     pickled,
     read_message,
@@ -52,7 +52,7 @@ class _Helper:
     """One helper process; one drawing at a time (it has one core's worth of work to do)."""
 
     def __init__(self) -> None:
-        self.process = start_helper_process("tutor.rendering")
+        self.process = start_helper_process("tutor.figures.render")
         self.lock = threading.Lock()
 
     def draw(self, payload: bytes) -> bytes:

@@ -1,7 +1,7 @@
 """Messages between the server and its helper processes: a length, then the pickled object.
 
-Only our own processes are at either end of these pipes (started by `tutor.rendering` and
-`tutor.training_process`), so unpickling what arrives is safe.
+Only our own processes are at either end of these pipes (started by `tutor.figures.render` and
+`tutor.ml.workers`), so unpickling what arrives is safe.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from tutor.providers.base import Provider, ProviderError, TextDelta, ToolCall
-from tutor.providers.openai_compatible import OpenAICompatible
+from tutor.answers.openai_compatible import OpenAICompatible
+from tutor.answers.provider_base import Provider, ProviderError, TextDelta, ToolCall
 
 PROVIDERS: dict[str, Callable[..., Provider]] = {
     "openai": OpenAICompatible,

@@ -36,10 +36,8 @@ import os
 import re
 import secrets
 import sqlite3
-import tempfile
 import threading
 import time
-import warnings
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -47,7 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from tutor.backend import ModelSpec, TrainSettings
+from tutor.ml import saving
+from tutor.ml.backend import ModelSpec, TrainSettings
 from tutor.session import Run, Session
 
 log = logging.getLogger(__name__)
@@ -352,26 +351,7 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def _keras_bytes(model: Any) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="brain-tutor-model-") as folder:
-        path = Path(folder) / "model.keras"
-        model.save(str(path))
-        return path.read_bytes()
-
-
-def _load_keras(path: Path) -> Any:
-    import keras
-
-    with warnings.catch_warnings():
-        # A model compiled but never trained has an optimizer without state: nothing is lost.
-        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        return keras.saving.load_model(str(path), compile=True, safe_mode=True)
-
-
-def _load_keras_bytes(data: bytes) -> Any:
-    with tempfile.TemporaryDirectory(prefix="brain-tutor-model-") as folder:
-        path = Path(folder) / "model.keras"
-        path.write_bytes(bytes(data))
-        return _load_keras(path)
+    return saving.model_to_bytes(model)
 
 
 def _attach_model(session: Session, load: Any) -> None:
@@ -379,7 +359,7 @@ def _attach_model(session: Session, load: Any) -> None:
     try:
         model = load()
         if session.compiled and not getattr(model, "compiled", False):
-            from tutor.backend import compile_model
+            from tutor.ml.backend import compile_model
 
             compile_model(model, session.settings)
         session.model = model
@@ -872,7 +852,7 @@ class SQLiteStore(_SQLStore):
         return path
 
     def _load_model(self, stored: Any) -> Any:
-        return _load_keras(stored)
+        return saving.load_model_file(stored)
 
     def _after_commit(self, key: str, digest: str | None) -> None:
         keep = self._model_path(key, digest).name if digest else None
@@ -993,7 +973,7 @@ class PostgresStore(_SQLStore):
         return bytes(rows[0][0]) if rows else None
 
     def _load_model(self, stored: Any) -> Any:
-        return _load_keras_bytes(stored)
+        return saving.model_from_bytes(stored)
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,12 +15,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tutor import tools
-from tutor.answers import Answerer
-from tutor.lessons import LessonPack
-from tutor.providers.base import Provider, ProviderError, TextDelta, ToolCall
+from tutor.answers.answerer import Answerer
+from tutor.answers.provider_base import Provider, ProviderError, TextDelta, ToolCall
+from tutor.engine.lessons import LessonPack
 from tutor.reply import Reply
 from tutor.session import Session
+from tutor.tools import lesson
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ JSON_TYPES = {"int": "integer", "str": "string", "bool": "boolean", "float": "nu
 
 def tool_schemas(extra: dict[str, Callable[..., Any]] | None = None) -> list[dict[str, Any]]:
     """OpenAI-style function schemas for the tools the model may call."""
-    functions = {name: tools.TOOLS[name] for name in LLM_TOOLS}
+    functions = {name: lesson.TOOLS[name] for name in LLM_TOOLS}
     functions.update(extra or {})
     schemas = []
     for name, function in functions.items():
@@ -166,7 +166,7 @@ class LLMAnswerer:
                 return f"moved to step {state.id}"
             if call.name not in LLM_TOOLS:
                 return f"error: unknown tool {call.name!r}"
-            result = tools.run_tool(session, call.name, arguments)
+            result = lesson.run_tool(session, call.name, arguments)
             if isinstance(result, Reply):
                 yield result
                 return _summarise(result)
@@ -178,7 +178,7 @@ class LLMAnswerer:
             return _summarise(final) if final is not None else "done"
         except TypeError as error:
             return f"error: bad arguments for {call.name}: {error}"
-        except tools.ToolInputError as error:
+        except lesson.ToolInputError as error:
             return f"error: {error}"
 
     def _fallback(self, session: Session, message: str) -> Iterator[Reply]:

@@ -1,6 +1,6 @@
 """Offline voice: speech in (Whisper via faster-whisper) and speech out (piper or espeak-ng).
 
-    from tutor import voice
+    from tutor.speech import voice
     transcript = voice.transcribe((48000, samples))   # what gr.Audio(type="numpy") gives
     speech = voice.speak(reply.text)                  # Markdown in, prose read aloud
     audio = speech.audio                              # (sample_rate, int16 array) for gr.Audio
@@ -390,7 +390,7 @@ _DIGIT_GROUPS = re.compile(r"(?<![\w.,])\d+(?:,?\s+\d+)+(?!\w|[.,]\d)")
 def _join_groups(run: str) -> str:
     """One spoken number that Whisper wrote in pieces: "40 2" -> 42, "100, 28" -> 128, "86, 75" -> 8675.
 
-    Like `tutor.numbers.words_to_digits`, which reads "eighty six seventy five" as 8675.
+    Like `tutor.words.words_to_digits`, which reads "eighty six seventy five" as 8675.
     """
     number = ""
     for group in re.split(r",?\s+", run):

@@ -17,10 +17,11 @@ from tutor.reply import Option
 
 def _default_pack() -> Path:
     """lessons/ beside the package in a checkout, or the copy installed with the package."""
-    checkout = Path(__file__).resolve().parent.parent / "lessons"
+    package = Path(__file__).resolve().parents[1]  # tutor/
+    checkout = package.parent / "lessons"
     if (checkout / "pack.yaml").is_file():
         return checkout
-    installed = Path(__file__).resolve().parent / "lessons_pack"
+    installed = package / "lessons_pack"
     return installed if installed.is_dir() else checkout
 
 
@@ -111,7 +112,7 @@ class LessonPack:
 
 def _squash(text: str) -> str:
     """Lower-case letters and digits only, number words as digits ("one neuron" = "1neuron")."""
-    from tutor.numbers import words_to_digits
+    from tutor.words import words_to_digits
 
     return "".join(character for character in words_to_digits(text).lower() if character.isalnum())
 

@@ -23,7 +23,7 @@ class TrainingSlots:
         self._waiting: deque[int] = deque()
         self._tickets = itertools.count(1)
         self._condition = threading.Condition()
-        # Worker processes that run the fits (`tutor.training_process`), one per slot; None:
+        # Worker processes that run the fits (`tutor.ml.workers`), one per slot; None:
         # fits run in the learner's training thread.
         self.workers: Any = None
 

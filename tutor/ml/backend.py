@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from tutor.data import Dataset
+from tutor.ml.data import Dataset
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear")

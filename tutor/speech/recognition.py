@@ -39,8 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from tutor import voice
-from tutor.numbers import words_to_digits
+from tutor.speech import voice
+from tutor.words import words_to_digits
 
 # Decision thresholds, in nats of summed token log-probability (tuned on the tuning half of
 # benchmarks/voice_sets.py only, clean and noisy; the held-out half never moved them).

@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 from gradio.components.chatbot import Message as ChatbotMessage
 
-from tutor import rendering
+from tutor.api import Tutor
+from tutor.figures import render
 from tutor.reply import Plot, Reply
 from tutor.session import Session
-from tutor.tutor import Tutor
 
 LATEX_DELIMITERS = [
     {"left": "$$", "right": "$$", "display": True},
@@ -219,8 +219,8 @@ class TutorBlock:
         self.tutor = tutor or Tutor()
         self.tutor.warm_up()
         # Many learners share this server: their figures are drawn in a helper process, so a
-        # drawing never holds up another learner's turn (see tutor/rendering.py).
-        rendering.start_helper()
+        # drawing never holds up another learner's turn (see tutor/figures/render.py).
+        render.start_helper()
         self.tutor.train_in_processes()  # and their fits in worker processes
         self._render(height)
 
@@ -293,7 +293,7 @@ class TutorBlock:
         A missing engine hides the microphone (speech in) or disables the toggle (speech out),
         and the line under them says why; the toggle's choice is kept in the browser.
         """
-        from tutor import voice
+        from tutor.speech import voice
 
         listen_problem, speak_problem = voice.transcription_problem(), voice.speech_problem()
         with gr.Row():
@@ -374,7 +374,7 @@ class TutorBlock:
 
     def _restore_read_aloud(self, saved: Any) -> Any:
         """The learner's read-aloud choice from earlier in their visit, if a voice can read."""
-        from tutor import voice
+        from tutor.speech import voice
 
         return voice.can_speak() if saved else gr.skip()
 
@@ -487,7 +487,7 @@ class TutorBlock:
     def _voice(self, audio: Any, history: list | None, session: Session | None) -> Iterator[tuple]:
         """A recording, heard in the light of this turn (`Tutor.hear`): what it says is handled
         like typed text, or, when the tutor is not sure, it asks "Did you say ...?"."""
-        from tutor.voice import VoiceError
+        from tutor.speech.voice import VoiceError
 
         if audio is None:
             return
@@ -521,7 +521,7 @@ class TutorBlock:
         if not read_aloud or session is None:
             yield gr.skip(), gr.skip(), gr.skip()
             return
-        from tutor import voice
+        from tutor.speech import voice
 
         text = next((entry["text"] for entry in reversed(session.transcript)
                      if entry["role"] == "tutor"), "")
@@ -619,7 +619,7 @@ def _voice_clip(turn: str, index: int, rate: int, samples: np.ndarray) -> str:
     The value grows by a line per piece (Gradio then sends only the new line), so a piece
     cannot be missed if the page takes two updates at once; `turn` tells a new reply apart.
     """
-    from tutor import voice
+    from tutor.speech import voice
 
     audio = base64.b64encode(voice.wav_bytes(rate, samples)).decode("ascii")
     return json.dumps({"turn": turn, "index": index, "seconds": round(len(samples) / rate, 3),

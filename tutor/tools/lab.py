@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from tutor import backend, data, own_image, plots
-from tutor.backend import ModelSpec, TrainSettings
+from tutor.figures import plots
+from tutor.ml import backend, data, probes
+from tutor.ml.backend import ModelSpec, TrainSettings
 from tutor.reply import Reply
 from tutor.session import Session
-from tutor.tools import CLASS_NAMES, ToolInputError, _not_while_training, model_inputs, tool
+from tutor.tools import own_image
+from tutor.tools.lesson import CLASS_NAMES, ToolInputError, _not_while_training, model_inputs, tool
 
 MAX_UNITS = 1024
 MAX_HIDDEN_LAYERS = 3
@@ -310,18 +312,12 @@ def cnn_filters(session: Session, index: int = 0) -> Reply:
     if not session.model_spec.convolutional:
         raise ToolInputError("Filters belong to the CNN. Say `use a CNN`, train for 1 epoch, and "
                              "ask again.")
-    import keras
-
     dataset = data.load_dataset()
     if not 0 <= int(index) < len(dataset.valid_images):
         raise ToolInputError("Pick a validation image from 0 to 9,999.")
     with session.model_lock:
-        convolution = next(layer for layer in session.model.layers
-                           if type(layer).__name__ == "Conv2D")
-        kernels = np.asarray(convolution.get_weights()[0])[:, :, 0, :]  # (3, 3, 32)
-        probe = keras.Model(session.model.inputs[0], convolution.output)
         image = model_inputs(session, dataset.valid_images[int(index) : int(index) + 1])
-        activations = np.asarray(probe(image, training=False))[0]  # (26, 26, 32)
+        kernels, activations = probes.first_convolution(session.model, image)  # (3, 3, 32), (26, 26, 32)
     count = kernels.shape[-1]
     figures = [
         plots.image_gallery([kernels[:, :, number] for number in range(count)],
@@ -368,7 +364,7 @@ def predict_own_image(session: Session, image: Any) -> Reply:
     steps = own_image.preprocess(image)
     if session.settings.scaled:
         steps.append(own_image.Step("scaled to 0-1", steps[-1].image / np.float32(255.0)))
-    from tutor.tools import ensure_model
+    from tutor.tools.lesson import ensure_model
 
     notes = ensure_model(session)
     final = steps[-1].image if not session.settings.scaled else steps[-2].image  # 28x28 uint8

@@ -5,14 +5,14 @@ is mostly Python (tracing each learner's new model, then a call per step), and p
 the fits holding Python's lock 42 % of the time under twenty learners; every chat turn waited
 behind them. In a worker process the same fit uses its own interpreter and its own core.
 
-A worker is `python -m tutor.training_process`: it loads the data set once, then for each
+A worker is `python -m tutor.ml.workers`: it loads the data set once, then for each
 request rebuilds the learner's model from its architecture, weights, compile settings and
 optimizer state, runs `backend.train` (the same fit, the same progress reports), and sends back
 the new weights and optimizer state, which the server puts into the learner's own model. The
 learner's model object never leaves the server, so everything else (predictions, the store,
-runs) is unchanged. One worker per training slot (`tutor.pool.TrainingSlots`).
+runs) is unchanged. One worker per training slot (`tutor.ml.slots.TrainingSlots`).
 
-Messages are pickles over the worker's stdin and stdout (`tutor.pipes`). A worker that dies
+Messages are pickles over the worker's stdin and stdout (`tutor.ipc`). A worker that dies
 makes that one training fail with a clear message; the next training starts a fresh worker.
 """
 
@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tutor.pipes import (
+from tutor.ipc import (
     answer_channel,
     read_message,
     start_helper_process,
@@ -52,7 +52,7 @@ IDLE_SECONDS = 600.0  # a worker with nothing to fit for this long exits, freein
 class _Worker:
     def __init__(self) -> None:
         self.idle_seconds = IDLE_SECONDS
-        self.process = start_helper_process("tutor.training_process", str(self.idle_seconds))
+        self.process = start_helper_process("tutor.ml.workers", str(self.idle_seconds))
         self.write_lock = threading.Lock()
         self.last_used = time.monotonic()
         self.answered = False  # it has sent something: it started, and it can fit
@@ -135,7 +135,7 @@ class TrainingWorkers:
         `dataset` is not sent: the worker has loaded the same files. Raises
         TrainingProcessError when the worker fails; `model` is then untouched.
         """
-        from tutor.backend import train as fit_here
+        from tutor.ml.backend import train as fit_here
 
         if self.failed_starts >= self.MOST_FAILED_STARTS:
             return fit_here(model, dataset, settings, on_update, stop, validation_slice)
@@ -235,7 +235,7 @@ def _serve(idle_seconds: float) -> None:
     """The worker: requests in on stdin, progress and results out on stdout."""
     import keras
 
-    from tutor import backend, data
+    from tutor.ml import backend, data
 
     answers = answer_channel()
     requests: queue.Queue = queue.Queue()

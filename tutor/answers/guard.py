@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from tutor.lessons import DEFAULT_PACK
+from tutor.engine.lessons import DEFAULT_PACK
 from tutor.reply import Reply
 
 GUARD_FILE = "guard.yaml"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 import re
 
-from tutor.data import CLASS_NAMES
-from tutor.lessons import Check
+from tutor.engine.lessons import Check
+from tutor.ml.data import CLASS_NAMES
 
 ALIASES = {
     "tshirt": 0, "t shirt": 0, "tee": 0, "top": 0, "tshirttop": 0, "t-shirt": 0,

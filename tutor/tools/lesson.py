@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from tutor import backend, data, plots
+from tutor.figures import plots
+from tutor.ml import backend, data
 from tutor.reply import Progress, Reply
 from tutor.session import Run, Session, TrainingJob
 

@@ -1,8 +1,8 @@
-"""What a learner may say at a turn, for speech recognition (`tutor.recognition`).
+"""What a learner may say at a turn, for speech recognition (`tutor.speech.recognition`).
 
 The commands are written as a person says them and as Whisper writes them (capitalised, with
 the full stop that ends a spoken sentence); each one's message is that text lower case without
-the stop, which `tutor.agent.parse_command` reads (a test checks every row). A `{n}` is a
+the stop, which `tutor.engine.agent.parse_command` reads (a test checks every row). A `{n}` is a
 number slot, filled with the numbers Whisper heard. On top of these, every turn adds what
 only it offers: the step's buttons, the flashcard's class names, the check's choices, and "go
 to" each step by name.
@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from tutor.data import CLASS_NAMES
-from tutor.recognition import Expected
+from tutor.ml.data import CLASS_NAMES
+from tutor.speech.recognition import Expected
 
 COMMAND_PHRASES: tuple[str, ...] = (
     # moving through the lesson

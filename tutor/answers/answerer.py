@@ -2,7 +2,7 @@
 
 Three sources, tried in order:
 1. a steer back to the lesson for off-topic, hostile or instruction-changing messages
-   (the rules are data: `lessons/guard.yaml`, applied by `tutor.guard`);
+   (the rules are data: `lessons/guard.yaml`, applied by `tutor.answers.guard`);
 2. live facts from the learner's session (their accuracy, loss, parameters, predictions...);
 3. retrieval over the glossary (`lessons/glossary.yaml`) and the lesson passages with BM25
    (the `bm25s` library, English stemming by PyStemmer), after a light spelling correction
@@ -25,12 +25,13 @@ import bm25s
 import numpy as np
 import yaml
 
-from tutor import backend, data, tools
-from tutor.guard import Guard, guard_for
-from tutor.lessons import LessonPack
-from tutor.numbers import words_to_digits
+from tutor.answers.guard import Guard, guard_for
+from tutor.engine.lessons import LessonPack
+from tutor.ml import backend, data
 from tutor.reply import Reply
 from tutor.session import Session
+from tutor.tools import lesson
+from tutor.words import words_to_digits
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class KnowledgeBase:
         encoder = vectors = None
         if mode != "bm25":
             try:
-                from tutor.embeddings import EmbeddingsUnavailable, MiniLM
+                from tutor.answers.embeddings import EmbeddingsUnavailable, MiniLM
 
                 encoder = MiniLM()
                 vectors = encoder.encode([_embedding_text(passage) for passage in passages])
@@ -399,7 +400,7 @@ class Answerer:
     def steer_if_needed(self, session: Session, text: str) -> Reply | None:
         """A steer-back reply for code, instruction-changing or hostile messages, else None.
 
-        The rules live in the pack's guard.yaml (see `tutor.guard`): questions about code,
+        The rules live in the pack's guard.yaml (see `tutor.answers.guard`): questions about code,
         roles or settings are answered; orders to run code or change the tutor are not.
         """
         kind = self.guard.classify(text)
@@ -672,7 +673,7 @@ class Answerer:
         if session.is_training:
             return Reply(text="Your model is training right now; ask me again when it finishes.",
                          kind="answer")
-        reply = tools.predict_image(session, split, int(index))
+        reply = lesson.predict_image(session, split, int(index))
         reply.kind = "answer"
         return reply
 

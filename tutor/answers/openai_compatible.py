@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from tutor.providers.base import ProviderError, TextDelta, ToolCall
+from tutor.answers.provider_base import ProviderError, TextDelta, ToolCall
 
 
 class OpenAICompatible:

@@ -14,12 +14,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tutor import checks, lab, tools  # noqa: F401  (lab registers the experiment tools)
-from tutor.data import CLASS_NAMES, DataUnavailable
-from tutor.lessons import LessonPack, LessonState
-from tutor.numbers import words_to_digits
+from tutor.engine import checks
+from tutor.engine.lessons import LessonPack, LessonState
+from tutor.ml.data import CLASS_NAMES, DataUnavailable
 from tutor.reply import Option, Reply
 from tutor.session import Session
+from tutor.tools import (
+    lab,  # noqa: F401  (importing lab registers the experiment tools)
+    lesson,
+)
+from tutor.words import words_to_digits
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +122,7 @@ def _rate(value: str) -> float:
     try:
         return float(value.replace(",", ""))
     except ValueError as error:
-        raise tools.ToolInputError(f"'{value[:20]}' is not a learning rate I can read; try 0.001.") from error
+        raise lesson.ToolInputError(f"'{value[:20]}' is not a learning rate I can read; try 0.001.") from error
 
 
 class Agent:
@@ -148,7 +152,7 @@ class Agent:
                 if reply.final:
                     blocks.append(reply)
                 yield reply
-        except (tools.ToolInputError, DataUnavailable) as error:  # written for the learner
+        except (lesson.ToolInputError, DataUnavailable) as error:  # written for the learner
             reply = Reply(text=str(error), kind="error")
             blocks.append(reply)
             yield reply
@@ -244,24 +248,24 @@ class Agent:
                 return
             yield from self._enter(session, state)
         elif name == "another_card":
-            yield tools.another_card(session)
+            yield lesson.another_card(session)
         elif name == "skip":
             yield from self._skip(session)
         elif name == "show_image":
             split = SPLITS.get(values.get("split", "training"), "train")
-            yield tools.show_image(session, split, _number(values["number"]))
+            yield lesson.show_image(session, split, _number(values["number"]))
         elif name in ("train", "train_default"):
             epochs = _number(values["number"]) if "number" in values else 5
-            yield from tools.train(session, epochs)
+            yield from lesson.train(session, epochs)
         elif name == "predict":
             split = SPLITS.get(values.get("split", "training"), "train")
-            yield tools.predict_image(session, split, _number(values["number"]))
+            yield lesson.predict_image(session, split, _number(values["number"]))
         elif name == "summary":
-            yield tools.summary(session)
+            yield lesson.summary(session)
         elif name == "curves":
-            yield tools.show_curves(session)
+            yield lesson.show_curves(session)
         elif name == "stop":
-            if tools.stop_training(session):
+            if lesson.stop_training(session):
                 yield Reply(text="Stopping after the current batch. The epochs already finished "
                             "are kept.", kind="training")
             else:
@@ -301,23 +305,23 @@ class Agent:
         elif name == "slice":
             changes = {"train_slice": _number(number)}
         if changes is not None:
-            yield tools.run_tool(session, "new_experiment", changes)
+            yield lesson.run_tool(session, "new_experiment", changes)
         elif name == "compare":
-            yield tools.run_tool(session, "compare_runs")
+            yield lesson.run_tool(session, "compare_runs")
         elif name == "use_run":
-            yield tools.run_tool(session, "use_run", {"number": _number(number)})
+            yield lesson.run_tool(session, "use_run", {"number": _number(number)})
         elif name == "undo":
-            yield tools.run_tool(session, "use_run", {"number": 0})
+            yield lesson.run_tool(session, "use_run", {"number": 0})
         elif name == "weights":
-            yield tools.run_tool(session, "weight_maps")
+            yield lesson.run_tool(session, "weight_maps")
         elif name == "confusion":
-            yield tools.run_tool(session, "confusion_matrix")
+            yield lesson.run_tool(session, "confusion_matrix")
         elif name == "mistakes":
-            yield tools.run_tool(session, "mistakes")
+            yield lesson.run_tool(session, "mistakes")
         elif name == "filters":
-            yield tools.run_tool(session, "cnn_filters", {"index": _number(number) if number else 0})
+            yield lesson.run_tool(session, "cnn_filters", {"index": _number(number) if number else 0})
         elif name == "you_vs_model":
-            yield tools.run_tool(session, "you_vs_model")
+            yield lesson.run_tool(session, "you_vs_model")
         elif name == "export":
             yield self.export(session)
 
@@ -360,16 +364,16 @@ class Agent:
         streamed = False
         for action in state.actions:
             if action.name == "train" and session.history:
-                result: Any = tools.show_curves(session)
+                result: Any = lesson.show_curves(session)
                 result.text = ("You have trained this model already. Here is what it learned so "
                                "far; say 'train for 5 epochs' to keep going.\n\n" + result.text)
-            elif action.name not in tools.TOOLS:
+            elif action.name not in lesson.TOOLS:
                 log.warning("lesson %s names unknown action %s", state.id, action.name)
                 continue
             else:
                 try:
-                    result = tools.run_tool(session, action.name, action.arguments)
-                except tools.ToolInputError as error:  # the lesson text still shows
+                    result = lesson.run_tool(session, action.name, action.arguments)
+                except lesson.ToolInputError as error:  # the lesson text still shows
                     result = Reply(text=f"*{error}*", kind="help")
             if isinstance(result, Reply):
                 _merge_into(block, result)
@@ -398,7 +402,7 @@ class Agent:
 
     # ----- flashcards and checks ------------------------------------------------------
     def _grade_card(self, session: Session, guess: int) -> Iterator[Reply]:
-        reply = tools.grade_card(session, guess)
+        reply = lesson.grade_card(session, guess)
         if session.pending_card is None:
             state = self.pack.get(session.state_id)
             if state.check is not None:
@@ -410,12 +414,12 @@ class Agent:
     def _skip(self, session: Session) -> Iterator[Reply]:
         if session.pending_card is not None:
             split, index = session.pending_card
-            _, labels, _ = tools._checked_index(split, index)
+            _, labels, _ = lesson._checked_index(split, index)
             label = int(labels[index])
             session.pending_card = None
             text = f"No problem: that card was label {label}, **{CLASS_NAMES[label]}**."
             if session.card_queue:
-                following = tools._card_reply(session, *session.card_queue.pop(0), lead="Next card. ")
+                following = lesson._card_reply(session, *session.card_queue.pop(0), lead="Next card. ")
                 yield Reply(text=text + "\n\n" + following.text, code=following.code,
                             figures=following.figures, kind="flashcard",
                             options=self.options_for(session))

@@ -1,0 +1,2 @@
+"""Free-form questions: the guard, retrieval over the lesson and glossary, live facts and the
+optional LLM."""

@@ -1,0 +1,1 @@
+"""Plots (Matplotlib) and the helper process that draws them."""

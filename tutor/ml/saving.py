@@ -1,0 +1,38 @@
+"""Keras models to bytes and back: how saved progress keeps a learner's trained model.
+
+The storage side keeps the bytes (SQLite or PostgreSQL) and never imports Keras itself.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+
+def model_to_bytes(model: Any) -> bytes:
+    """The model as a `.keras` file's bytes (architecture, weights and optimizer state)."""
+    with tempfile.TemporaryDirectory(prefix="brain-tutor-model-") as folder:
+        path = Path(folder) / "model.keras"
+        model.save(str(path))
+        return path.read_bytes()
+
+
+def load_model_file(path: Path) -> Any:
+    """A model saved by `model_to_bytes` (or `model.save`), compiled as it was saved; only
+    Keras's safe loading (no arbitrary code in a saved file)."""
+    import keras
+
+    with warnings.catch_warnings():
+        # A model compiled but never trained has an optimizer without state: nothing is lost.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        return keras.saving.load_model(str(path), compile=True, safe_mode=True)
+
+
+def model_from_bytes(data: bytes) -> Any:
+    """The model whose `.keras` file `data` is."""
+    with tempfile.TemporaryDirectory(prefix="brain-tutor-model-") as folder:
+        path = Path(folder) / "model.keras"
+        path.write_bytes(bytes(data))
+        return load_model_file(path)

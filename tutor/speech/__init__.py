@@ -1,0 +1,1 @@
+"""Speech in (Whisper, heard in the light of the turn) and speech out (espeak-ng, piper)."""

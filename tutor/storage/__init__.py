@@ -1,0 +1,1 @@
+"""Saved progress: learners, sessions and runs in SQLite or PostgreSQL."""

@@ -1,0 +1,1 @@
+"""The Gradio page. Knows nothing of Keras."""
