@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from tutor import Tutor
-from tutor.engine.agent import clean_message, parse_command
+from tutor.engine.commands import clean_message, parse_command
 from tutor.engine.lessons import DEFAULT_PACK, LessonError, load_pack, parse_state
 from tutor.ml import backend
 from tutor.ml.data import CLASS_NAMES
@@ -302,25 +302,3 @@ def test_a_pack_without_a_manifest_is_ordered_by_step(tmp_path):
     shutil.copy(DEFAULT_PACK / "README.md", folder / "README.md")  # ignored, not a lesson
     assert load_pack(folder).ids == ["zeta", "alpha"]
 
-
-@pytest.mark.parametrize(
-    ("message", "name"),
-    [
-        # "switch to", "show me the" and "open" begin step names and other commands alike;
-        # the other command wins, and a step is gone to only when nothing else is meant
-        ("switch to sgd", "optimizer"),
-        ("switch to a cnn", "cnn"),
-        ("show me the confusion matrix", "confusion"),
-        ("show me the filters", "filters"),
-        ("can you show me the weight maps", "weights"),
-        ("show me my training curves", "curves"),
-        ("show me the answer", "skip"),
-        ("show me training image 42", "show_image"),
-        ("show me the loss step", "goto"),
-        ("switch to training", "goto"),
-        ("go to flashcards", "goto"),
-    ],
-)
-def test_a_command_is_not_shadowed_by_goto(message, name):
-    intent = parse_command(clean_message(message))
-    assert intent is not None and intent.name == name, intent

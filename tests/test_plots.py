@@ -663,7 +663,7 @@ def test_never_imports_pyplot_or_frameworks() -> None:
         "import numpy as np\n"
         "import tutor.reply\n"
         "before = set(sys.modules)\n"
-        "from tutor import plots\n"
+        "from tutor.figures import plots\n"
         "p = plots.training_curves([{'loss': 1.0, 'accuracy': 0.5}])\n"
         "assert plots.to_png_bytes(p).startswith(b'\\x89PNG')\n"
         "p = plots.image_with_colorbar(np.zeros((28, 28)), 'x')\n"

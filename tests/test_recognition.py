@@ -12,7 +12,7 @@ import pytest
 from benchmarks.voice import tools_problem
 from benchmarks.voice_sets import HELD_OUT, SPEEDS, VOICES
 from tutor import Tutor
-from tutor.engine.agent import clean_message, parse_command
+from tutor.engine.commands import clean_message, parse_command
 from tutor.speech import recognition, spoken, voice
 from tutor.speech.recognition import Expected, Heard, decide
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from benchmarks.voice import PHRASES, normalise_words, synthesize, tools_problem, word_error_rate
-from tutor.engine.agent import clean_message, parse_command
+from tutor.engine.commands import clean_message, parse_command
 from tutor.speech import voice
 
 LISTEN_PROBLEM = tools_problem() or voice.transcription_problem()

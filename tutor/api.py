@@ -269,10 +269,10 @@ class Tutor:
     def meaning(self, message: str) -> str | None:
         """A key equal for messages that do the same thing ("go back" and "back"), None when
         the message is no command: how speech recognition tells rival phrases apart."""
-        from tutor.engine.agent import clean_message, parse_command
+        from tutor.engine.commands import clean_message, parse_command
 
         text = clean_message(message)
-        intent = parse_command(text)
+        intent = parse_command(text, self.pack.step_names())
         if intent is None:
             state = self.agent._find_state(text)
             return f"goto:{state.id}" if state is not None else None

@@ -8,13 +8,12 @@ lesson state and the next options. Nothing here imports Gradio or Keras.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from tutor.engine import checks
+from tutor.engine.commands import SPLITS, Intent, clean_message, help_lines, parse_command
 from tutor.engine.lessons import LessonPack, LessonState
 from tutor.ml.data import CLASS_NAMES, DataUnavailable
 from tutor.reply import Option, Reply
@@ -28,91 +27,6 @@ from tutor.words import words_to_digits
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 2000
-
-SPLITS = {
-    "training": "train", "train": "train", "study": "train",
-    "validation": "valid", "valid": "valid", "test": "valid", "quiz": "valid",
-}
-_SPLIT = r"(?:(?P<split>training|train|study|validation|valid|test|quiz)\s+)?"
-_NUMBER = r"(?P<number>-?\d[\d,]*)"
-
-
-@dataclass(frozen=True)
-class Intent:
-    """A recognised command: its name and the values pulled out of the message."""
-
-    name: str
-    values: dict[str, Any]
-
-
-COMMANDS: list[tuple[str, re.Pattern[str]]] = [
-    ("stop", re.compile(r"^(?:please\s+)?(?:stop|halt|cancel|abort)(?:\s+(?:the\s+)?training)?$")),
-    ("help", re.compile(r"^(?:help|\?|what can (?:i|you) do|commands|menu|options)$")),
-    ("restart", re.compile(r"^(?:restart|start over|start again|reset|from the (?:start|beginning))$")),
-    ("next", re.compile(
-        r"^(?:next|continue|go on|go ahead|next step|move on|forward|onward|let'?s go|"
-        r"ok(?:ay)?|yes|sure|ready|got it|done|go|next please|carry on)$")),
-    ("back", re.compile(r"^(?:back|go back|previous|prev|previous step|step back|last step)$")),
-    ("another_card", re.compile(
-        r"^(?:another|new|one more|1 more|next|more)\s+(?:flash\s*)?cards?$|^(?:flash\s*cards?|quiz me on a card)$")),
-    ("skip", re.compile(r"^(?:skip|pass|i don'?t know|no idea|dunno|reveal|show (?:me )?the answer)$")),
-    ("show_image", re.compile(
-        rf"^(?:show|display|plot|see|view)(?: me)?(?: the)?\s+{_SPLIT}(?:image|picture|card|img|sample)\s*(?:number|no\.?|#)?\s*{_NUMBER}$")),
-    ("train", re.compile(
-        rf"^(?:train|fit|run training|keep training|continue training)(?: it| the model| my model)?"
-        rf"(?:\s+(?:for|another|by))?\s*{_NUMBER}\s*(?:more\s+)?(?:epochs?|times|passes|rounds)?(?: more)?$")),
-    ("train_default", re.compile(r"^(?:train|fit|train (?:it|the model|my model)|start training)$")),
-    ("predict", re.compile(
-        rf"^(?:predict|classify|guess)(?: the)?\s+{_SPLIT}(?:image|picture|img|sample)?\s*(?:number|no\.?|#)?\s*{_NUMBER}$")),
-    ("summary", re.compile(r"^(?:(?:show )?(?:the )?(?:model )?summary|model\.summary\(\)|summari[sz]e(?: the model)?)$")),
-    ("curves", re.compile(r"^(?:show )?(?:the |my )?(?:training )?(?:curves?|history|plots?|graphs?)$")),
-    ("check", re.compile(r"^(?:check|quiz me|quick check|check my understanding|test me|ask me)$")),
-    # experiments (beyond the notebook)
-    ("scale", re.compile(r"^(?:please )?(?:scale|normali[sz]e|rescale)(?: the)?(?: pixels?| images?| inputs?| data)?(?: to 0-1| to 0 1)?$|^(?:use )?scaled pixels$|^divide (?:the )?pixels by 255$")),
-    ("unscale", re.compile(r"^(?:use )?raw pixels$|^(?:unscale|don'?t scale|do not scale|stop scaling)(?: the pixels)?$")),
-    ("add_hidden", re.compile(r"^add (?:a |an |1 |another )?(?:hidden )?layer(?: (?:of|with))?(?: (?P<units>-?\d[\d,]*))?(?: (?P<act>relu|sigmoid|tanh|linear))?(?: (?:neurons|units|nodes))?(?: (?P<act2>relu|sigmoid|tanh|linear))?$")),
-    ("one_layer", re.compile(r"^(?:remove|drop|delete) (?:the |all )?(?:hidden )?layers?$|^(?:use )?(?:the )?(?:1|one)[- ]layer model$|^no hidden layers?$")),
-    ("cnn", re.compile(r"^(?:use|try|switch to|build) (?:a |the )?(?:small )?(?:cnn|convolutional (?:network|model|neural network)|convnet|convolutions?)$")),
-    ("optimizer", re.compile(r"^(?:use|switch to|try) (?P<opt>adam|sgd|rmsprop)(?:(?: optimi[sz]er)?(?: with)?(?: (?:a|the))? learning rate(?: of| =)? (?P<rate>-?[\d.]+(?:e-?\d+)?))?$")),
-    ("rate", re.compile(r"^(?:set |use |change )?(?:the |a )?learning rate(?: to| =| of)? (?P<rate>-?[\d.,]+(?:e[-+]?\d+)?)$")),
-    ("batch", re.compile(r"^(?:set |use |change )?(?:the |a )?batch(?: size)?(?: to| =| of)? (?P<number>-?\d[\d,]*)$")),
-    ("slice", re.compile(r"^(?:train|learn) (?:on|with) (?:the first )?(?P<number>-?\d[\d,]*) (?:images|pictures|examples|samples)$|^use (?P<number2>-?\d[\d,]*) (?:training )?images$")),
-    ("all_data", re.compile(r"^(?:use|train on) all (?:the )?(?:data|images|training images)$")),
-    ("quick_on", re.compile(r"^(?:quick|fast) (?:mode|training)(?: on)?$|^(?:go|train) (?:quick|fast)$|^quick$")),
-    ("quick_off", re.compile(r"^(?:quick|fast) (?:mode|training) off$|^(?:use )?(?:the )?notebook(?:'s)? settings$")),
-    ("compare", re.compile(r"^(?:compare|show)(?: my| the| all)? runs?$|^runs$|^compare$")),
-    ("use_run", re.compile(r"^(?:use|restore|load|go back to|back to) run (?P<number>-?\d+)$")),
-    ("undo", re.compile(r"^undo(?: that| the last change)?$")),
-    ("weights", re.compile(r"^(?:show )?(?:the |my )?weight maps?$|^show (?:the )?weights$|^what did (?:the|my) neurons learn$")),
-    ("confusion", re.compile(r"^(?:show )?(?:the |a |my )?confusion matrix$")),
-    ("mistakes", re.compile(r"^(?:show )?(?:the |my )?(?:most confident |biggest |worst )?mistakes$|^what did it get wrong$")),
-    ("filters", re.compile(r"^(?:show )?(?:the |my )?(?:cnn )?(?:filters|feature maps|activation maps)(?: for (?:validation )?image (?P<number>\d+))?$")),
-    ("export", re.compile(r"^(?:export|download|save|give me)(?: my| the)?(?: jupyter)? (?:notebook|ipynb|session as a notebook)$|^export$")),
-    ("you_vs_model", re.compile(r"^(?:you|me) vs (?:the )?model$|^compare (?:me|my guesses|my answers)(?: (?:with|to) the model)?$")),
-    # last: its openings ("switch to", "show me the") also begin other commands ("switch to sgd",
-    # "show me the confusion matrix"), which win
-    ("goto", re.compile(r"^(?:go to|goto|jump to|open|show me the|take me to|switch to)\s+(?P<target>.+)$")),
-]
-
-
-def parse_command(message: str) -> Intent | None:
-    """Recognise a command in a cleaned, lower-case message. "show me X" is also read as "show
-    X" ("show me the filters" is the filters command), before `goto` takes what is left."""
-    readings = dict.fromkeys([message, re.sub(r"^(?:(?:can|could) you )?show me ", "show ", message)])
-    for name, pattern in COMMANDS:
-        for reading in readings:
-            match = pattern.match(reading)
-            if match:
-                return Intent(name, {key: value for key, value in match.groupdict().items() if value})
-    return None
-
-
-def clean_message(message: str) -> str:
-    """Lower case, numbers as digits, spaces collapsed, end punctuation dropped."""
-    text = words_to_digits(message.replace("\u00a0", " "))
-    text = re.sub(r"\s+", " ", text.lower()).strip()
-    return text.strip(" .!,;:")
-
 
 def _number(value: str) -> int:
     return int(value.replace(",", ""))
@@ -192,7 +106,7 @@ class Agent:
         if not text:
             yield Reply(text="I'm here whenever you're ready. " + self._hint(session), kind="help")
             return
-        intent = parse_command(text)
+        intent = parse_command(text, self.pack.step_names())
         if intent is not None:
             yield from self._run_intent(session, intent, text)
             return
@@ -494,16 +408,8 @@ class Agent:
     def _help(self, session: Session, understood: bool) -> Reply:
         lead = "" if understood else "I'm not sure what you mean. "
         state = self.pack.get(session.state_id) if session.state_id else self.pack.first()
-        text = (
-            f"{lead}We're at **{state.title}**. {self._hint(session)} Things I can do anywhere:\n\n"
-            "- `next`, `back`, `restart`, `go to <step>` (e.g. `go to training`)\n"
-            "- `show training image 42`, `show validation image 6174`, `another card`\n"
-            "- `train for 5 epochs`, `stop`, `curves`\n"
-            "- `summary`, `predict image 8675`, `predict validation image 10`\n"
-            "- `check` for this step's quick question, `export my notebook` to take it home\n"
-            "- beyond the notebook: `scale the pixels`, `add a hidden layer`, `use a cnn`, "
-            "`compare runs`, `show weight maps`, `confusion matrix`, `show mistakes`"
-        )
+        text = (f"{lead}We're at **{state.title}**. {self._hint(session)} Things I can do anywhere:\n\n"
+                + "\n".join(help_lines()))
         return Reply(text=text, kind="help")
 
 

@@ -94,6 +94,11 @@ class LessonPack:
     def first(self) -> LessonState:
         return self.states[0]
 
+    def step_names(self) -> frozenset[str]:
+        """Every step's id and title, lower case: what "open <step>" may name."""
+        return frozenset(name.lower().rstrip("?.!")
+                         for state in self.states for name in (state.id, state.title))
+
     def find(self, words: str) -> LessonState | None:
         """A state named by id or title, forgiving case, spaces and hyphens."""
         wanted = _squash(words)

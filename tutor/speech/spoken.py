@@ -1,9 +1,10 @@
 """What a learner may say at a turn, for speech recognition (`tutor.speech.recognition`).
 
-The commands are written as a person says them and as Whisper writes them (capitalised, with
-the full stop that ends a spoken sentence); each one's message is that text lower case without
-the stop, which `tutor.engine.agent.parse_command` reads (a test checks every row). A `{n}` is a
-number slot, filled with the numbers Whisper heard. On top of these, every turn adds what
+The commands' phrases come from the command table (`tutor.engine.commands`, a `spoken` field
+per row), written as a person says them and as Whisper writes them (capitalised, with the full
+stop that ends a spoken sentence); each one's message is that text lower case without the
+stop, which the table's parser reads (a test checks every phrase). A `{n}` is a number slot,
+filled with the numbers Whisper heard. On top of these, every turn adds what
 only it offers: the step's buttons, the flashcard's class names, the check's choices, and "go
 to" each step by name.
 """
@@ -13,35 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from tutor.engine.commands import spoken_phrases
 from tutor.ml.data import CLASS_NAMES
 from tutor.speech.recognition import Expected
 
-COMMAND_PHRASES: tuple[str, ...] = (
-    # moving through the lesson
-    "Next.", "Next step.", "Continue.", "Go back.", "Back.", "Previous step.", "Restart.",
-    "Start over.", "Stop.", "Stop training.", "Help.",
-    # flashcards and checks
-    "Another card.", "New card.", "One more card.", "Skip.", "I don't know.",
-    "Show me the answer.", "Check.", "Quiz me.",
-    # the model
-    "Show the model summary.", "Summary.", "Show the curves.", "Show my training curves.",
-    "Train.", "Train the model.", "Start training.",
-    "Train for {n} epochs.", "Train for {n} more epochs.",
-    "Show training image {n}.", "Show validation image {n}.", "Show image {n}.",
-    "Predict image {n}.", "Predict validation image {n}.", "Predict training image {n}.",
-    # experiments
-    "Scale the pixels.", "Use raw pixels.", "Use a CNN.", "Use a convolutional network.",
-    "Use the one-layer model.", "Remove the hidden layers.",
-    "Add a hidden layer.", "Add a hidden layer of {n} neurons.",
-    "Add a hidden layer of {n} relu neurons.",
-    "Use Adam.", "Use SGD.", "Use RMSprop.", "Set learning rate to {n}.", "Set batch size to {n}.",
-    "Use a batch size of {n}.", "Train on {n} images.", "Use all the data.",
-    "Quick mode on.", "Quick mode off.", "Compare runs.", "Use run {n}.", "Undo.",
-    # looking inside
-    "Show weight maps.", "Show the weights.", "Show the confusion matrix.", "Show mistakes.",
-    "Show the biggest mistakes.", "Show filters.", "Compare me with the model.",
-    "Export my notebook.",
-)
+# every command's phrases as said, one row of the command table each (tutor.engine.commands)
+COMMAND_PHRASES: tuple[str, ...] = spoken_phrases()
 
 
 def message_of(said: str) -> str:
