@@ -6,7 +6,7 @@ when `BRAIN_TUTOR_DATABASE_URL` is set. TensorFlow is imported in the background
 """
 
 from tutor import Tutor
-from tutor.storage.store import open_store
+from tutor.storage.environment import open_store
 from tutor.web.page import build_app, launch
 
 demo = build_app(Tutor(store=open_store()))

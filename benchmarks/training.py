@@ -128,7 +128,7 @@ def plain_keras_fit(arrays: dict[str, Any], epochs: int = EPOCHS) -> dict[str, A
 
 
 class _FigureTimer:
-    """Counts and times the curves figures the tutor builds, by wrapping `plots.training_curves`.
+    """Counts and times the curves figures the tutor builds, by wrapping `curve_plots.training_curves`.
 
     The wrapper adds two clock readings per call; it is there to explain the overhead, not to
     change it.
@@ -140,9 +140,9 @@ class _FigureTimer:
         self._original: Callable[..., Any] | None = None
 
     def __enter__(self) -> _FigureTimer:
-        from tutor.figures import plots
+        from tutor.figures import curve_plots
 
-        self._original = original = plots.training_curves
+        self._original = original = curve_plots.training_curves
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
@@ -152,20 +152,20 @@ class _FigureTimer:
                 self.calls += 1
                 self.seconds += time.perf_counter() - started
 
-        plots.training_curves = timed
+        curve_plots.training_curves = timed
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from tutor.figures import plots
+        from tutor.figures import curve_plots
 
         if self._original is not None:
-            plots.training_curves = self._original
+            curve_plots.training_curves = self._original
 
 
 def tutor_turn(tutor: Any, train_slice: int | None, epochs: int = EPOCHS) -> dict[str, Any]:
     """One chat turn "train for N epochs" in a fresh session, consumed to the end like the UI."""
     from tutor.ml import backend
-    from tutor.tools import lesson
+    from tutor.tools import training
 
     session = tutor.new_session()
     tutor.start(session)  # the welcome step, untimed: the learner is past it when they train
@@ -186,7 +186,7 @@ def tutor_turn(tutor: Any, train_slice: int | None, epochs: int = EPOCHS) -> dic
             if reply.kind == "error":
                 errors.append(reply.text)
         seconds = time.perf_counter() - started
-    lesson.wait_for_training(session, timeout=60)
+    training.wait_for_training(session, timeout=60)
     run = session.runs[-1] if session.runs else None
     result = {
         "seconds": seconds,

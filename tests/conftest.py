@@ -6,7 +6,7 @@ import pytest
 
 import tutor.ml.data
 from tutor import Tutor
-from tutor.tools import lesson
+from tutor.tools import training
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def session(tutor_instance):
     yield learner
     if learner.training is not None:
         learner.training.stop.set()
-        lesson.wait_for_training(learner, timeout=60)
+        training.wait_for_training(learner, timeout=60)
 
 
 @pytest.fixture(scope="session")

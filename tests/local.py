@@ -67,5 +67,5 @@ def chat_text(messages: list[dict[str, Any]]) -> str:
     return INLINE_IMAGE.sub("[figure]", "\n".join(parts))
 
 
-# a chat figure: the alt text, then the image inline (tutor.web.page.figure_markdown)
+# a chat figure: the alt text, then the image inline (tutor.web.messages.figure_markdown)
 INLINE_IMAGE = re.compile(r"!\[([^\]]*)\]\((data:image/[a-z]+;base64,[A-Za-z0-9+/=]+)\)")

@@ -15,7 +15,7 @@ import pytest
 from tutor import Option
 from tutor.ml import backend
 from tutor.ml.data import CLASS_NAMES
-from tutor.tools import lesson
+from tutor.tools import training
 
 SLICE = backend.TrainSettings(train_slice=3000)
 
@@ -195,8 +195,8 @@ def test_one_more_card(tutor_instance, session):
     [
         ("fly me to the moon", None),  # free text: the offline answerer may reply in its own words
         ("predict image 99999", "59,999"),
-        ("train for 0 epochs", f"1 to {lesson.MAX_EPOCHS} epochs"),
-        ("train for 100000 epochs", f"1 to {lesson.MAX_EPOCHS} epochs"),
+        ("train for 0 epochs", f"1 to {training.MAX_EPOCHS} epochs"),
+        ("train for 100000 epochs", f"1 to {training.MAX_EPOCHS} epochs"),
         ("show validation image -5", "9,999"),
         ("", "whenever you're ready"),
         ("x" * 10_000, "10,000 characters"),
@@ -274,7 +274,7 @@ def test_stop_training(tutor_instance, session):
             assert session.is_training
             stopped = tutor.stop(session)
             assert stopped
-    assert lesson.wait_for_training(session, timeout=60)
+    assert training.wait_for_training(session, timeout=60)
     assert not session.is_training
     final = replies[-1]
     assert final.final
@@ -328,7 +328,7 @@ def test_commands_that_need_the_model_wait_while_it_trains(tutor_instance, sessi
     tutor.stop(session)
     for _ in stream:
         pass
-    assert lesson.wait_for_training(session, timeout=60)
+    assert training.wait_for_training(session, timeout=60)
     assert len(session.runs) == 1
 
 

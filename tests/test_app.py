@@ -114,7 +114,7 @@ def test_two_clients_have_separate_sessions(server):
 
 
 def test_the_live_curve_is_data_the_browser_draws():
-    from tutor.web.page import live_curve
+    from tutor.web.panel import live_curve
 
     history = [{"loss": 9.1, "accuracy": 0.71, "val_loss": 8.0, "val_accuracy": 0.69},
                {"loss": 5.2, "accuracy": 0.78, "val_loss": float("nan"), "val_accuracy": float("nan")}]

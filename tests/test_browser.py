@@ -20,7 +20,7 @@ import pytest
 
 from tests.local import CHROMIUM, CHROMIUM_ARGS, REQUIRE_BROWSER, SCREENSHOTS, free_port, require_chromium
 from tutor import Tutor
-from tutor.storage.store import SQLiteStore
+from tutor.storage.sqlite import SQLiteStore
 from tutor.web.page import build_app, launch
 
 try:

@@ -19,7 +19,7 @@ import pytest
 
 from tutor.ml import backend
 from tutor.ml.backend import ModelSpec, TrainSettings
-from tutor.tools import lesson
+from tutor.tools import training
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,7 @@ def run(tutor, learner, commands: list[str]) -> dict:
     started = time.perf_counter()
     reply = tutor.respond(learner, commands[-1])
     wall = time.perf_counter() - started
-    assert lesson.wait_for_training(learner, timeout=600)
+    assert training.wait_for_training(learner, timeout=600)
     assert reply.kind == "training", reply.text
     last = learner.runs[-1]
     return {
@@ -78,8 +78,8 @@ def report(capsys, title: str, results: list[dict]) -> None:
 
 def stop_all(results: list[dict]) -> None:
     for result in results:
-        lesson.stop_training(result["learner"])
-        lesson.wait_for_training(result["learner"], timeout=60)
+        training.stop_training(result["learner"])
+        training.wait_for_training(result["learner"], timeout=60)
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ import pytest
 
 from tutor import Tutor
 from tutor.export import EXPORT_TAG, build_notebook, export_notebook, split_code
-from tutor.ml import backend
-from tutor.tools import lesson
+from tutor.ml import backend, codegen
+from tutor.tools import training
 
 nbclient = pytest.importorskip("nbclient")
 
@@ -73,7 +73,7 @@ def learner():
     for message in MESSAGES:
         reply = tutor.respond(session, message)
         assert reply.kind != "error", (message, reply.text)
-    lesson.wait_for_training(session, timeout=300)
+    training.wait_for_training(session, timeout=300)
     assert len(session.runs) == 2
     return tutor, session
 
@@ -143,11 +143,11 @@ def test_code_the_tutor_ran_silently_is_added_and_repeats_are_dropped():
     tutor = Tutor(train_slice=SLICE)
     session = tutor.new_session()
     session.visited = ["intro", "training", "architecture", "summary"]
-    fit = backend.fit_code(backend.TrainSettings(train_slice=SLICE))
+    fit = codegen.fit_code(backend.TrainSettings(train_slice=SLICE))
     session.code_log = [
-        {"state": "intro", "kind": "lesson", "code": backend.GPU_CODE},
+        {"state": "intro", "kind": "lesson", "code": codegen.GPU_CODE},
         {"state": "training", "kind": "lesson", "code": fit},
-        {"state": "architecture", "kind": "lesson", "code": backend.model_code()},
+        {"state": "architecture", "kind": "lesson", "code": codegen.model_code()},
         {"state": "summary", "kind": "lesson", "code": "model.summary()"},
         {"state": "summary", "kind": "tool", "code": "model.summary()"},
     ]
@@ -174,8 +174,8 @@ def test_predictions_on_raw_pixels_after_a_scaled_fit_are_flagged():
     settings = backend.TrainSettings(scaled=True, train_slice=SLICE)
     session.code_log = [
         {"state": "prediction", "kind": "tool",
-         "code": backend.model_code() + "\n\n" + backend.compile_code(settings)},
-        {"state": "prediction", "kind": "training", "code": backend.fit_code(settings)},
+         "code": codegen.model_code() + "\n\n" + codegen.compile_code(settings)},
+        {"state": "prediction", "kind": "training", "code": codegen.fit_code(settings)},
         {"state": "prediction", "kind": "tool", "code": "model.predict(train_images[0:10])"},
     ]
     notebook = build_notebook(session, tutor.pack)
@@ -189,12 +189,12 @@ def test_predictions_on_raw_pixels_after_a_scaled_fit_are_flagged():
 def test_a_steps_joined_code_splits_into_one_cell_per_action():
     predict = "model.predict(train_images[0:10])"
     image = "x = train_images\nlabels = train_labels\ndata_idx = 8675\n\nplt.figure()\nplt.show()"
-    experiment = backend.model_code() + "\n\n" + backend.compile_code()
-    scaled_fit = backend.fit_code(backend.TrainSettings(scaled=True))
+    experiment = codegen.model_code() + "\n\n" + codegen.compile_code()
+    scaled_fit = codegen.fit_code(backend.TrainSettings(scaled=True))
     assert split_code(f"{predict}\n\n{image}") == [predict, image]
     assert split_code(experiment) == [experiment]
     assert split_code(scaled_fit) == [scaled_fit]
-    assert split_code(f"{backend.GPU_CODE}\n\n{experiment}") == [backend.GPU_CODE, experiment]
+    assert split_code(f"{codegen.GPU_CODE}\n\n{experiment}") == [codegen.GPU_CODE, experiment]
 
 
 def test_the_slice_keeps_the_images_the_notebook_looks_at(monkeypatch):

@@ -16,7 +16,7 @@ import yaml
 
 from tutor.answers.guard import GuardError, guard_for, load_guard
 from tutor.engine.lessons import DEFAULT_PACK, load_pack
-from tutor.ml import backend, data
+from tutor.ml import codegen, data
 from tutor.ml.backend import ModelSpec, TrainSettings
 from tutor.tools import lesson
 
@@ -33,13 +33,13 @@ GUARD_KINDS = ("code", "injection", "hostile")  # the guard's own; off_topic com
 def _code_lines() -> list[str]:
     """Every line of code the lesson shows: the tutor's code strings and the lessons' `code`."""
     shown = [
-        backend.GPU_CODE, data.LOAD_CODE, lesson._image_code("train", 42), "model.summary()",
+        codegen.GPU_CODE, data.LOAD_CODE, lesson._image_code("train", 42), "model.summary()",
         "model.predict(train_images[0:10])",
-        *(backend.model_code(spec) for spec in (ModelSpec(), ModelSpec(hidden=((128, "relu"),)),
+        *(codegen.model_code(spec) for spec in (ModelSpec(), ModelSpec(hidden=((128, "relu"),)),
                                                  ModelSpec(convolutional=True))),
-        *(backend.compile_code(settings) for settings in (
+        *(codegen.compile_code(settings) for settings in (
             TrainSettings(), TrainSettings(optimizer="sgd", learning_rate=0.01))),
-        *(backend.fit_code(settings) for settings in (TrainSettings(), TrainSettings(scaled=True))),
+        *(codegen.fit_code(settings) for settings in (TrainSettings(), TrainSettings(scaled=True))),
     ]
     lines = {line.split("  #")[0].strip().rstrip(",") for text in shown for line in text.splitlines()}
     for state in load_pack().states:

@@ -11,9 +11,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tutor.ml import backend
+from tutor.ml import backend, codegen
 from tutor.ml.backend import ModelSpec, TrainSettings
-from tutor.tools import lab, lesson
+from tutor.tools import lab, lesson, training
 
 SLICE = TrainSettings(train_slice=3000)
 CRASH = "Something went wrong"  # the agent's reply to an unexpected exception
@@ -30,7 +30,7 @@ def start(tutor, learner, settings: TrainSettings = SLICE):
 def say(tutor, learner, message: str):
     """One turn; a training it started is joined before the next turn."""
     reply = tutor.respond(learner, message)
-    assert lesson.wait_for_training(learner, timeout=300)
+    assert training.wait_for_training(learner, timeout=300)
     assert CRASH not in reply.text, reply.text
     return reply
 
@@ -71,8 +71,8 @@ def one_layer(tutor_instance):
     reply = say(tutor_instance, learner, "train for 2 epochs")
     assert reply.kind == "training" and len(learner.history) == 2, reply.text
     yield learner
-    lesson.stop_training(learner)
-    lesson.wait_for_training(learner, timeout=60)
+    training.stop_training(learner)
+    training.wait_for_training(learner, timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +82,8 @@ def bounded(tutor_instance):
     reply = say(tutor_instance, learner, "train for 1 epoch")
     assert len(learner.history) == 1, reply.text
     yield learner
-    lesson.stop_training(learner)
-    lesson.wait_for_training(learner, timeout=60)
+    training.stop_training(learner)
+    training.wait_for_training(learner, timeout=60)
 
 
 # ----- experiment commands --------------------------------------------------------------------
@@ -143,8 +143,8 @@ def test_experiment_command_changes_only_what_is_asked(tutor_instance, session, 
     assert f"{total:,} parameters" in reply.text and spec.describe() in reply.text
     for phrase in phrases:
         assert phrase in reply.text, (phrase, reply.text)
-    assert backend.model_code(spec) in reply.code
-    assert backend.compile_code(session.settings) in reply.code
+    assert codegen.model_code(spec) in reply.code
+    assert codegen.compile_code(session.settings) in reply.code
 
 
 def test_experiment_keeps_earlier_runs_and_says_so(tutor_instance, session):
@@ -359,8 +359,8 @@ def mlp(tutor_instance):
     reply = say(tutor_instance, learner, "train for 1 epoch")
     assert len(learner.history) == 1, reply.text
     yield learner
-    lesson.stop_training(learner)
-    lesson.wait_for_training(learner, timeout=60)
+    training.stop_training(learner)
+    training.wait_for_training(learner, timeout=60)
 
 
 def validation_accuracy(learner, dataset) -> tuple[int, float]:
@@ -533,12 +533,12 @@ def test_quick_mode_cools_down_in_the_last_epoch_only():
 
 
 def test_the_fit_code_shows_the_cooldown_it_runs():
-    code = backend.fit_code(TrainSettings(epochs=5, scaled=True, **lab.QUICK))
+    code = codegen.fit_code(TrainSettings(epochs=5, scaled=True, **lab.QUICK))
     assert "callbacks=[tf.keras.callbacks.LearningRateScheduler(" in code
     assert "lambda epoch: 0.005 if epoch < 4 else 0.0005)]" in code
     compile(code, "<fit code>", "exec")  # valid Python as the learner sees it
-    assert "callbacks" not in backend.fit_code(TrainSettings(epochs=1, scaled=True, **lab.QUICK))
-    assert "callbacks" not in backend.fit_code(TrainSettings())
+    assert "callbacks" not in codegen.fit_code(TrainSettings(epochs=1, scaled=True, **lab.QUICK))
+    assert "callbacks" not in codegen.fit_code(TrainSettings())
 
 
 def test_a_cooldown_fit_uses_the_small_step_last_then_restores_the_rate(dataset):

@@ -14,7 +14,7 @@ from tutor.engine.commands import clean_message, parse_command
 from tutor.engine.lessons import DEFAULT_PACK, LessonError, load_pack, parse_state
 from tutor.ml import backend
 from tutor.ml.data import CLASS_NAMES
-from tutor.tools import lesson
+from tutor.tools import catalog, training
 
 PACK = load_pack()
 EXPECTED_IDS = [
@@ -63,8 +63,8 @@ def test_ids_in_teaching_order():
 @pytest.mark.parametrize("state", PACK.states, ids=PACK.ids)
 def test_actions_exist_and_accept_their_arguments(state):
     for action in state.actions:
-        assert action.name in lesson.TOOLS, f"{state.id}: unknown action {action.name}"
-        signature = inspect.signature(lesson.TOOLS[action.name])
+        assert action.name in catalog.TOOLS, f"{state.id}: unknown action {action.name}"
+        signature = inspect.signature(catalog.TOOLS[action.name])
         signature.bind(None, **action.arguments)  # raises TypeError on a wrong argument
 
 
@@ -111,7 +111,7 @@ def walked(tutor_instance):
         if reply.state == reached[-1]:
             break
         reached.append(reply.state)
-    lesson.wait_for_training(learner, timeout=60)
+    training.wait_for_training(learner, timeout=60)
     return learner, reached
 
 

@@ -1,4 +1,4 @@
-"""Tests for tutor.figures.plots on synthetic arrays: every figure renders, has the right panels,
+"""Tests for the tutor.figures plot modules on synthetic arrays: every figure renders, has the right panels,
 says what it shows in its alt text, and refuses bad input with a clear ValueError."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from tutor.figures import plots
+from tutor.figures import cache, common, curve_plots, model_plots, picture_plots
 from tutor.reply import Plot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +64,7 @@ def assert_renders(plot: Plot) -> bytes:
     assert plot.alt.strip()
     assert "\n" not in plot.alt
     assert plot.alt.endswith(".")
-    data = plots.to_png_bytes(plot)
+    data = common.to_png_bytes(plot)
     assert data.startswith(PNG_MAGIC)
     assert len(data) > 1000
     return data
@@ -84,21 +84,21 @@ def all_text(plot: Plot) -> str:
 def test_save_png_writes_file_and_returns_path(
     tmp_path: Path, images: np.ndarray
 ) -> None:
-    plot = plots.image_with_colorbar(images[0], "Training image 0", "Bag")
+    plot = picture_plots.image_with_colorbar(images[0], "Training image 0", "Bag")
     target = tmp_path / "nested" / "folder" / "image.png"
-    result = plots.save_png(plot, str(target))
+    result = common.save_png(plot, str(target))
     assert result == target
     assert isinstance(result, Path)
     assert target.read_bytes().startswith(PNG_MAGIC)
 
 
 def test_to_png_bytes_is_repeatable(images: np.ndarray) -> None:
-    plot = plots.image_with_colorbar(images[0], "Training image 0", "Bag")
-    assert plots.to_png_bytes(plot)[:8] == plots.to_png_bytes(plot)[:8] == PNG_MAGIC
+    plot = picture_plots.image_with_colorbar(images[0], "Training image 0", "Bag")
+    assert common.to_png_bytes(plot)[:8] == common.to_png_bytes(plot)[:8] == PNG_MAGIC
 
 
 def test_png_is_drawn_once_even_when_threads_ask_together(images: np.ndarray) -> None:
-    plot = plots.training_curves([{"loss": 1.0, "accuracy": 0.5}, {"loss": 0.5, "accuracy": 0.7}])
+    plot = curve_plots.training_curves([{"loss": 1.0, "accuracy": 0.5}, {"loss": 0.5, "accuracy": 0.7}])
     drawn = []
     original = plot.figure.savefig
 
@@ -120,39 +120,41 @@ def test_png_is_drawn_once_even_when_threads_ask_together(images: np.ndarray) ->
 def test_figures_of_shared_data_are_drawn_once_for_everyone(images: np.ndarray) -> None:
     shared = images.copy()
     shared.flags.writeable = False  # like the data set, which the tutor loads read-only
-    first = plots.image_with_colorbar(shared[3], "Flashcard: training image 3", None)
-    again = plots.image_with_colorbar(shared[3], "Flashcard: training image 3", None)
+    first = picture_plots.image_with_colorbar(shared[3], "Flashcard: training image 3", None)
+    again = picture_plots.image_with_colorbar(shared[3], "Flashcard: training image 3", None)
     assert again is first  # same data, same figure object, so its PNG is drawn once
-    assert plots.image_with_colorbar(shared[4], "Flashcard: training image 3", None) is not first
-    assert plots.image_with_colorbar(shared[3], "Flashcard: training image 3", "Bag") is not first
+    assert picture_plots.image_with_colorbar(shared[4], "Flashcard: training image 3", None) is not first
+    assert picture_plots.image_with_colorbar(shared[3], "Flashcard: training image 3", "Bag") is not first
 
-    grid = plots.sample_grid(shared, np.arange(len(shared)) % 10, CLASS_NAMES, rows=2, cols=2)
-    assert plots.sample_grid(shared, np.arange(len(shared)) % 10, CLASS_NAMES, rows=2, cols=2) is grid
-    assert plots.sample_grid(shared, np.arange(len(shared)) % 10, CLASS_NAMES, rows=2, cols=3) is not grid
+    grid = picture_plots.sample_grid(shared, np.arange(len(shared)) % 10, CLASS_NAMES, rows=2, cols=2)
+    assert picture_plots.sample_grid(shared, np.arange(len(shared)) % 10, CLASS_NAMES, rows=2, cols=2) is grid
+    assert picture_plots.sample_grid(
+        shared, np.arange(len(shared)) % 10, CLASS_NAMES, rows=2, cols=3
+    ) is not grid
 
 
 def test_a_changed_array_is_a_new_figure(images: np.ndarray) -> None:
     picture = images[0].copy()
-    before = plots.image_with_colorbar(picture, "Your picture", "Bag")
+    before = picture_plots.image_with_colorbar(picture, "Your picture", "Bag")
     picture[0, 0] = 255 - picture[0, 0]  # a writeable array is keyed by its contents
-    after = plots.image_with_colorbar(picture, "Your picture", "Bag")
+    after = picture_plots.image_with_colorbar(picture, "Your picture", "Bag")
     assert after is not before
-    assert plots.to_png_bytes(after) != plots.to_png_bytes(before)
+    assert common.to_png_bytes(after) != common.to_png_bytes(before)
 
 
 def test_large_writeable_arrays_are_keyed_by_content(rng: np.random.Generator) -> None:
     pictures = rng.integers(0, 256, size=(2000, 28, 28), dtype=np.uint8)  # 1.5 MB, writeable
     labels = np.arange(2000) % 10
-    before = plots.sample_grid(pictures, labels, CLASS_NAMES, rows=1, cols=2)
+    before = picture_plots.sample_grid(pictures, labels, CLASS_NAMES, rows=1, cols=2)
     pictures[0] = 0
-    assert plots.sample_grid(pictures, labels, CLASS_NAMES, rows=1, cols=2) is not before
+    assert picture_plots.sample_grid(pictures, labels, CLASS_NAMES, rows=1, cols=2) is not before
 
 
 def test_the_shared_figure_cache_is_bounded(images: np.ndarray) -> None:
-    for index in range(plots.SHARED_PLOT_LIMIT + 5):
-        plots.model_diagram([{"name": f"dense_{index}", "kind": "Dense", "output": "(None, 10)",
+    for index in range(cache.SHARED_PLOT_LIMIT + 5):
+        model_plots.model_diagram([{"name": f"dense_{index}", "kind": "Dense", "output": "(None, 10)",
                               "params": index}])
-    assert len(plots._shared_plots) <= plots.SHARED_PLOT_LIMIT
+    assert len(cache._shared_plots) <= cache.SHARED_PLOT_LIMIT
 
 
 # --------------------------------------------------------------------------- image_with_colorbar
@@ -161,7 +163,7 @@ def test_the_shared_figure_cache_is_bounded(images: np.ndarray) -> None:
 def test_image_with_colorbar_labelled() -> None:
     image = np.zeros((28, 28), dtype=np.uint8)
     image[5:20, 5:20] = 255
-    plot = plots.image_with_colorbar(image, "Training image 42", "Ankle boot")
+    plot = picture_plots.image_with_colorbar(image, "Training image 42", "Ankle boot")
     assert_renders(plot)
     assert len(plot.figure.axes) == 2  # the picture and its colour bar
     assert plot.title == "Training image 42"
@@ -179,7 +181,7 @@ def test_image_with_colorbar_labelled() -> None:
 
 
 def test_image_with_colorbar_flashcard_hides_label(images: np.ndarray) -> None:
-    plot = plots.image_with_colorbar(images[3], "Mystery item")
+    plot = picture_plots.image_with_colorbar(images[3], "Mystery item")
     assert_renders(plot)
     assert "hidden" in plot.alt
     text = all_text(plot)
@@ -191,14 +193,14 @@ def test_image_with_colorbar_flashcard_hides_label(images: np.ndarray) -> None:
 
 def test_image_with_colorbar_reports_real_range() -> None:
     image = np.linspace(0.25, 0.75, 12 * 10).reshape(12, 10)
-    plot = plots.image_with_colorbar(image, "Scaled", "Coat")
+    plot = picture_plots.image_with_colorbar(image, "Scaled", "Coat")
     assert "12 by 10" in plot.alt
     assert "0.25 (black)" in plot.alt
     assert "0.75 (white)" in plot.alt
 
 
 def test_image_with_colorbar_accepts_trailing_channel(images: np.ndarray) -> None:
-    plot = plots.image_with_colorbar(images[0][..., None], "With channel", "Bag")
+    plot = picture_plots.image_with_colorbar(images[0][..., None], "With channel", "Bag")
     assert "28 by 28" in plot.alt
 
 
@@ -208,14 +210,14 @@ def test_image_with_colorbar_accepts_trailing_channel(images: np.ndarray) -> Non
 )
 def test_image_with_colorbar_rejects_bad_shapes(bad: np.ndarray) -> None:
     with pytest.raises(ValueError, match="image"):
-        plots.image_with_colorbar(bad, "bad")
+        picture_plots.image_with_colorbar(bad, "bad")
 
 
 # --------------------------------------------------------------------------- sample_grid
 
 
 def test_sample_grid_default_first_25(images: np.ndarray, labels: np.ndarray) -> None:
-    plot = plots.sample_grid(images, labels, CLASS_NAMES)
+    plot = picture_plots.sample_grid(images, labels, CLASS_NAMES)
     assert_renders(plot)
     assert len(plot.figure.axes) == 25
     assert "5 by 5" in plot.alt
@@ -229,7 +231,7 @@ def test_sample_grid_default_first_25(images: np.ndarray, labels: np.ndarray) ->
 
 
 def test_sample_grid_chosen_indices(images: np.ndarray, labels: np.ndarray) -> None:
-    plot = plots.sample_grid(
+    plot = picture_plots.sample_grid(
         images, labels, CLASS_NAMES, indices=[39, 7, 3], rows=1, cols=3
     )
     assert_renders(plot)
@@ -242,7 +244,7 @@ def test_sample_grid_chosen_indices(images: np.ndarray, labels: np.ndarray) -> N
 def test_sample_grid_fewer_images_than_cells(
     images: np.ndarray, labels: np.ndarray
 ) -> None:
-    plot = plots.sample_grid(images[:7], labels[:7], CLASS_NAMES)
+    plot = picture_plots.sample_grid(images[:7], labels[:7], CLASS_NAMES)
     assert len(plot.figure.axes) == 7
     assert "7 greyscale images" in plot.alt
 
@@ -260,20 +262,20 @@ def test_sample_grid_rejects_bad_arguments(
     images: np.ndarray, labels: np.ndarray, kwargs: dict, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        plots.sample_grid(images, labels, CLASS_NAMES, **kwargs)
+        picture_plots.sample_grid(images, labels, CLASS_NAMES, **kwargs)
 
 
 def test_sample_grid_rejects_mismatched_data(
     images: np.ndarray, labels: np.ndarray
 ) -> None:
     with pytest.raises(ValueError, match="40 images but 39 labels"):
-        plots.sample_grid(images, labels[:39], CLASS_NAMES)
+        picture_plots.sample_grid(images, labels[:39], CLASS_NAMES)
     with pytest.raises(ValueError, match="shape"):
-        plots.sample_grid(images.reshape(40, 784), labels, CLASS_NAMES)
+        picture_plots.sample_grid(images.reshape(40, 784), labels, CLASS_NAMES)
     with pytest.raises(ValueError, match="outside the 3 classes"):
-        plots.sample_grid(images, np.full(40, 5), CLASS_NAMES[:3])
+        picture_plots.sample_grid(images, np.full(40, 5), CLASS_NAMES[:3])
     with pytest.raises(ValueError, match="1-D"):
-        plots.sample_grid(images, np.eye(10)[labels], CLASS_NAMES)
+        picture_plots.sample_grid(images, np.eye(10)[labels], CLASS_NAMES)
 
 
 # --------------------------------------------------------------------------- training_curves
@@ -281,7 +283,7 @@ def test_sample_grid_rejects_mismatched_data(
 
 def test_training_curves_full_history() -> None:
     history = make_history(5)
-    plot = plots.training_curves(history)
+    plot = curve_plots.training_curves(history)
     assert_renders(plot)
     assert len(plot.figure.axes) == 2
     loss_ax, acc_ax = plot.figure.axes
@@ -298,7 +300,7 @@ def test_training_curves_full_history() -> None:
 
 
 def test_training_curves_single_epoch_live() -> None:
-    plot = plots.training_curves(make_history(1))
+    plot = curve_plots.training_curves(make_history(1))
     assert_renders(plot)
     assert "1 epoch:" in plot.alt
     for ax in plot.figure.axes:
@@ -308,7 +310,7 @@ def test_training_curves_single_epoch_live() -> None:
 
 def test_training_curves_without_validation_and_numpy_values() -> None:
     history = [{"loss": np.float32(0.5), "accuracy": np.float32(0.8)}]
-    plot = plots.training_curves(history)
+    plot = curve_plots.training_curves(history)
     assert_renders(plot)
     assert all(len(ax.get_lines()) == 1 for ax in plot.figure.axes)
     assert "no validation" in plot.alt
@@ -318,7 +320,7 @@ def test_training_curves_without_validation_and_numpy_values() -> None:
 def test_training_curves_survives_diverged_loss() -> None:
     history = make_history(2)
     history[-1]["loss"] = float("nan")
-    plot = plots.training_curves(history)
+    plot = curve_plots.training_curves(history)
     assert_renders(plot)
     assert "not a number" in plot.alt
 
@@ -336,7 +338,7 @@ def test_training_curves_survives_diverged_loss() -> None:
 )
 def test_training_curves_rejects_bad_history(history: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        plots.training_curves(history)  # type: ignore[arg-type]
+        curve_plots.training_curves(history)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- output_bars
@@ -344,7 +346,7 @@ def test_training_curves_rejects_bad_history(history: object, message: str) -> N
 
 def test_output_bars_wrong_prediction() -> None:
     outputs = np.array([-2.0, 0.5, 1.0, -3.5, 4.25, 0.0, 3.0, -1.0, 2.0, -0.5])
-    plot = plots.output_bars(outputs, CLASS_NAMES, true_label=6)
+    plot = model_plots.output_bars(outputs, CLASS_NAMES, true_label=6)
     assert_renders(plot)
     assert len(plot.figure.axes) == 1
     ax = plot.figure.axes[0]
@@ -367,7 +369,7 @@ def test_output_bars_wrong_prediction() -> None:
 def test_output_bars_right_prediction_and_batch_row() -> None:
     outputs = np.zeros((1, 10))
     outputs[0, 9] = 7.5
-    plot = plots.output_bars(outputs, CLASS_NAMES, true_label=np.int64(9))
+    plot = model_plots.output_bars(outputs, CLASS_NAMES, true_label=np.int64(9))
     assert_renders(plot)
     assert "Ankle boot at 7.5" in plot.alt
     assert "right" in plot.alt
@@ -375,7 +377,7 @@ def test_output_bars_right_prediction_and_batch_row() -> None:
 
 
 def test_output_bars_without_true_label() -> None:
-    plot = plots.output_bars(
+    plot = model_plots.output_bars(
         np.arange(10.0), CLASS_NAMES, true_label=None, title="Guess"
     )
     assert_renders(plot)
@@ -401,7 +403,7 @@ def test_output_bars_rejects_bad_input(
     outputs: np.ndarray, names: list[str], true_label: object, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        plots.output_bars(outputs, names, true_label)  # type: ignore[arg-type]
+        model_plots.output_bars(outputs, names, true_label)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- model_diagram
@@ -415,7 +417,7 @@ LAYERS = [
 
 
 def test_model_diagram_draws_every_layer() -> None:
-    plot = plots.model_diagram(LAYERS)
+    plot = model_plots.model_diagram(LAYERS)
     assert_renders(plot)
     text = all_text(plot)
     for layer in LAYERS:
@@ -434,7 +436,7 @@ def test_model_diagram_draws_every_layer() -> None:
 
 
 def test_model_diagram_single_input_layer() -> None:
-    plot = plots.model_diagram(
+    plot = model_plots.model_diagram(
         [
             {
                 "name": "input",
@@ -460,7 +462,7 @@ def test_model_diagram_single_input_layer() -> None:
 )
 def test_model_diagram_rejects_bad_layers(layers: list, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        plots.model_diagram(layers)
+        model_plots.model_diagram(layers)
 
 
 # --------------------------------------------------------------------------- weight_maps
@@ -469,7 +471,7 @@ def test_model_diagram_rejects_bad_layers(layers: list, message: str) -> None:
 def test_weight_maps_grid_and_symmetric_scale(rng: np.random.Generator) -> None:
     weights = rng.normal(0, 0.1, size=(784, 10))
     weights[0, 3] = 0.9  # the most extreme weight sets the shared scale
-    plot = plots.weight_maps(weights, CLASS_NAMES)
+    plot = model_plots.weight_maps(weights, CLASS_NAMES)
     assert_renders(plot)
     maps = [ax for ax in plot.figure.axes if ax.get_images()]
     assert len(maps) == 10
@@ -491,7 +493,7 @@ def test_weight_maps_grid_and_symmetric_scale(rng: np.random.Generator) -> None:
 
 
 def test_weight_maps_all_zero_weights_still_draw() -> None:
-    plot = plots.weight_maps(np.zeros((784, 10)), CLASS_NAMES)
+    plot = model_plots.weight_maps(np.zeros((784, 10)), CLASS_NAMES)
     assert_renders(plot)
 
 
@@ -505,7 +507,7 @@ def test_weight_maps_all_zero_weights_still_draw() -> None:
 )
 def test_weight_maps_rejects_bad_shapes(weights: np.ndarray, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        plots.weight_maps(weights, CLASS_NAMES)
+        model_plots.weight_maps(weights, CLASS_NAMES)
 
 
 # --------------------------------------------------------------------------- confusion_matrix
@@ -515,7 +517,7 @@ def test_confusion_matrix_counts_and_alt(rng: np.random.Generator) -> None:
     matrix = rng.integers(0, 20, size=(10, 10))
     np.fill_diagonal(matrix, 900)
     matrix[6, 0] = 150  # Shirt taken for T-shirt/top
-    plot = plots.confusion_matrix(matrix, CLASS_NAMES)
+    plot = model_plots.confusion_matrix(matrix, CLASS_NAMES)
     assert_renders(plot)
     assert len(plot.figure.axes) == 1
     ax = plot.figure.axes[0]
@@ -533,7 +535,7 @@ def test_confusion_matrix_counts_and_alt(rng: np.random.Generator) -> None:
 
 
 def test_confusion_matrix_perfect_model() -> None:
-    plot = plots.confusion_matrix(np.diag([5, 6, 7]), ["a", "b", "c"])
+    plot = model_plots.confusion_matrix(np.diag([5, 6, 7]), ["a", "b", "c"])
     assert_renders(plot)
     assert "100.0%" in plot.alt
     assert "no mistakes" in plot.alt
@@ -550,7 +552,7 @@ def test_confusion_matrix_perfect_model() -> None:
 )
 def test_confusion_matrix_rejects_bad_input(matrix: np.ndarray, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        plots.confusion_matrix(matrix, CLASS_NAMES)
+        model_plots.confusion_matrix(matrix, CLASS_NAMES)
 
 
 # --------------------------------------------------------------------------- image_gallery
@@ -558,7 +560,7 @@ def test_confusion_matrix_rejects_bad_input(matrix: np.ndarray, message: str) ->
 
 def test_image_gallery_stacked_array(images: np.ndarray) -> None:
     captions = [f"true: Shirt\npred: Coat ({90 + i}%)" for i in range(7)]
-    plot = plots.image_gallery(images[:7], captions, "Most confident mistakes")
+    plot = picture_plots.image_gallery(images[:7], captions, "Most confident mistakes")
     assert_renders(plot)
     assert len(plot.figure.axes) == 7
     assert plot.title == "Most confident mistakes"
@@ -569,7 +571,7 @@ def test_image_gallery_stacked_array(images: np.ndarray) -> None:
 
 def test_image_gallery_mixed_sizes(rng: np.random.Generator) -> None:
     pictures = [rng.random((28, 28)), rng.random((3, 3)), rng.random((13, 13, 1))]
-    plot = plots.image_gallery(
+    plot = picture_plots.image_gallery(
         pictures, ["input", "filter", "feature map"], "A convolution", cols=3
     )
     assert_renders(plot)
@@ -579,7 +581,7 @@ def test_image_gallery_mixed_sizes(rng: np.random.Generator) -> None:
 
 
 def test_image_gallery_shortens_long_alt(images: np.ndarray) -> None:
-    plot = plots.image_gallery(images[:25], [f"#{i}" for i in range(25)], "Many")
+    plot = picture_plots.image_gallery(images[:25], [f"#{i}" for i in range(25)], "Many")
     assert "and 15 more" in plot.alt
     assert "#24" not in plot.alt
 
@@ -598,7 +600,7 @@ def test_image_gallery_rejects_bad_input(
     pictures: object, captions: object, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        plots.image_gallery(pictures, captions, "bad")  # type: ignore[arg-type]
+        picture_plots.image_gallery(pictures, captions, "bad")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- compare_curves
@@ -610,7 +612,7 @@ def test_compare_curves_one_line_per_run() -> None:
         ("lr 0.001", make_history(6)),
         ("tiny", make_history(2)),
     ]
-    plot = plots.compare_curves(runs)
+    plot = curve_plots.compare_curves(runs)
     assert_renders(plot)
     ax = plot.figure.axes[0]
     lines = ax.get_lines()
@@ -623,7 +625,7 @@ def test_compare_curves_one_line_per_run() -> None:
 
 
 def test_compare_curves_loss_lower_is_better() -> None:
-    plot = plots.compare_curves(
+    plot = curve_plots.compare_curves(
         [("short", make_history(2)), ("long", make_history(8))], metric="loss"
     )
     assert_renders(plot)
@@ -642,32 +644,32 @@ def test_compare_curves_loss_lower_is_better() -> None:
 )
 def test_compare_curves_rejects_bad_runs(runs: list, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        plots.compare_curves(runs)
+        curve_plots.compare_curves(runs)
 
 
 # --------------------------------------------------------------------------- module hygiene
 
 
 def test_errors_are_value_errors() -> None:
-    assert issubclass(plots.PlotInputError, ValueError)
+    assert issubclass(common.PlotInputError, ValueError)
 
 
 def test_never_imports_pyplot_or_frameworks() -> None:
     """Drawing must not load pyplot (global, not thread-safe) nor any ML or UI framework.
 
     Runs in a fresh interpreter; whatever tutor/__init__.py itself loads is the baseline, so
-    the check is about what plots.py adds.
+    the check is about what the figure modules add.
     """
     code = (
         "import sys\n"
         "import numpy as np\n"
         "import tutor.reply\n"
         "before = set(sys.modules)\n"
-        "from tutor.figures import plots\n"
-        "p = plots.training_curves([{'loss': 1.0, 'accuracy': 0.5}])\n"
-        "assert plots.to_png_bytes(p).startswith(b'\\x89PNG')\n"
-        "p = plots.image_with_colorbar(np.zeros((28, 28)), 'x')\n"
-        "plots.to_png_bytes(p)\n"
+        "from tutor.figures import common, curve_plots, model_plots, picture_plots\n"
+        "p = curve_plots.training_curves([{'loss': 1.0, 'accuracy': 0.5}])\n"
+        "assert common.to_png_bytes(p).startswith(b'\\x89PNG')\n"
+        "p = picture_plots.image_with_colorbar(np.zeros((28, 28)), 'x')\n"
+        "common.to_png_bytes(p)\n"
         "added = set(sys.modules) - before\n"
         "heavy = ('matplotlib.pyplot', 'tensorflow', 'keras', 'gradio')\n"
         "print('ADDED', sorted(m for m in added if m.split('.')[0] in heavy[1:] or m == heavy[0]))\n"

@@ -14,7 +14,7 @@ import threading
 import pytest
 
 from tutor import Tutor
-from tutor.tools import lesson
+from tutor.tools import training
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +125,7 @@ def test_stop_cancels_a_queued_training_before_it_starts(one_slot_tutor):
     final = second_replies[-1]
     assert final.final and "stop" in final.text.lower()
 
-    lesson.stop_training(first)
+    training.stop_training(first)
     first_thread.join(timeout=60)
     assert not first_thread.is_alive()
     assert tutor.slots.running == 0
@@ -151,7 +151,7 @@ def test_stop_while_queued_wins_even_when_the_slot_comes_in_the_same_wait(one_sl
 
     monkeypatch.setattr(tutor.slots, "wait", stop_then_hand_over)
     replies = list(tutor.stream(learner, "train for 2 epochs"))
-    assert lesson.wait_for_training(learner, timeout=30)
+    assert training.wait_for_training(learner, timeout=30)
     assert learner.history == [] and learner.runs == []  # it never trained, so no run
     assert all((before == after).all()
                for before, after in zip(weights_before, learner.model.get_weights(), strict=True))

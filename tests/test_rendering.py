@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tutor.figures import plots, render
+from tutor.figures import curve_plots, render
 
 HISTORY = [{"loss": 1.0 / epoch, "accuracy": 0.6 + 0.05 * epoch, "val_loss": 1.2 / epoch,
             "val_accuracy": 0.55 + 0.05 * epoch} for epoch in range(1, 6)]
@@ -21,13 +21,13 @@ def helper() -> Iterator[None]:
 
 
 def test_the_helper_draws_the_same_png_as_this_process(helper):
-    figure = plots.training_curves(HISTORY).figure
+    figure = curve_plots.training_curves(HISTORY).figure
     assert render.helper_running()
     assert render.png_bytes(figure) == render.draw_here(figure)
 
 
 def test_the_helper_does_the_drawing_not_the_calling_thread(helper):
-    figure = plots.training_curves(HISTORY).figure
+    figure = curve_plots.training_curves(HISTORY).figure
     render.png_bytes(figure)  # the helper's first drawing loads its fonts
     started = time.thread_time()
     render.png_bytes(figure)
@@ -43,10 +43,10 @@ def test_a_dead_helper_costs_no_figure(helper):
         process.kill()
         process.wait()
     for _ in render._helpers[:]:  # each dead helper is found out by one drawing
-        png = plots.training_curves(HISTORY).png()
+        png = curve_plots.training_curves(HISTORY).png()
         assert png.startswith(b"\x89PNG")
     assert not render.helper_running()  # drawn in-process from then on
-    assert plots.training_curves(HISTORY).png().startswith(b"\x89PNG")
+    assert curve_plots.training_curves(HISTORY).png().startswith(b"\x89PNG")
 
 
 def test_a_second_helper_draws_while_the_first_is_busy(helper):
@@ -57,7 +57,7 @@ def test_a_second_helper_draws_while_the_first_is_busy(helper):
     assert busy is not None
     drawn: list[bytes] = []
     try:
-        figure = plots.training_curves(HISTORY).figure
+        figure = curve_plots.training_curves(HISTORY).figure
         worker = threading.Thread(target=lambda: drawn.append(render.png_bytes(figure)))
         worker.start()
         worker.join(timeout=60)
@@ -72,7 +72,7 @@ def test_a_figure_the_helper_cannot_draw_is_drawn_here(helper):
             raise pickle_error
 
     pickle_error = TypeError("cannot pickle this")
-    figure = plots.training_curves(HISTORY).figure
+    figure = curve_plots.training_curves(HISTORY).figure
     figure.unpicklable = Unpicklable()  # an attribute pickle refuses
     assert render.png_bytes(figure).startswith(b"\x89PNG")
     assert render.helper_running()  # the helper stays for the next figure
@@ -85,7 +85,7 @@ def test_the_helper_starts_from_any_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("PYTHONPATH", raising=False)
     try:
         assert render.start_helper()
-        figure = plots.training_curves(HISTORY).figure
+        figure = curve_plots.training_curves(HISTORY).figure
         assert render.png_bytes(figure) == render.draw_here(figure)
         assert render.helper_running()  # it drew, rather than failing over to this process
     finally:

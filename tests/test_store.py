@@ -30,23 +30,13 @@ from tests.local import free_port
 from tests.pg import postgres_url, schema_url  # noqa: F401 (fixtures)
 from tutor.ml.backend import ModelSpec, TrainSettings
 from tutor.session import Run, Session
-from tutor.storage import store as store_module
-from tutor.storage.store import (
-    DATABASE_FILE,
-    MIGRATIONS,
-    MODELS_FOLDER,
-    SAVING,
-    SCHEMA_VERSION,
-    InvalidLearnerId,
-    PostgresStore,
-    SQLiteStore,
-    Store,
-    learner_key,
-    open_store,
-    session_from_record,
-    session_to_record,
-    valid_learner_id,
-)
+from tutor.storage import blobs as store_module
+from tutor.storage.environment import open_store
+from tutor.storage.postgres import PostgresStore
+from tutor.storage.records import session_from_record, session_to_record
+from tutor.storage.sql import MIGRATIONS, SCHEMA_VERSION
+from tutor.storage.sqlite import DATABASE_FILE, MODELS_FOLDER, SQLiteStore
+from tutor.storage.store import SAVING, InvalidLearnerId, Store, learner_key, valid_learner_id
 
 REPO = Path(__file__).resolve().parent.parent
 HOSTILE = "'; DROP TABLE learners;-- ../../etc/passwd $(rm -rf /) `id` %s %(x)s ? \x00 \ud800 é 漢字 🙂"
@@ -567,7 +557,7 @@ def test_a_model_file_that_cannot_be_written(place, monkeypatch):
 READ_ONLY_CHILD = r"""
 import json, os, subprocess, sys
 from tutor.session import Session
-from tutor.storage.store import SQLiteStore
+from tutor.storage.sqlite import SQLiteStore
 
 def mount(*args):
     subprocess.run(["mount", *args], check=True, capture_output=True)
@@ -695,7 +685,8 @@ import sys
 import numpy as np
 from tutor.ml.backend import ModelSpec, TrainSettings
 from tutor.session import Run, Session
-from tutor.storage.store import PostgresStore, SQLiteStore
+from tutor.storage.postgres import PostgresStore
+from tutor.storage.sqlite import SQLiteStore
 
 kind, where, learner, with_model = sys.argv[1:5]
 store = SQLiteStore(where) if kind == "sqlite" else PostgresStore(where)

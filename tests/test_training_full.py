@@ -11,7 +11,7 @@ import statistics
 import pytest
 
 from tutor.ml import backend
-from tutor.tools import lesson
+from tutor.tools import training
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +57,7 @@ def test_raw_pixels_give_a_large_loss_and_the_lesson_says_why(runs):
     for _, result, _ in runs:
         loss = result.history[-1]["loss"]
         assert loss > 2, loss
-        text = lesson.explain_history(result.history, NOTEBOOK)
+        text = training.explain_history(result.history, NOTEBOOK)
         assert f"The loss (about {loss:.1f}) looks huge" in text
         assert "255" in text
         assert f"{result.history[-1]['val_accuracy']:.1%}" in text

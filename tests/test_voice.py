@@ -662,7 +662,7 @@ def test_tutor_warm_up_loads_the_voice_in_its_own_thread(monkeypatch):
     loaded = threading.Event()
     monkeypatch.setattr(voice, "warm_up", loaded.set)
     monkeypatch.setattr(voice, "can_transcribe", lambda: True)
-    monkeypatch.setattr(tutor_module.tools, "warm_up", lambda: None)
+    monkeypatch.setattr(tutor_module.lesson, "warm_up", lambda: None)
     tutor = tutor_module.Tutor()
     tutor.answerer = SimpleNamespace(knowledge=None)
     started = time.perf_counter()

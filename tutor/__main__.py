@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 from tutor.api import Tutor
-from tutor.figures import plots
+from tutor.figures.common import save_png
 from tutor.reply import Reply
 
 
@@ -23,7 +23,7 @@ def print_reply(reply: Reply, figures_dir: Path, counter: list[int], out=sys.std
         print("\n--- Keras code that ran ---\n" + reply.code + "\n---------------------------", file=out)
     for plot in reply.figures:
         counter[0] += 1
-        path = plots.save_png(plot, figures_dir / f"figure-{counter[0]:03d}.png")
+        path = save_png(plot, figures_dir / f"figure-{counter[0]:03d}.png")
         print(f"[figure saved: {path}] {plot.alt}", file=out)
     if reply.options:
         choices = "  ".join(f"[{number}] {option.label}" for number, option in
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(an empty session exported to {tutor.agent.export(session).files[0]})")
         return 0
     if args.serve:
-        from tutor.storage.store import open_store
+        from tutor.storage.environment import open_store
 
         tutor.store = open_store()
         from tutor.web.page import build_app, launch

@@ -28,7 +28,7 @@ from tutor.ml.slots import TrainingSlots
 from tutor.reply import Reply
 from tutor.session import Session
 from tutor.storage.store import Store, new_learner_id, valid_learner_id
-from tutor.tools import lesson
+from tutor.tools import lesson, registry, training
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Tutor:
         else the offline agent). `training_slots`: trainings that may run at once (default: the
         number of cores); the others wait in a fair queue. `max_messages_per_minute`: per
         learner; None switches the limit off. `store`: where progress is saved as it happens
-        (`tutor.storage.store.open_store()` reads the environment; default: not saved).
+        (`tutor.storage.environment.open_store()` reads the environment; default: not saved).
         """
         self.pack = lessons if isinstance(lessons, LessonPack) else load_pack(lessons or DEFAULT_PACK)
         if train_slice is None and os.environ.get(TRAIN_SLICE_VARIABLE, "").strip().isdigit():
@@ -230,7 +230,7 @@ class Tutor:
 
         try:
             reply = lab.predict_own_image(session, image)
-        except lesson.ToolInputError as error:
+        except registry.ToolInputError as error:
             reply = Reply(text=str(error), kind="error")
         except Exception:  # the learner never sees a stack trace; the log keeps it
             log.exception("own image prediction failed")
@@ -318,7 +318,7 @@ class Tutor:
 
     def stop(self, session: Session) -> bool:
         """Stop this learner's training, if one runs."""
-        stopped = lesson.stop_training(session)
+        stopped = training.stop_training(session)
         self.store.save(session)
         return stopped
 

@@ -26,7 +26,7 @@ import nbformat
 from nbformat import v4
 
 from tutor.engine.lessons import LessonPack
-from tutor.ml import backend
+from tutor.ml import backend, codegen
 from tutor.ml.backend import ModelSpec, TrainSettings
 from tutor.ml.data import CLASS_NAMES
 from tutor.session import Run, Session
@@ -39,10 +39,10 @@ EXPORT_TAG = "brain-tutor-export"  # the tag of every cell the export adds to th
 SNIPPET_STARTS = (
     "import tensorflow as tf",  # GPU_CODE and data.LOAD_CODE
     "import matplotlib.pyplot as plt",  # show_image / flashcards
-    "number_of_classes = ",  # backend.model_code (and new_experiment)
+    "number_of_classes = ",  # codegen.model_code (and new_experiment)
     "model.summary()",
     "model.compile(",
-    "train_images_scaled = ",  # backend.fit_code with scaled pixels
+    "train_images_scaled = ",  # codegen.fit_code with scaled pixels
     "history = model.fit(",
     "model.predict(train_images[0:10])",
     "x = train_images\n",  # predict_image
@@ -74,7 +74,7 @@ class _Notebook:
     cells: list[Any] = field(default_factory=list)
     model_code: str | None = None  # the code of the model the notebook last built
     compiled: bool = False
-    last_compile: str = field(default_factory=lambda: backend.compile_code(TrainSettings()))
+    last_compile: str = field(default_factory=lambda: codegen.compile_code(TrainSettings()))
     last_learner_code: str | None = None
     scaled_fit: bool = False  # the last fit trained on pixels divided by 255
     fits: int = 0
@@ -280,7 +280,7 @@ def _add_learner_code(book: _Notebook, chunk: str, fit_runs: list[Run | None]) -
         )
         return
     if not defines and re.search(r"\bmodel\.", chunk) and book.model_code is None:
-        model = backend.model_code(ModelSpec())
+        model = codegen.model_code(ModelSpec())
         book.markdown("The tutor built and compiled the notebook's model for you on the way:")
         code, reasons = patch_code(f"{model}\n\n{book.last_compile}")
         book.code("# Added by the export: the model the tutor built for you here.\n" + code,
@@ -320,7 +320,7 @@ def _add_learner_code(book: _Notebook, chunk: str, fit_runs: list[Run | None]) -
 
 
 def _spec_from_code(code: str) -> ModelSpec:
-    """The ModelSpec whose `backend.model_code` is `code` (read back from its layer lines)."""
+    """The ModelSpec whose `codegen.model_code` is `code` (read back from its layer lines)."""
     hidden = tuple(
         (int(units), activation)
         for units, activation in re.findall(r"Dense\((\d+), activation='(\w+)'\)", code)

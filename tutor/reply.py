@@ -25,7 +25,7 @@ class Plot:
         """The figure as PNG bytes, drawn on the first call only.
 
         Drawing is the costly part of a figure (0.15-0.25 s of one core), and many learners
-        may ask for the same plot (`tutor.figures.plots` shares figures of the shared data set); the
+        may ask for the same plot (`tutor.figures.cache` shares figures of the shared data set); the
         lock keeps two threads from drawing one figure at once, which matplotlib does not allow.
         A server draws in a helper process (`tutor.figures.render`), so drawing holds up no one else.
         """

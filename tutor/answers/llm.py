@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from tutor.answers.answerer import Answerer
+from tutor.answers.facts import session_facts
 from tutor.answers.provider_base import Provider, ProviderError, TextDelta, ToolCall
 from tutor.engine.lessons import LessonPack
 from tutor.reply import Reply
 from tutor.session import Session
-from tutor.tools import lesson
+from tutor.tools import catalog, registry
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ JSON_TYPES = {"int": "integer", "str": "string", "bool": "boolean", "float": "nu
 
 def tool_schemas(extra: dict[str, Callable[..., Any]] | None = None) -> list[dict[str, Any]]:
     """OpenAI-style function schemas for the tools the model may call."""
-    functions = {name: lesson.TOOLS[name] for name in LLM_TOOLS}
+    functions = {name: catalog.TOOLS[name] for name in LLM_TOOLS}
     functions.update(extra or {})
     schemas = []
     for name, function in functions.items():
@@ -86,7 +87,7 @@ class LLMAnswerer:
     def _system_prompt(self, session: Session, message: str) -> str:
         state = self.pack.get(session.state_id or self.pack.first().id)
         passages = self.offline.knowledge.search(message, k=3)
-        facts = self.offline.session_facts(session)
+        facts = session_facts(session)
         context = "\n".join(f"- {passage.text}" for passage, _ in passages) or "- (none)"
         return (
             "You are Brain Tutor, a warm, concise tutor teaching a beginner how a neural network "
@@ -166,7 +167,7 @@ class LLMAnswerer:
                 return f"moved to step {state.id}"
             if call.name not in LLM_TOOLS:
                 return f"error: unknown tool {call.name!r}"
-            result = lesson.run_tool(session, call.name, arguments)
+            result = catalog.run_tool(session, call.name, arguments)
             if isinstance(result, Reply):
                 yield result
                 return _summarise(result)
@@ -178,7 +179,7 @@ class LLMAnswerer:
             return _summarise(final) if final is not None else "done"
         except TypeError as error:
             return f"error: bad arguments for {call.name}: {error}"
-        except lesson.ToolInputError as error:
+        except registry.ToolInputError as error:
             return f"error: {error}"
 
     def _fallback(self, session: Session, message: str) -> Iterator[Reply]:

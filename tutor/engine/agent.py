@@ -18,10 +18,7 @@ from tutor.engine.lessons import LessonPack, LessonState
 from tutor.ml.data import CLASS_NAMES, DataUnavailable
 from tutor.reply import Option, Reply
 from tutor.session import Session
-from tutor.tools import (
-    lab,  # noqa: F401  (importing lab registers the experiment tools)
-    lesson,
-)
+from tutor.tools import catalog, lesson, registry, training
 from tutor.words import words_to_digits
 
 log = logging.getLogger(__name__)
@@ -36,7 +33,8 @@ def _rate(value: str) -> float:
     try:
         return float(value.replace(",", ""))
     except ValueError as error:
-        raise lesson.ToolInputError(f"'{value[:20]}' is not a learning rate I can read; try 0.001.") from error
+        raise registry.ToolInputError(
+            f"'{value[:20]}' is not a learning rate I can read; try 0.001.") from error
 
 
 class Agent:
@@ -66,7 +64,7 @@ class Agent:
                 if reply.final:
                     blocks.append(reply)
                 yield reply
-        except (lesson.ToolInputError, DataUnavailable) as error:  # written for the learner
+        except (registry.ToolInputError, DataUnavailable) as error:  # written for the learner
             reply = Reply(text=str(error), kind="error")
             blocks.append(reply)
             yield reply
@@ -170,16 +168,16 @@ class Agent:
             yield lesson.show_image(session, split, _number(values["number"]))
         elif name in ("train", "train_default"):
             epochs = _number(values["number"]) if "number" in values else 5
-            yield from lesson.train(session, epochs)
+            yield from training.train(session, epochs)
         elif name == "predict":
             split = SPLITS.get(values.get("split", "training"), "train")
             yield lesson.predict_image(session, split, _number(values["number"]))
         elif name == "summary":
             yield lesson.summary(session)
         elif name == "curves":
-            yield lesson.show_curves(session)
+            yield training.show_curves(session)
         elif name == "stop":
-            if lesson.stop_training(session):
+            if training.stop_training(session):
                 yield Reply(text="Stopping after the current batch. The epochs already finished "
                             "are kept.", kind="training")
             else:
@@ -219,23 +217,23 @@ class Agent:
         elif name == "slice":
             changes = {"train_slice": _number(number)}
         if changes is not None:
-            yield lesson.run_tool(session, "new_experiment", changes)
+            yield catalog.run_tool(session, "new_experiment", changes)
         elif name == "compare":
-            yield lesson.run_tool(session, "compare_runs")
+            yield catalog.run_tool(session, "compare_runs")
         elif name == "use_run":
-            yield lesson.run_tool(session, "use_run", {"number": _number(number)})
+            yield catalog.run_tool(session, "use_run", {"number": _number(number)})
         elif name == "undo":
-            yield lesson.run_tool(session, "use_run", {"number": 0})
+            yield catalog.run_tool(session, "use_run", {"number": 0})
         elif name == "weights":
-            yield lesson.run_tool(session, "weight_maps")
+            yield catalog.run_tool(session, "weight_maps")
         elif name == "confusion":
-            yield lesson.run_tool(session, "confusion_matrix")
+            yield catalog.run_tool(session, "confusion_matrix")
         elif name == "mistakes":
-            yield lesson.run_tool(session, "mistakes")
+            yield catalog.run_tool(session, "mistakes")
         elif name == "filters":
-            yield lesson.run_tool(session, "cnn_filters", {"index": _number(number) if number else 0})
+            yield catalog.run_tool(session, "cnn_filters", {"index": _number(number) if number else 0})
         elif name == "you_vs_model":
-            yield lesson.run_tool(session, "you_vs_model")
+            yield catalog.run_tool(session, "you_vs_model")
         elif name == "export":
             yield self.export(session)
 
@@ -278,16 +276,16 @@ class Agent:
         streamed = False
         for action in state.actions:
             if action.name == "train" and session.history:
-                result: Any = lesson.show_curves(session)
+                result: Any = training.show_curves(session)
                 result.text = ("You have trained this model already. Here is what it learned so "
                                "far; say 'train for 5 epochs' to keep going.\n\n" + result.text)
-            elif action.name not in lesson.TOOLS:
+            elif action.name not in catalog.TOOLS:
                 log.warning("lesson %s names unknown action %s", state.id, action.name)
                 continue
             else:
                 try:
-                    result = lesson.run_tool(session, action.name, action.arguments)
-                except lesson.ToolInputError as error:  # the lesson text still shows
+                    result = catalog.run_tool(session, action.name, action.arguments)
+                except registry.ToolInputError as error:  # the lesson text still shows
                     result = Reply(text=f"*{error}*", kind="help")
             if isinstance(result, Reply):
                 _merge_into(block, result)

@@ -1,7 +1,7 @@
 """The TensorFlow side: build, compile, train, summarise and predict.
 
-Nothing here knows about chat or Gradio. Each builder has a twin that writes the Keras code it
-runs, so the learner sees exactly the code behind every result.
+Nothing here knows about chat or Gradio. Each builder has a twin in `tutor.ml.codegen` that
+writes the Keras code it runs, so the learner sees exactly the code behind every result.
 """
 
 from __future__ import annotations
@@ -60,9 +60,14 @@ class TrainSettings:
         """The learning rate of every epoch but a cooldown's last: the one asked, else Keras's."""
         return self.learning_rate if self.learning_rate is not None else DEFAULT_RATES[self.optimizer]
 
+    @property
+    def cools_down(self) -> bool:
+        """Whether this fit's last epoch runs at a tenth of the rate (a cooldown of two or more)."""
+        return self.cooldown and self.epochs >= 2
+
     def rate_at(self, epoch: int) -> float:
         """The learning rate of epoch `epoch` (from 0) of this fit."""
-        if self.cooldown and self.epochs >= 2 and epoch >= self.epochs - 1:
+        if self.cools_down and epoch >= self.epochs - 1:
             return self.base_rate * COOLDOWN_FACTOR
         return self.base_rate
 
@@ -102,9 +107,6 @@ def gpu_devices() -> list[str]:
     return [device.name for device in tf.config.list_physical_devices("GPU")]
 
 
-GPU_CODE = "import tensorflow as tf\n\ntf.config.list_physical_devices('GPU')"
-
-
 def build_model(spec: ModelSpec = ModelSpec(), number_of_classes: int = 10):
     """Build the model of `spec` the Keras 3 way: the input declared with `keras.Input`.
 
@@ -137,29 +139,6 @@ def build_model(spec: ModelSpec = ModelSpec(), number_of_classes: int = 10):
         stack.append(layers.Dense(units, activation=activation, name=name("dense")))
     stack.append(layers.Dense(number_of_classes, name=name("dense")))
     return keras.Sequential(stack, name="sequential")
-
-
-def model_code(spec: ModelSpec = ModelSpec()) -> str:
-    """The Keras code that `build_model(spec)` runs, as the learner would type it."""
-    lines = [
-        "number_of_classes = int(train_labels.max()) + 1  # 10 (a plain int, as Keras 3 wants)",
-        "",
-        "model = tf.keras.Sequential([",
-        "    tf.keras.Input(shape=(28, 28)),",
-    ]
-    if spec.convolutional:
-        lines += [
-            "    tf.keras.layers.Reshape((28, 28, 1)),",
-            "    tf.keras.layers.Conv2D(32, 3, activation='relu'),",
-            "    tf.keras.layers.MaxPooling2D(),",
-            "    tf.keras.layers.Conv2D(64, 3, activation='relu'),",
-            "    tf.keras.layers.MaxPooling2D(),",
-        ]
-    lines.append("    tf.keras.layers.Flatten(),")
-    for units, activation in spec.hidden:
-        lines.append(f"    tf.keras.layers.Dense({units}, activation='{activation}'),")
-    lines += ["    tf.keras.layers.Dense(number_of_classes),", "])"]
-    return "\n".join(lines)
 
 
 def layer_table(model) -> list[dict[str, object]]:
@@ -217,73 +196,10 @@ def compile_model(model, settings: TrainSettings = TrainSettings()) -> None:
     )
 
 
-def compile_code(settings: TrainSettings = TrainSettings()) -> str:
-    """The Keras code that `compile_model(model, settings)` runs."""
-    if settings.optimizer == "adam" and settings.learning_rate is None:
-        optimizer = "'adam'"
-    else:
-        class_name = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}[settings.optimizer]
-        rate = "" if settings.learning_rate is None else f"learning_rate={settings.learning_rate:g}"
-        optimizer = f"tf.keras.optimizers.{class_name}({rate})"
-    extra = (
-        f",\n    steps_per_execution={settings.steps_per_execution}"
-        if settings.steps_per_execution > 1
-        else ""
-    )
-    return (
-        "model.compile(\n"
-        f"    optimizer={optimizer},\n"
-        "    loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),\n"
-        f"    metrics=['accuracy']{extra}\n"
-        ")"
-    )
-
-
-def fit_code(settings: TrainSettings = TrainSettings()) -> str:
-    """The Keras code of the fit that `train` runs with these settings."""
-    lines = []
-    images, valid = "train_images", "valid_images"
-    if settings.scaled:
-        lines += [
-            "train_images_scaled = train_images / 255.0",
-            "valid_images_scaled = valid_images / 255.0",
-            "",
-        ]
-        images, valid = "train_images_scaled", "valid_images_scaled"
-    labels = "train_labels"
-    if settings.train_slice:
-        images = f"{images}[:{settings.train_slice}]"
-        labels = f"{labels}[:{settings.train_slice}]"
-    batch = "" if settings.batch_size == 32 else f"\n    batch_size={settings.batch_size},"
-    lines += [
-        "history = model.fit(",
-        f"    {images},",
-        f"    {labels},",
-        f"    epochs={settings.epochs},{batch}",
-        "    verbose=True,",
-        f"    validation_data=({valid}, valid_labels),",
-        f"    validation_batch_size={VALIDATION_BATCH_SIZE},  # same scores, in fewer steps",
-    ]
-    if _cools_down(settings):
-        last = settings.epochs - 1
-        lines += [
-            "    # the last epoch takes steps ten times smaller, to settle instead of jumping around",
-            "    callbacks=[tf.keras.callbacks.LearningRateScheduler(",
-            f"        lambda epoch: {settings.rate_at(0):g} if epoch < {last} else "
-            f"{settings.rate_at(last):g})]",
-        ]
-    lines.append(")")
-    return "\n".join(lines)
-
-
 # The validation images are scored in batches of 500, not of the training batch size: the
 # scores are the same (averages over all 10,000 images), but 20 steps instead of 313 at batch
 # 32. Each step costs Python time, and on a shared server that time is every learner's.
 VALIDATION_BATCH_SIZE = 500
-
-
-def _cools_down(settings: TrainSettings) -> bool:
-    return settings.cooldown and settings.epochs >= 2
 
 
 def _progress_callback(
@@ -412,7 +328,7 @@ def train(
 
     Setting `stop` ends the fit after the current batch; the epochs finished so far stay.
     A loss that turns into NaN or infinity ends the fit with `diverged=True`.
-    The fit is the one `fit_code(settings)` shows, fed by `input_pipeline` (same batches).
+    The fit is the one `codegen.fit_code(settings)` shows, fed by `input_pipeline` (same batches).
     """
     import keras
 
@@ -423,7 +339,7 @@ def train(
     every = 0.25  # seconds between progress reports: often enough to look live, cheap
     callback = _progress_callback(settings.epochs, steps, on_update, stop, every)
     callbacks = [callback]
-    if _cools_down(settings):
+    if settings.cools_down:
         # After the progress callback, which so keeps "learning_rate" out of the history rows.
         callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch: settings.rate_at(epoch)))
     base_rate = model.optimizer.learning_rate.numpy() if callbacks[1:] else None

@@ -14,13 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from tutor.figures import plots
-from tutor.ml import backend, data, probes
+from tutor.figures import curve_plots, model_plots, picture_plots
+from tutor.ml import backend, codegen, data, probes
 from tutor.ml.backend import ModelSpec, TrainSettings
 from tutor.reply import Reply
 from tutor.session import Session
 from tutor.tools import own_image
-from tutor.tools.lesson import CLASS_NAMES, ToolInputError, _not_while_training, model_inputs, tool
+from tutor.tools.lesson import CLASS_NAMES, model_inputs
+from tutor.tools.registry import ToolInputError, _not_while_training, tool
 
 MAX_UNITS = 1024
 MAX_HIDDEN_LAYERS = 3
@@ -156,7 +157,7 @@ def new_experiment(
         + " ".join(expectations)
         + f"{runs} Say `train for 5 epochs` (or `train for 1 epoch` for the CNN) to find out."
     )
-    code = backend.model_code(spec) + "\n\n" + backend.compile_code(settings)
+    code = codegen.model_code(spec) + "\n\n" + codegen.compile_code(settings)
     return Reply(text=text, code=code, kind="tool")
 
 
@@ -185,7 +186,7 @@ def compare_runs(session: Session) -> Reply:
             f"{status} | {run.seconds:.1f} s | "
             f"{'' if accuracy is None or run.diverged else f'{accuracy:.1%}'} |")
     curves = [(f"run {run.number}", run.history) for run in session.runs if run.history]
-    figures = [plots.compare_curves(curves)] if curves else []
+    figures = [curve_plots.compare_curves(curves)] if curves else []
     best = max((run for run in session.runs
                 if run.final_val_accuracy is not None and not run.diverged and run.weights),
                key=lambda run: run.final_val_accuracy, default=None)
@@ -260,7 +261,7 @@ def weight_maps(session: Session) -> Reply:
             "for neuron in range(10):\n"
             "    plt.subplot(2, 5, neuron + 1)\n"
             "    plt.imshow(weights[:, neuron].reshape(28, 28), cmap='RdBu_r')")
-    return Reply(text=text, code=code, figures=[plots.weight_maps(weights, CLASS_NAMES)],
+    return Reply(text=text, code=code, figures=[model_plots.weight_maps(weights, CLASS_NAMES)],
                  kind="tool")
 
 
@@ -278,7 +279,7 @@ def confusion_matrix(session: Session) -> Reply:
             f"**{CLASS_NAMES[true]}** taken for **{CLASS_NAMES[guess]}** {off[true, guess]} times.")
     code = ("predicted = model.predict(valid_images).argmax(axis=1)\n"
             "tf.math.confusion_matrix(valid_labels, predicted)")
-    return Reply(text=text, code=code, figures=[plots.confusion_matrix(matrix, CLASS_NAMES)],
+    return Reply(text=text, code=code, figures=[model_plots.confusion_matrix(matrix, CLASS_NAMES)],
                  kind="tool")
 
 
@@ -298,8 +299,8 @@ def mistakes(session: Session, count: int = 10) -> Reply:
         f" is {CLASS_NAMES[dataset.valid_labels[index]]}"
         for index in chosen
     ]
-    figure = plots.image_gallery(dataset.valid_images[chosen], captions,
-                                 "The model's most confident mistakes")
+    figure = picture_plots.image_gallery(dataset.valid_images[chosen], captions,
+                                         "The model's most confident mistakes")
     text = (f"Your model is wrong on {len(wrong):,} of 10,000 validation images. These are the ones "
             "it was most sure about. Would you have got them right?")
     return Reply(text=text, figures=[figure], kind="tool")
@@ -320,12 +321,12 @@ def cnn_filters(session: Session, index: int = 0) -> Reply:
         kernels, activations = probes.first_convolution(session.model, image)  # (3, 3, 32), (26, 26, 32)
     count = kernels.shape[-1]
     figures = [
-        plots.image_gallery([kernels[:, :, number] for number in range(count)],
-                            [f"filter {number}" for number in range(count)],
-                            "First-layer filters (3 x 3 weights)", cols=8),
-        plots.image_gallery([activations[:, :, number] for number in range(count)],
-                            [f"map {number}" for number in range(count)],
-                            f"What each filter sees in validation image {index}", cols=8),
+        picture_plots.image_gallery([kernels[:, :, number] for number in range(count)],
+                                    [f"filter {number}" for number in range(count)],
+                                    "First-layer filters (3 x 3 weights)", cols=8),
+        picture_plots.image_gallery([activations[:, :, number] for number in range(count)],
+                                    [f"map {number}" for number in range(count)],
+                                    f"What each filter sees in validation image {index}", cols=8),
     ]
     text = (f"Each 3 x 3 filter slides over the image and lights up where its pattern appears. "
             f"Bright areas in the maps are where filter N found its edge or texture in validation "
@@ -372,9 +373,9 @@ def predict_own_image(session: Session, image: Any) -> Reply:
         logits = backend.predict_logits(session.model, model_inputs(session, final[np.newaxis]))[0]
     predicted = int(logits.argmax())
     confidence = float(backend.softmax(logits)[predicted])
-    gallery = plots.image_gallery([step.image for step in steps], [step.name for step in steps],
-                                  "Your picture, step by step", cols=len(steps))
-    bars = plots.output_bars(logits, CLASS_NAMES, None, title="Ten outputs for your picture")
+    gallery = picture_plots.image_gallery([step.image for step in steps], [step.name for step in steps],
+                                          "Your picture, step by step", cols=len(steps))
+    bars = model_plots.output_bars(logits, CLASS_NAMES, None, title="Ten outputs for your picture")
     text = (" ".join(notes) + f"\n\nYour model says **{CLASS_NAMES[predicted]}** "
             f"({confidence:.0%} after softmax)." + own_image.HONEST_NOTE).strip()
     if not session.history:

@@ -1,42 +1,26 @@
-"""The actions a lesson state or a learner can ask for, as plain typed functions.
+"""The notebook's own steps as tools: the GPU check, the data, flashcards, pixels, the model,
+its summary and its predictions.
 
 Each tool takes the learner's Session and simple arguments, runs the real backend, and returns
-a Reply (text, the Keras code that ran, plots). `train` returns an iterator of Replies that
-stream progress. The registry `TOOLS` is the list the agent (and an LLM) may call; nothing
-outside it runs.
+a Reply (text, the Keras code that ran, plots). `ensure_model` and `model_inputs` are the
+helpers the other tool modules share: a built, compiled model and images in the form it expects.
+Training lives in `tutor.tools.training`, the experiments in `tutor.tools.lab`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import queue
-import threading
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from tutor.figures import plots
-from tutor.ml import backend, data
-from tutor.reply import Progress, Reply
-from tutor.session import Run, Session, TrainingJob
+from tutor.figures import model_plots, picture_plots
+from tutor.ml import backend, codegen, data
+from tutor.reply import Reply
+from tutor.session import Session
+from tutor.tools.registry import ToolInputError, _not_while_training, tool
 
 CLASS_NAMES = data.CLASS_NAMES
-MAX_EPOCHS = 50
 SPLIT_NAMES = {"train": "training", "valid": "validation"}
-
-TOOLS: dict[str, Callable[..., Any]] = {}
-
-
-class ToolInputError(ValueError):
-    """A request the tool cannot honour (out of range, wrong moment); the text is for the learner."""
-
-
-def tool(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Register a function as a tool under its own name."""
-    TOOLS[function.__name__] = function
-    return function
 
 
 def _dataset() -> data.Dataset:
@@ -64,14 +48,6 @@ def _array_name(split: str) -> str:
     return "train_images" if split == "train" else "valid_images"
 
 
-def _not_while_training(session: Session) -> None:
-    if session.is_training:
-        raise ToolInputError(
-            "Your model is training right now. Wait for it to finish, or press Stop, "
-            "and then I can do that. You can still ask me questions meanwhile."
-        )
-
-
 @tool
 def check_gpu(session: Session) -> Reply:
     """Ask TensorFlow which GPUs it can see."""
@@ -80,7 +56,7 @@ def check_gpu(session: Session) -> Reply:
         text = f"TensorFlow found {len(devices)} GPU(s): {', '.join(devices)}. Training will use it."
     else:
         text = "TensorFlow found **no GPU** on this machine (`[]`), so the CPU will do the maths.\n"
-    return Reply(text=text, code=backend.GPU_CODE + f"\n# -> {devices!r}", kind="tool")
+    return Reply(text=text, code=codegen.GPU_CODE + f"\n# -> {devices!r}", kind="tool")
 
 
 @tool
@@ -92,7 +68,7 @@ def load_data(session: Session) -> Reply:
         f"{dataset.valid_images.shape}, pixels from {int(dataset.train_images.min())} to "
         f"{int(dataset.train_images.max())}, labels 0-9. Here are the first 25 flashcards."
     )
-    figure = plots.sample_grid(dataset.train_images, dataset.train_labels, CLASS_NAMES)
+    figure = picture_plots.sample_grid(dataset.train_images, dataset.train_labels, CLASS_NAMES)
     return Reply(text=text, code=data.LOAD_CODE, figures=[figure], kind="tool")
 
 
@@ -102,7 +78,7 @@ def show_image(session: Session, split: str = "train", index: int = 42) -> Reply
     images, labels, index = _checked_index(split, index)
     label = int(labels[index])
     name = CLASS_NAMES[label]
-    figure = plots.image_with_colorbar(
+    figure = picture_plots.image_with_colorbar(
         images[index], f"{SPLIT_NAMES[split].capitalize()} image {index}: {name}", name
     )
     text = f"{SPLIT_NAMES[split].capitalize()} image {index} is label {label}, **{name}**."
@@ -123,7 +99,7 @@ def _image_code(split: str, index: int) -> str:
 def _card_reply(session: Session, split: str, index: int, lead: str = "") -> Reply:
     images, _, index = _checked_index(split, index)
     session.pending_card = (split, index)
-    figure = plots.image_with_colorbar(
+    figure = picture_plots.image_with_colorbar(
         images[index], f"Flashcard: {SPLIT_NAMES[split]} image {index}", None
     )
     text = (
@@ -176,7 +152,7 @@ def grade_card(session: Session, guess: int) -> Reply:
         f"{verdict} The answer comes from `{'train_labels' if split == 'train' else 'valid_labels'}"
         f"[{index}]` -> {label}. Your flashcard score: {right} of {asked}."
     )
-    figure = plots.image_with_colorbar(
+    figure = picture_plots.image_with_colorbar(
         images[index], f"{SPLIT_NAMES[split].capitalize()} image {index}: {name}", name
     )
     reply = Reply(text=text, figures=[figure], kind="flashcard")
@@ -201,8 +177,8 @@ def show_pixels(session: Session, split: str = "train", index: int = 42) -> Repl
         f"{int((image > 0).sum())} of them are not zero. Each one will get its own weight.\n\n"
         f"```text\n{rows}\n```"
     )
-    figure = plots.image_with_colorbar(image, f"{SPLIT_NAMES[split].capitalize()} image {index}",
-                                       CLASS_NAMES[int(labels[index])])
+    figure = picture_plots.image_with_colorbar(image, f"{SPLIT_NAMES[split].capitalize()} image {index}",
+                                               CLASS_NAMES[int(labels[index])])
     return Reply(text=text, code=f"{_array_name(split)}[{index}]", figures=[figure], kind="tool")
 
 
@@ -242,8 +218,8 @@ def build_model(session: Session, fresh: bool = False) -> Reply:
     lead = "This is the model you already built (and trained, if you did)." if kept else (
         f"Built: {session.model_spec.describe()}."
     )
-    figure = plots.model_diagram(rows)
-    code = None if kept else backend.model_code(session.model_spec)
+    figure = model_plots.model_diagram(rows)
+    code = None if kept else codegen.model_code(session.model_spec)
     return Reply(text=lead, code=code, figures=[figure], kind="tool")
 
 
@@ -262,7 +238,7 @@ def summary(session: Session) -> Reply:
         total = backend.parameter_count(session.model)
     explanation = _parameter_explanation(rows, total)
     text = " ".join(notes) + f"\n\n```text\n{text_summary}\n```\n\n{explanation}"
-    return Reply(text=text.strip(), code="model.summary()", figures=[plots.model_diagram(rows)],
+    return Reply(text=text.strip(), code="model.summary()", figures=[model_plots.model_diagram(rows)],
                  kind="tool")
 
 
@@ -304,258 +280,7 @@ def compile_model(session: Session) -> Reply:
         "correct them (the optimizer)."
     )
     text = " ".join([*notes, compiled])
-    return Reply(text=text, code=backend.compile_code(session.settings), kind="tool")
-
-
-@tool
-def train(session: Session, epochs: int = 5) -> Iterator[Reply]:
-    """Train the model for some epochs, streaming progress, then show the curves."""
-    try:
-        epochs = int(epochs)
-    except (TypeError, ValueError) as error:
-        raise ToolInputError("The number of epochs is a whole number, like 5.") from error
-    if not 1 <= epochs <= MAX_EPOCHS:
-        raise ToolInputError(
-            f"I can train for 1 to {MAX_EPOCHS} epochs at a time; {epochs:,} is out of range."
-        )
-    if session.is_training:
-        raise ToolInputError("Your model is already training. Press Stop to end it early.")
-    dataset = _dataset()
-    notes = ensure_model(session)
-    settings = backend.TrainSettings(**{**session.settings.__dict__, "epochs": epochs})
-    return _train_stream(session, dataset, settings, notes)
-
-
-def _train_stream(
-    session: Session, dataset: data.Dataset, settings: backend.TrainSettings, notes: list[str]
-) -> Iterator[Reply]:
-    updates: queue.Queue = queue.Queue()
-    job = TrainingJob(stop=threading.Event())
-    start_epoch = len(session.history)
-    previous_weights = backend.copy_weights(session.model)
-
-    def on_update(update: backend.TrainingUpdate) -> None:
-        job.latest = update
-        updates.put(update)
-
-    def work() -> None:
-        _yield_cpu_to_chat()
-        slots = session.slots
-        if slots is not None:
-            ticket = slots.ticket()
-            shown_place = None
-            while not slots.wait(ticket, 0.5):
-                if job.stop.is_set():
-                    slots.leave(ticket)
-                    updates.put(backend.TrainingResult(stopped=True))
-                    return
-                place = slots.place(ticket)
-                if place != shown_place:  # a new line only when the place moves: a full
-                    shown_place = place  # queue would otherwise redraw every chat twice a second
-                    updates.put(("queued", place))
-        try:
-            with session.model_lock:
-                # Stop pressed while queued can meet the slot in the same wait (the wait looks
-                # at Stop only when it times out): a stopped training never starts, records no run
-                if job.stop.is_set():
-                    updates.put(backend.TrainingResult(stopped=True))
-                    return
-                workers = getattr(slots, "workers", None)  # a server fits in worker processes
-                fit = workers.train if workers is not None else backend.train
-                result = fit(session.model, dataset, settings, on_update, job.stop)
-                if result.diverged:
-                    backend.restore_weights(session.model, previous_weights)
-            _record_run(session, settings, result)
-            updates.put(result)
-        except Exception as error:  # reported to the learner, never raised into the chat
-            job.error = f"{type(error).__name__}: {error}"
-            updates.put(error)
-        finally:
-            if slots is not None:
-                slots.release()
-
-    job.thread = threading.Thread(target=work, name=f"train-{session.id[:6]}", daemon=True)
-    session.training = job
-    job.thread.start()
-    code = backend.fit_code(settings)
-    lead = " ".join(notes)
-    steps = settings.steps_per_epoch(len(dataset.train_images))
-    yield Reply(
-        text=(lead + " " if lead else "")
-        + f"Training for {settings.epochs} epoch(s), {steps:,} steps each...",
-        code=code,
-        progress=Progress(1, settings.epochs, 0, steps),
-        final=False,
-        kind="training",
-    )
-    while True:
-        item = updates.get()
-        if isinstance(item, tuple) and item[0] == "queued":
-            yield Reply(
-                text=f"Waiting for a free training slot: you are number {item[1]} in the queue. "
-                "Ask me anything meanwhile, or press Stop to cancel.",
-                code=code,
-                progress=Progress(0, settings.epochs, 0, steps),
-                final=False,
-                kind="training",
-            )
-            continue
-        if isinstance(item, backend.TrainingUpdate):
-            progress = Progress(item.epoch, item.epochs, item.step, item.steps, item.history)
-            yield Reply(  # the history is in the progress: a page draws its live curve from it
-                text=_progress_line(item),
-                code=code,
-                progress=progress,
-                final=False,
-                kind="training",
-            )
-            continue
-        if isinstance(item, Exception):
-            yield Reply(
-                text="Training failed, and your model is as it was before. "
-                "You can try again, or ask me what went wrong.",
-                code=code,
-                kind="error",
-            )
-            return
-        job.thread.join(timeout=10)  # so the next command never sees this training as running
-        yield _training_done(session, settings, item, code, start_epoch)
-        return
-
-
-TRAINING_NICENESS = 10
-
-
-def _yield_cpu_to_chat() -> None:
-    """Run this training thread at a lower CPU priority than chat turns.
-
-    Two trainings can keep both cores of a small server busy; at nice 10 the scheduler still
-    gives them every idle cycle, but a learner's question or Next goes first. On Linux nice is
-    per thread, so this touches only the calling (training) thread; elsewhere it does nothing.
-    """
-    with contextlib.suppress(AttributeError, OSError):  # not Linux or not allowed: normal priority
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), TRAINING_NICENESS)
-
-
-def _progress_line(update: backend.TrainingUpdate) -> str:
-    line = f"Epoch {update.epoch}/{update.epochs}, step {update.step:,}/{update.steps:,}"
-    if update.history:
-        last = update.history[-1]
-        line += (
-            f" - last epoch: loss {last.get('loss', float('nan')):.3f}, accuracy "
-            f"{last.get('accuracy', float('nan')):.3f}, val_loss "
-            f"{last.get('val_loss', float('nan')):.3f}, val_accuracy "
-            f"{last.get('val_accuracy', float('nan')):.3f}"
-        )
-    return line
-
-
-def _record_run(
-    session: Session, settings: backend.TrainSettings, result: backend.TrainingResult
-) -> None:
-    if not result.diverged:
-        session.history = session.history + result.history
-    if result.history:
-        session.steps_per_second = result.steps_per_second
-    session.runs.append(
-        Run(
-            number=len(session.runs) + 1,
-            model=session.model_spec.describe(),
-            settings=settings,
-            history=list(result.history),
-            seconds=result.seconds,
-            stopped=result.stopped,
-            diverged=result.diverged,
-            spec=session.model_spec,
-            weights=None if result.diverged else backend.copy_weights(session.model),
-        )
-    )
-
-
-def _training_done(
-    session: Session,
-    settings: backend.TrainSettings,
-    result: backend.TrainingResult,
-    code: str,
-    start_epoch: int,
-) -> Reply:
-    if result.diverged:
-        return Reply(
-            text="The loss became NaN (not a number): the updates grew so big that the numbers "
-            "overflowed. I put back the model you had before this training. A smaller learning "
-            "rate or scaled pixels avoid this.",
-            code=code,
-            kind="error",
-        )
-    if result.stopped and not result.history:
-        return Reply(text="Training stopped early, before any epoch finished. Your model is as it was.",
-                     code=code, kind="training",
-                     progress=Progress(0, settings.epochs, 0, 0, [], done=True, stopped=True))
-    history = session.history
-    rows = [
-        f"| {start_epoch + number} | {row['loss']:.2f} | {row['accuracy']:.3f} | "
-        f"{row.get('val_loss', float('nan')):.2f} | {row.get('val_accuracy', float('nan')):.3f} |"
-        for number, row in enumerate(result.history, start=1)
-    ]
-    table = (
-        "| epoch | loss | accuracy | val_loss | val_accuracy |\n|---|---|---|---|---|\n"
-        + "\n".join(rows)
-    )
-    heading = "Training stopped early" if result.stopped else "Training finished"
-    text = (
-        f"**{heading}** after {len(result.history)} epoch(s) in {result.seconds:.1f} s "
-        f"({result.steps_per_second:,.0f} steps per second).\n\n{table}"
-    )
-    if result.history:
-        text += "\n\n" + explain_history(result.history, settings)
-    figures = [plots.training_curves(history)] if history else []
-    last = result.history[-1] if result.history else {}
-    return Reply(
-        text=text,
-        code=code,
-        figures=figures,
-        progress=Progress(len(result.history), settings.epochs, 0, 0, list(result.history),
-                          done=True, stopped=result.stopped),
-        kind="training",
-    ) if last or result.stopped else Reply(text=text, code=code, kind="training")
-
-
-def explain_history(history: list[dict[str, float]], settings: backend.TrainSettings) -> str:
-    """Why the numbers look the way they do, in a sentence or three."""
-    last = history[-1]
-    val_accuracy = last.get("val_accuracy")
-    lines = []
-    if val_accuracy is not None:
-        lines.append(
-            f"On the quiz images it never saw, your model is right **{val_accuracy:.1%}** of "
-            "the time; guessing would give 10%."
-        )
-    if not settings.scaled and last.get("loss", 0) > 2:
-        lines.append(
-            f"The loss (about {last['loss']:.1f}) looks huge because the pixels go up to 255: "
-            "the raw outputs become big numbers, so confident mistakes are punished hard and "
-            "each update is a big jump. Scaling the pixels to 0-1 would calm it down."
-        )
-    values = [row["val_accuracy"] for row in history if "val_accuracy" in row]
-    if len(values) > 1 and max(values) - min(values) > 0.04:
-        lines.append(
-            f"Validation accuracy jumped between {min(values):.1%} and {max(values):.1%} from "
-            "epoch to epoch: with raw 0-255 inputs, each step overshoots a little, so the "
-            "quiz score wobbles."
-        )
-    return " ".join(lines)
-
-
-@tool
-def show_curves(session: Session) -> Reply:
-    """Show the loss and accuracy curves of everything the model has trained so far."""
-    if not session.history:
-        raise ToolInputError("Your model has not trained yet. Say 'train for 5 epochs'.")
-    text = (
-        f"Your model has trained for {len(session.history)} epoch(s) so far. "
-        + explain_history(session.history, session.settings)
-    )
-    return Reply(text=text, figures=[plots.training_curves(session.history)], kind="tool")
+    return Reply(text=text, code=codegen.compile_code(session.settings), kind="tool")
 
 
 def _untrained_note(session: Session) -> str:
@@ -633,11 +358,11 @@ def predict_image(session: Session, split: str = "train", index: int = 8675) -> 
         "print('correct answer:', labels[data_idx])"
     )
     figures = [
-        plots.image_with_colorbar(
+        picture_plots.image_with_colorbar(
             images[index], f"{SPLIT_NAMES[split].capitalize()} image {index}", CLASS_NAMES[true]
         ),
-        plots.output_bars(logits, CLASS_NAMES, true,
-                          title=f"Ten outputs for {SPLIT_NAMES[split]} image {index}"),
+        model_plots.output_bars(logits, CLASS_NAMES, true,
+                                title=f"Ten outputs for {SPLIT_NAMES[split]} image {index}"),
     ]
     return Reply(text=text.strip(), code=code, figures=figures, kind="tool")
 
@@ -646,27 +371,3 @@ def warm_up() -> None:
     """Import TensorFlow and load the data set once, so the first lesson step is quick."""
     backend.gpu_devices()
     _dataset()
-
-
-def run_tool(session: Session, name: str, arguments: dict[str, Any] | None = None) -> Any:
-    """Call a registered tool by name with keyword arguments; unknown names are refused."""
-    if name not in TOOLS:
-        raise ToolInputError(f"I don't know how to do '{name}'.")
-    return TOOLS[name](session, **(arguments or {}))
-
-
-def wait_for_training(session: Session, timeout: float | None = None) -> bool:
-    """Block until this learner's training thread ends; True if it has."""
-    job = session.training
-    if job is None or job.thread is None:
-        return True
-    job.thread.join(timeout)
-    return not job.thread.is_alive()
-
-
-def stop_training(session: Session) -> bool:
-    """Ask a running training to stop after its current batch; False if none runs."""
-    if not session.is_training:
-        return False
-    session.training.stop.set()
-    return True

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from tutor.tools.lesson import ToolInputError
+from tutor.tools.registry import ToolInputError
 
 MAX_SIDE = 4096
 INK_THRESHOLD = 40  # pixel value above which (after inverting) a pixel counts as part of the item

@@ -1,97 +1,43 @@
-"""The Gradio page: the only module that imports gradio, and it never imports TensorFlow.
+"""The Gradio page: the tutor as a block of any `gr.Blocks`, its events, and the standalone app.
 
-It renders Replies as chat messages: text with the Keras code that ran, plots inline with their
-alt text, the next options as clickable chips, and training as a live tool box plus a curve.
+The only package that imports gradio, and it never imports TensorFlow. `TutorBlock` lays out
+the chat, the side panel (panel.py) and the voice controls (voice_panel.py), and streams each
+turn's Replies into the chat (messages.py); its stylesheet and scripts are in static/.
 Each browser tab gets its own Session through `gr.State`; nothing per learner is global.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import math
-import re
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import numpy as np
 import pandas as pd
 from gradio.components.chatbot import Message as ChatbotMessage
 
 from tutor.api import Tutor
 from tutor.figures import render
-from tutor.reply import Plot, Reply
+from tutor.reply import Reply
 from tutor.session import Session
+from tutor.web.messages import (
+    as_plain_text,
+    finished_box,
+    options_payload,
+    reply_to_messages,
+    training_box,
+)
+from tutor.web.panel import EPOCH_ORDER, lesson_map_markdown, live_curve
+from tutor.web.voice_panel import VoicePanel
 
 LATEX_DELIMITERS = [
     {"left": "$$", "right": "$$", "display": True},
     {"left": "$", "right": "$", "display": False},
 ]
 TITLE = "Brain Tutor"
-CSS = """
-#tutor-chat .message { font-size: 0.98rem; }
-#lesson-map { font-size: 0.95rem; }
-#status-line { min-height: 1.5em; }
-/* chat figures are inline PNGs; Gradio caps Markdown images at 384 px, too small to read */
-#tutor-chat .message-row img[src^="data:image/png"] {
-  max-width: min(100%, 700px) !important; max-height: 640px !important;
-  width: auto !important; height: auto !important;
-}
-"""
-
-
-# The streaming read-aloud player (see `Page._speak_last`). Its value is one JSON line per piece
-# of speech, {"turn", "index", "seconds", "audio": a WAV data URL}; this script queues each new
-# piece and plays them in order, a new turn (or the toggle switched off) stopping the last.
-# Gradio's own streaming gr.Audio output needs the ffmpeg program (it re-encodes to AAC for
-# HLS), which the Space and this machine do not have; this needs nothing but the browser.
-# window.brainTutorVoice.log records when each piece arrived and started playing (the tests
-# read it).
-VOICE_STREAM_TEMPLATE = '<div class="voice-stream" aria-hidden="true"></div>'
-VOICE_STREAM_JS = """
-const player = window.brainTutorVoice = window.brainTutorVoice || {
-  turn: null, next_index: 0, queue: [], current: null, log: [],
-  note(clip, event, extra) {
-    this.log.push({turn: clip.turn, index: clip.index, event, at: performance.now(), ...extra});
-    if (this.log.length > 200) this.log.splice(0, this.log.length - 200);
-  },
-  stop() {
-    this.queue = [];
-    if (this.current) { this.current.pause(); this.current = null; }
-  },
-  play_next() {
-    if (this.current || !this.queue.length) return;
-    const clip = this.queue.shift();
-    const audio = new Audio(clip.audio);
-    this.current = audio;
-    const done = () => { if (this.current === audio) { this.current = null; this.play_next(); } };
-    audio.addEventListener('ended', done);
-    audio.addEventListener('error', done);
-    audio.play().then(() => this.note(clip, 'play'), (error) => {
-      this.note(clip, 'blocked', {error: String(error)});  // autoplay refused: the replay player
-      this.stop();                                           // gets the whole reply
-    });
-  },
-  take(value) {
-    for (const line of String(value || '').split('\\n')) {
-      let clip;
-      try { clip = JSON.parse(line); } catch (error) { continue; }
-      if (!clip || !clip.turn || !clip.audio) continue;
-      if (clip.turn !== this.turn) { this.stop(); this.turn = clip.turn; this.next_index = 0; }
-      if (clip.index < this.next_index) continue;
-      this.next_index = clip.index + 1;
-      this.note(clip, 'received', {seconds: clip.seconds, bytes: clip.audio.length});
-      this.queue.push(clip);
-      this.play_next();
-    }
-  },
-};
-watch('value', () => player.take(props.value));
-"""
+CSS = (Path(__file__).parent / "static" / "page.css").read_text(encoding="utf-8")
 
 # Seconds between the training box's step updates in the page. The trainer reports every
 # 0.25 s; every update re-sends the learner's whole chat through Gradio's postprocessing,
@@ -102,99 +48,6 @@ PROGRESS_INTERVAL = 1.0
 # most turns make all their blocks in a fraction of a second, and each update costs the server
 # the whole chat again, so a quick turn is one update after the echo, not four.
 BLOCK_INTERVAL = 0.5
-
-
-def figure_markdown(plot: Plot) -> str:
-    """A plot as a chat message: its PNG inline, with the plot's own description as alt text.
-
-    Why inline: on every streamed update Gradio re-checks each file in a chat against the file
-    system (a dozen path resolutions per figure), and a learner's chat holds fifteen figures
-    by the end of the notebook; under twenty learners that was the server's largest single
-    cost. An inline image is text, which passes through untouched, and the browser decodes it
-    once. The `<img alt>` carries the description for screen readers.
-    """
-    encoded = base64.b64encode(plot.png()).decode("ascii")
-    alt = re.sub(r"[\[\]\\\s]+", " ", plot.alt).strip()  # one line, no Markdown brackets
-    return f"![{alt}](data:image/png;base64,{encoded})"
-
-
-EPOCH_ORDER = [str(epoch) for epoch in range(1, 1001)]  # the live curve's x axis, in order
-
-
-def live_curve(history: list[dict[str, float]]) -> pd.DataFrame | None:
-    """The side panel's accuracy curve as data, one row per epoch and series.
-
-    The browser draws it (`gr.LinePlot`), so a live update costs the server a few rows instead
-    of a matplotlib drawing (about 0.2 s of one core per epoch per learner); the chat still
-    gets the full loss and accuracy figure once, at the end of the training. Epochs are labels
-    (in the order `EPOCH_ORDER` gives), so the axis reads 1, 2, 3 and never 1.5.
-    """
-    rows = [
-        {"epoch": str(epoch), "accuracy": float(row[key]), "data": name}
-        for epoch, row in enumerate(history, start=1)
-        for key, name in (("accuracy", "training"), ("val_accuracy", "validation"))
-        if key in row and math.isfinite(float(row[key]))
-    ]
-    if not rows:  # an empty plot; after an empty frame the page drew later curves with no legend
-        return None
-    return pd.DataFrame(rows, columns=["epoch", "accuracy", "data"])
-
-
-def reply_to_messages(reply: Reply) -> list[gr.ChatMessage]:
-    """One final Reply as chat messages: text and code, then each plot with its caption."""
-    messages: list[gr.ChatMessage] = []
-    text = reply.text or ""
-    if reply.code:
-        text = f"{text}\n\n**Keras code that ran:**\n```python\n{reply.code}\n```".strip()
-    if text:
-        messages.append(gr.ChatMessage(role="assistant", content=text))
-    for path in reply.files:
-        messages.append(gr.ChatMessage(role="assistant", content=gr.File(path)))
-    for plot in reply.figures:  # the figure and its caption in one message: one fewer per update
-        messages.append(gr.ChatMessage(role="assistant",
-                                       content=f"{figure_markdown(plot)}\n\n*Figure: {plot.alt}*"))
-    return messages
-
-
-def _options_payload(reply: Reply) -> list[dict[str, str]]:
-    return [{"label": option.label, "value": option.message} for option in reply.options]
-
-
-def _training_box(reply: Reply, started: bool) -> gr.ChatMessage:
-    progress = reply.progress
-    title = "Training"
-    if progress is not None and progress.epoch == 0:
-        title = "Training: waiting for a free slot"
-    elif progress is not None:
-        title = f"Training: epoch {progress.epoch} of {progress.epochs}"
-        if progress.steps:
-            title += f", {progress.fraction:.0%} done"
-    return gr.ChatMessage(
-        role="assistant",
-        content=reply.text,
-        metadata={"title": title, "status": "pending", "log": "Press Stop to end it early."},
-    )
-
-
-def lesson_map_markdown(tutor: Tutor, session: Session | None) -> str:
-    """The side panel: all steps, the current one marked, visited and checked ones ticked."""
-    rows = tutor.lesson_map(session) if session is not None else [
-        {"id": state.id, "title": state.title, "current": False, "visited": False,
-         "check_passed": False}
-        for state in tutor.pack.states
-    ]
-    lines = [f"**{tutor.pack.title}**"]
-    for number, row in enumerate(rows, start=1):
-        marker = "▶" if row["current"] else ("✓" if row["visited"] else "○")
-        title = f"**{row['title']}**" if row["current"] else row["title"]
-        star = " ★" if row["check_passed"] else ""
-        lines.append(f"{marker} {number}. {title}{star}")
-    if session is not None:
-        right, asked = session.flashcard_score
-        if asked:
-            lines.append(f"Flashcards: {right} of {asked} right")
-    lines.append("<small>▶ you are here · ✓ visited · ★ check passed</small>")
-    return "  \n".join(lines)
 
 
 @dataclass
@@ -208,7 +61,7 @@ class _Chat:
     session_stored: bool
 
 
-class TutorBlock:
+class TutorBlock(VoicePanel):
     """The whole tutor, rendered inside whatever `gr.Blocks` is open when it is created.
 
         with gr.Blocks() as demo:
@@ -287,41 +140,8 @@ class TutorBlock:
                 self.export = gr.Button("Export my notebook", size="sm")
         self._wire()
 
-    def _render_voice(self) -> None:
-        """The microphone, the read-aloud toggle, its player and a line saying what voice can do.
-
-        A missing engine hides the microphone (speech in) or disables the toggle (speech out),
-        and the line under them says why; the toggle's choice is kept in the browser.
-        """
-        from tutor.speech import voice
-
-        listen_problem, speak_problem = voice.transcription_problem(), voice.speech_problem()
-        with gr.Row():
-            self.microphone = gr.Audio(
-                sources=["microphone", "upload"], type="filepath", label="Ask by voice",
-                scale=3, elem_id="voice-in", visible=listen_problem is None,
-            )
-            with gr.Column(scale=2, min_width=160):
-                self.read_aloud = gr.Checkbox(
-                    False, label="Read replies aloud", elem_id="read-aloud",
-                    interactive=speak_problem is None,
-                    info=None if speak_problem is None else
-                    "Unavailable: " + speak_problem.removeprefix("Replies can't be read aloud: "),
-                )
-                # the reply's sentences play one by one as they are made (VOICE_STREAM_JS);
-                # the whole reply then lands in the player, to hear again
-                self.voice_stream = gr.HTML("", html_template=VOICE_STREAM_TEMPLATE,
-                                            js_on_load=VOICE_STREAM_JS, elem_id="voice-stream",
-                                            visible=speak_problem is None)
-                self.voice_out = gr.Audio(label="The tutor's voice (replay)", autoplay=False,
-                                          interactive=False, elem_id="voice-out",
-                                          visible=speak_problem is None)
-        self.voice_note = gr.Markdown(_voice_note(listen_problem, speak_problem, voice.voice_status()),
-                                      elem_id="voice-status")
-        # the toggle's choice, kept in the browser for this learner (off on a first visit)
-        self.read_aloud_saved = gr.BrowserState(False, storage_key="brain-tutor-read-aloud")
-
     def _wire(self) -> None:
+        """The page's events: each way of sending a turn, then reading its reply aloud."""
         outputs = [self.chatbot, self.chat, self.session, self.lesson_map, self.live_curve, self.status,
                    self.learner]
         submit_kwargs: dict[str, Any] = {"concurrency_limit": None}
@@ -329,8 +149,7 @@ class TutorBlock:
         # message from a hidden field, which is also what the named API endpoint takes
         take = {"fn": _take_message, "inputs": [self.textbox], "outputs": [self.textbox, self.pending],
                 "api_name": False, "queue": False}
-        speak = {"fn": self._speak_last, "inputs": [self.session, self.read_aloud],
-                 "outputs": [self.voice_stream, self.voice_out, self.status], "api_name": False}
+        speak = self._speak_event()
         self.textbox.submit(**take).then(
             self._respond, [self.pending, self.chat, self.session], outputs,
             api_name="respond", **submit_kwargs,
@@ -339,14 +158,7 @@ class TutorBlock:
             self._respond, [self.pending, self.chat, self.session], outputs,
             api_name=False, **submit_kwargs,
         ).then(**speak)
-        for event in (self.microphone.stop_recording, self.microphone.upload):
-            event(
-                self._voice, [self.microphone, self.chat, self.session], outputs,
-                api_name=False, **submit_kwargs,
-            ).then(**speak).then(lambda: None, None, self.microphone, api_name=False, queue=False)
-        self.read_aloud.input(lambda on: bool(on), self.read_aloud, self.read_aloud_saved,
-                              api_name=False, queue=False,
-                              js="(on) => { if (!on) window.brainTutorVoice?.stop(); return on; }")
+        self._wire_voice(outputs, speak, submit_kwargs)
         self.chatbot.option_select(
             self._choose_option, [self.chat, self.session], outputs, api_name=False,
             **submit_kwargs,
@@ -371,12 +183,6 @@ class TutorBlock:
         )
         demo.load(self._restore_read_aloud, [self.read_aloud_saved], [self.read_aloud],
                   api_name=False, queue=False)
-
-    def _restore_read_aloud(self, saved: Any) -> Any:
-        """The learner's read-aloud choice from earlier in their visit, if a voice can read."""
-        from tutor.speech import voice
-
-        return voice.can_speak() if saved else gr.skip()
 
     def _out(self, chat: _Chat, curve: pd.DataFrame | None, status: str | None = None) -> tuple:
         """One update of the page: every output gets a value, except the two `gr.State`s
@@ -444,7 +250,7 @@ class TutorBlock:
         if session.state_id:  # a returning learner: their conversation, then where they were
             chat.messages.extend(
                 gr.ChatMessage(role="user" if entry["role"] == "user" else "assistant",
-                               content=_as_plain_text(entry["text"]) if entry["role"] == "user"
+                               content=as_plain_text(entry["text"]) if entry["role"] == "user"
                                else entry["text"])
                 for entry in session.transcript[-40:]
             )
@@ -456,7 +262,7 @@ class TutorBlock:
                 f"{len(session.runs)} training run(s) and {right} of {asked} flashcards right. "
                 "Carry on where you left off, or say `restart` to begin again.",
             )
-            welcome.options = _options_payload(Reply(text="", options=self.tutor.agent.options_for(session)))
+            welcome.options = options_payload(Reply(text="", options=self.tutor.agent.options_for(session)))
             chat.messages.append(welcome)
             yield self._out(chat, live_curve(session.history))
             return
@@ -480,62 +286,9 @@ class TutorBlock:
         reply = self.tutor.predict_own_image(chat.session, image)
         messages = reply_to_messages(reply)
         if messages:
-            messages[-1].options = _options_payload(reply)
+            messages[-1].options = options_payload(reply)
         chat.messages.extend(messages)
         yield self._out(chat, live_curve(chat.session.history))
-
-    def _voice(self, audio: Any, history: list | None, session: Session | None) -> Iterator[tuple]:
-        """A recording, heard in the light of this turn (`Tutor.hear`): what it says is handled
-        like typed text, or, when the tutor is not sure, it asks "Did you say ...?"."""
-        from tutor.speech.voice import VoiceError
-
-        if audio is None:
-            return
-        chat = self._open(history, session)
-        try:
-            heard = self.tutor.hear(chat.session, audio)
-        except VoiceError as error:
-            chat.messages.append(gr.ChatMessage(role="user", content="(a voice message)"))
-            chat.messages.append(gr.ChatMessage(role="assistant", content=str(error)))
-            yield self._out(chat, live_curve(chat.session.history))
-            return
-        if heard.message is not None:  # the bubble shows what was acted on
-            yield from self._respond_in(chat, heard.message, heard.message)
-            return
-        # not sure what was said: ask, with the best guesses as buttons; nothing else happens
-        reply = self.tutor.ask_what_was_said(chat.session, heard)
-        chat.messages.append(gr.ChatMessage(role="user", content=_as_plain_text(heard.text)))
-        messages = reply_to_messages(reply)
-        if messages:
-            messages[-1].options = _options_payload(reply)
-        chat.messages.extend(messages)
-        yield self._out(chat, live_curve(chat.session.history))
-
-    def _speak_last(self, session: Session | None, read_aloud: bool) -> Iterator[tuple]:
-        """With the toggle on, read the turn's last reply aloud (its prose, not its code).
-
-        Streams: each piece of speech (the opening sentence first) goes to the page's player
-        as soon as it is made, so the learner hears the reply while the rest is synthesised;
-        the whole reply then goes to the replay player.
-        """
-        if not read_aloud or session is None:
-            yield gr.skip(), gr.skip(), gr.skip()
-            return
-        from tutor.speech import voice
-
-        text = next((entry["text"] for entry in reversed(session.transcript)
-                     if entry["role"] == "tutor"), "")
-        turn, lines, pieces, rate = uuid.uuid4().hex[:12], [], [], 0
-        try:
-            for index, (rate, samples) in enumerate(voice.speak_stream(text)):
-                pieces.append(samples)
-                lines.append(_voice_clip(turn, index, rate, samples))
-                yield "\n".join(lines), gr.skip(), gr.skip()
-        except voice.VoiceError as error:
-            yield gr.skip(), gr.skip(), f"Voice: {error}"
-            if not pieces:
-                return
-        yield gr.skip(), (rate, np.concatenate(pieces)), gr.skip()
 
     def _export(self, history: list | None, session: Session | None) -> Iterator[tuple]:
         yield from self._respond("export my notebook", history, session)
@@ -553,7 +306,7 @@ class TutorBlock:
 
     def _respond_in(self, chat: _Chat, text: str, shown: str | None = None) -> Iterator[tuple]:
         """The turn of `text` in an opened chat; `shown` is what the learner's bubble says."""
-        shown = _as_plain_text(shown if shown is not None else text) or "(empty message)"
+        shown = as_plain_text(shown if shown is not None else text) or "(empty message)"
         chat.messages.append(gr.ChatMessage(role="user", content=shown))
         yield self._out(chat, live_curve(chat.session.history))
         yield from self._turn(chat, self.tutor.stream(chat.session, text))
@@ -574,7 +327,7 @@ class TutorBlock:
                 if steady and time.monotonic() - shown_at < PROGRESS_INTERVAL:
                     continue  # a step update soon after the last one: the next will carry it
                 shown_at = time.monotonic()
-                box = _training_box(reply, box_index is not None)
+                box = training_box(reply)
                 if box_index is None:
                     history.append(box)
                     box_index = len(history) - 1
@@ -587,16 +340,7 @@ class TutorBlock:
                 yield self._out(chat, curve, status)
                 continue
             if box_index is not None:  # the first block after progress closes the box
-                stopped = reply.progress is not None and reply.progress.stopped
-                title = ("Training failed" if reply.kind == "error" else
-                         "Training stopped" if stopped or "stopped" in reply.text[:80] else
-                         "Training finished")
-                previous = history[box_index]
-                history[box_index] = gr.ChatMessage(
-                    role="assistant",
-                    content=previous.content if isinstance(previous, gr.ChatMessage) else "",
-                    metadata={"title": title, "status": "done"},
-                )
+                history[box_index] = finished_box(history[box_index], reply)
                 box_index = None
                 status = None
                 curve = live_curve(session.history)
@@ -608,50 +352,13 @@ class TutorBlock:
         if last_reply is not None and last_reply.options:
             for index in range(len(history) - 1, -1, -1):
                 if getattr(history[index], "role", None) == "assistant":
-                    history[index].options = _options_payload(last_reply)
+                    history[index].options = options_payload(last_reply)
                     break
         yield self._out(chat, live_curve(session.history))
 
 
-def _voice_clip(turn: str, index: int, rate: int, samples: np.ndarray) -> str:
-    """One line of the streaming player's value: a piece of speech as a WAV data URL.
-
-    The value grows by a line per piece (Gradio then sends only the new line), so a piece
-    cannot be missed if the page takes two updates at once; `turn` tells a new reply apart.
-    """
-    from tutor.speech import voice
-
-    audio = base64.b64encode(voice.wav_bytes(rate, samples)).decode("ascii")
-    return json.dumps({"turn": turn, "index": index, "seconds": round(len(samples) / rate, 3),
-                       "audio": f"data:audio/wav;base64,{audio}"})
-
-
-def _voice_note(listen_problem: str | None, speak_problem: str | None, status: str) -> str:
-    """The line under the voice controls: which engines run, or what is missing and why."""
-    if listen_problem is None and speak_problem is None:
-        return f"<small>{status}, offline. Record a question or upload a recording.</small>"
-    parts = []
-    if listen_problem is not None:
-        parts.append(listen_problem.removeprefix("Speech input is off: ").rstrip(".")
-                     .join(("Speech input is unavailable (", "), so there is no microphone; "
-                            "type your questions instead.")))
-    if speak_problem is not None:
-        parts.append(speak_problem.removeprefix("Replies can't be read aloud: ").rstrip(".")
-                     .join(("Replies can't be read aloud (", ").")))
-    title = "Voice unavailable" if listen_problem and speak_problem else "Voice partly unavailable"
-    return f"<small>**{title}.** {' '.join(parts)}</small>"
-
-
 def _take_message(text: str) -> tuple[str, str]:
     return "", text
-
-
-def _as_plain_text(text: str) -> str:
-    """Show the learner's own words as text, never as HTML or Markdown that runs."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    for character in "\\`*_{}[]()#+!|~":
-        escaped = escaped.replace(character, "\\" + character)
-    return escaped
 
 
 def build_app(tutor: Tutor | None = None) -> gr.Blocks:

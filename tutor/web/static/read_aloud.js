@@ -1,0 +1,1 @@
+(on) => { if (!on) window.brainTutorVoice?.stop(); return on; }
