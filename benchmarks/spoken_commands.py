@@ -174,9 +174,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchmarks.voice import tools_problem
     from tutor import Tutor
-    from tutor.speech import voice
+    from tutor.speech import transcription
 
-    problem = tools_problem() or voice.transcription_problem()
+    problem = tools_problem() or transcription.transcription_problem()
     if problem:
         print(f"skipped: {problem}")
         return 0

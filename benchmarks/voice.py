@@ -1,7 +1,7 @@
 """How fast and how accurate is the offline voice? Speech in and speech out, in one run.
 
 1. Speech in. Each tutor phrase below is spoken by espeak-ng and converted by sox to a 16 kHz mono
-   WAV, then transcribed by `tutor.speech.voice.transcribe` once per setting, interleaved: "default"
+   WAV, then transcribed by `tutor.speech.transcription.transcribe` once per setting, interleaved: "default"
    (the vocabulary prompt, Whisper's standard 30 s window and the VAD), "15 s window"
    (`window=15`, what BRAIN_TUTOR_WHISPER_WINDOW=15 sets) and "no prompt" (`prompt=""`).
    Reported for each: seconds per utterance (wall mean, p50 and p95, and CPU mean: the
@@ -15,10 +15,10 @@
    with noise at 20 dB SNR, heard by `Tutor.hear` at their lesson steps: how often the tutor
    did what was said, asked, or did something else; the questions' word error rate; seconds
    per utterance.
-3. Speech out. For every installed engine (`tutor.speech.voice.available_engines()`), the prose of each
-   lesson step is spoken two ways, interleaved: streamed (`tutor.speech.voice.speak_stream`, what the
+3. Speech out. For every installed engine (`tutor.speech.synthesis.available_engines()`), the prose of each
+   lesson step is spoken two ways, interleaved: streamed (`tutor.speech.synthesis.speak_stream`, what the
    page plays: seconds until its first piece of audio is ready, the opening sentence or clause)
-   and whole (`tutor.speech.voice.speak`, which returns when the whole reply is made: what the page
+   and whole (`tutor.speech.synthesis.speak`, which returns when the whole reply is made: what the page
    waited for before it streamed). Median and p95 of each, the audio's length, and the load
    average during the run. Loading the voice is not timed.
 
@@ -170,12 +170,12 @@ LISTEN_VARIANTS: dict[str, dict] = {
 
 
 def bench_listening(folder: Path, repeats: int, show: bool, variants: list[str]) -> dict:
-    from tutor.speech import voice
+    from tutor.speech import errors, transcription
 
     files = [synthesize(phrase.text, folder / f"phrase-{index:02d}.wav")
              for index, phrase in enumerate(PHRASES)]
-    voice.transcribe(files[0])  # loads the model: not timed
-    voice.transcribe(files[0], window=15)
+    transcription.transcribe(files[0])  # loads the model: not timed
+    transcription.transcribe(files[0], window=15)
     results: dict[str, dict] = {label: {"seconds": [], "cpu": [], "pairs": [], "short": 0}
                                 for label in variants}
     loads = [os.getloadavg()[0]]
@@ -184,10 +184,10 @@ def bench_listening(folder: Path, repeats: int, show: bool, variants: list[str])
             for label in variants:  # interleaved, so that the machine's load hits each alike
                 cpu = time.process_time()
                 try:
-                    transcript = voice.transcribe(path, **LISTEN_VARIANTS[label])
+                    transcript = transcription.transcribe(path, **LISTEN_VARIANTS[label])
                     text, seconds = transcript.text, transcript.seconds
                     results[label]["short"] += transcript.window < 30
-                except voice.VoiceInputError as error:  # heard nothing: every word is an error
+                except errors.VoiceInputError as error:  # heard nothing: every word is an error
                     text, seconds = "", float("nan")
                     print(f"  ({label}) {phrase.text!r}: {error}")
                 if seconds == seconds:
@@ -214,10 +214,10 @@ def bench_listening(folder: Path, repeats: int, show: bool, variants: list[str])
 
 def first_chunk_seconds(text: str, engine: str) -> float:
     """Seconds from asking `speak_stream` for a reply to holding its first piece of audio."""
-    from tutor.speech import voice
+    from tutor.speech import synthesis
 
     started = time.perf_counter()
-    stream = voice.speak_stream(text, engine=engine)
+    stream = synthesis.speak_stream(text, engine=engine)
     next(stream)
     seconds = time.perf_counter() - started
     stream.close()  # the rest is not wanted
@@ -225,18 +225,18 @@ def first_chunk_seconds(text: str, engine: str) -> float:
 
 
 def bench_speaking(repeats: int) -> dict:
-    from tutor.speech import voice
+    from tutor.speech import synthesis
 
     texts = lesson_texts()
     summary = {}
-    for name in voice.available_engines():
+    for name in synthesis.available_engines():
         streamed, whole, spoken = [], [], []
-        voice.speak("Warming up.", engine=name)
+        synthesis.speak("Warming up.", engine=name)
         loads = [os.getloadavg()[0]]
         for _ in range(repeats):
             for text in texts:  # the two paths interleaved, so that the machine's load hits each alike
                 streamed.append(first_chunk_seconds(text, name))
-                speech = voice.speak(text, engine=name)
+                speech = synthesis.speak(text, engine=name)
                 whole.append(speech.seconds)
                 spoken.append(speech.duration)
             loads.append(os.getloadavg()[0])
@@ -265,12 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 
-    from tutor.speech import voice
+    from tutor.speech import prose, transcription, voice
 
     print(voice.voice_status())
     report: dict = {"status": voice.voice_status()}
     if not args.skip_listen:
-        problem = tools_problem() or voice.transcription_problem()
+        problem = tools_problem() or transcription.transcription_problem()
         if problem:
             print(f"speech in: skipped ({problem})")
         else:
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             report["listen"] = listen
             low, high = next(iter(listen.values()))["load_average"]
             print(f"\nSpeech in: {len(PHRASES)} phrases x {args.repeats}, espeak-ng voice, "
-                  f"beam {voice.BEAM_SIZE} ({time.perf_counter() - started:.0f} s; "
+                  f"beam {transcription.BEAM_SIZE} ({time.perf_counter() - started:.0f} s; "
                   f"{os.cpu_count()} CPUs, load average {low:.1f} to {high:.1f})")
             print(f"{'':>11}  {'mean s':>7}  {'p50 s':>7}  {'p95 s':>7}  {'CPU s':>7}  {'WER':>6}  "
                   "short window")
@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         speak = bench_speaking(args.repeats)
         report["speak"] = speak
         print(f"\nSpeech out: {len(lesson_texts())} lesson steps x {args.repeats}, "
-              f"at most {voice.MAX_SPOKEN_CHARS} characters each; seconds until the first audio "
+              f"at most {prose.MAX_SPOKEN_CHARS} characters each; seconds until the first audio "
               f"can play ({os.cpu_count()} CPUs)")
         print(f"{'':>10}  {'streamed (the page)':>19}  {'whole reply':>15}")
         print(f"{'engine':>10}  {'p50 s':>8}  {'p95 s':>8}  {'p50 s':>6}  {'p95 s':>6}  {'audio s':>7}  "

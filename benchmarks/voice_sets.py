@@ -156,9 +156,9 @@ def speak_to_file(text: str, path: Path, *, voice: str = "en-us", words_per_minu
     that signal-to-noise ratio (seeded: the same file each run)."""
     raw = path.with_suffix(".raw.wav")
     if voice == PIPER:
-        from tutor.speech import voice as engines
+        from tutor.speech import synthesis
 
-        engines.speak(text, engine="piper").write_wav(raw)
+        synthesis.speak(text, engine="piper").write_wav(raw)
     else:
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-g", str(gap),
                         "-w", str(raw), "--stdin"], input=text.encode(), check=True, capture_output=True)
@@ -184,8 +184,8 @@ def speak_to_file(text: str, path: Path, *, voice: str = "en-us", words_per_minu
 def piper_voice() -> bool:
     """Whether piper and its voice are installed (an optional, GPL-3.0 install)."""
     try:
-        from tutor.speech import voice
+        from tutor.speech import synthesis
 
-        return voice._engine("piper").problem() is None
+        return synthesis._engine("piper").problem() is None
     except Exception:
         return False

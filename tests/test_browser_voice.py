@@ -31,7 +31,7 @@ from benchmarks.voice import tools_problem
 from tests.local import CHROMIUM, REQUIRE_BROWSER, SCREENSHOTS, free_port, require_chromium
 from tests.local import CHROMIUM_ARGS as BROWSER_ARGS
 from tutor import Tutor
-from tutor.speech import voice
+from tutor.speech import recording, synthesis, transcription
 from tutor.web.page import build_app, launch
 
 try:
@@ -41,7 +41,7 @@ except ImportError:
         raise
     pytest.skip("the playwright package is not installed", allow_module_level=True)
 
-VOICE_PROBLEM = tools_problem() or voice.transcription_problem() or voice.speech_problem()
+VOICE_PROBLEM = tools_problem() or transcription.transcription_problem() or synthesis.speech_problem()
 if VOICE_PROBLEM:
     pytest.skip(f"voice cannot run here: {VOICE_PROBLEM}", allow_module_level=True)
 
@@ -104,9 +104,9 @@ def _keeping_recordings(tutor: Tutor) -> Tutor:
             kept = RECORDINGS / f"{len(HEARD):02d}{Path(audio).suffix}"
             shutil.copyfile(audio, kept)
             entry["kept"] = str(kept)
-            samples = voice.load_audio(str(kept))
-            entry["seconds"] = round(len(samples) / voice.SAMPLE_RATE, 2)
-            loud = np.flatnonzero(np.abs(samples) > 0.02) / voice.SAMPLE_RATE
+            samples = recording.load_audio(str(kept))
+            entry["seconds"] = round(len(samples) / recording.SAMPLE_RATE, 2)
+            loud = np.flatnonzero(np.abs(samples) > 0.02) / recording.SAMPLE_RATE
             entry["sound"] = (round(float(loud[0]), 2), round(float(loud[-1]), 2)) if loud.size else None
         heard = hear(session, audio)
         entry["text"], entry["message"] = heard.text, heard.message

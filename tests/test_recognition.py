@@ -13,10 +13,10 @@ from benchmarks.voice import tools_problem
 from benchmarks.voice_sets import HELD_OUT, SPEEDS, VOICES
 from tutor import Tutor
 from tutor.engine.commands import clean_message, parse_command
-from tutor.speech import recognition, spoken, voice
+from tutor.speech import recognition, spoken, transcription
 from tutor.speech.recognition import Expected, Heard, decide
 
-LISTEN_PROBLEM = tools_problem() or voice.transcription_problem()
+LISTEN_PROBLEM = tools_problem() or transcription.transcription_problem()
 needs_listening = pytest.mark.skipif(LISTEN_PROBLEM is not None, reason=str(LISTEN_PROBLEM))
 
 

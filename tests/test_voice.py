@@ -19,14 +19,15 @@ import pytest
 
 from benchmarks.voice import PHRASES, normalise_words, synthesize, tools_problem, word_error_rate
 from tutor.engine.commands import clean_message, parse_command
-from tutor.speech import voice
+from tutor.speech import errors, playback, prose, recording, synthesis, transcription, voice
 
-LISTEN_PROBLEM = tools_problem() or voice.transcription_problem()
+LISTEN_PROBLEM = tools_problem() or transcription.transcription_problem()
 needs_listening = pytest.mark.skipif(LISTEN_PROBLEM is not None, reason=str(LISTEN_PROBLEM))
-needs_decoder = pytest.mark.skipif(voice.transcription_problem() is not None,
-                                   reason=str(voice.transcription_problem()))
+needs_decoder = pytest.mark.skipif(transcription.transcription_problem() is not None,
+                                   reason=str(transcription.transcription_problem()))
 needs_sox = pytest.mark.skipif(shutil.which("sox") is None, reason="sox is not installed")
-needs_espeak = pytest.mark.skipif(voice.EspeakEngine.binary() is None, reason="espeak-ng is not installed")
+needs_espeak = pytest.mark.skipif(synthesis.EspeakEngine.binary() is None,
+                                  reason="espeak-ng is not installed")
 
 # How fast transcription is depends on the CPU and the load, so no test times it:
 # benchmarks/voice.py and benchmarks/spoken_commands.py measure and print it.
@@ -56,7 +57,7 @@ needs_espeak = pytest.mark.skipif(voice.EspeakEngine.binary() is None, reason="e
     ],
 )
 def test_speakable_reads_prose_and_numbers(markdown, spoken):
-    assert voice.speakable(markdown) == spoken
+    assert prose.speakable(markdown) == spoken
 
 
 def test_speakable_drops_code_tables_images_and_html():
@@ -65,7 +66,7 @@ def test_speakable_drops_code_tables_images_and_html():
         "| layer | params |\n|---|---|\n| Dense | 7,850 |\n\n"
         "![accuracy curve](curve.png)\n\n<details>Done</details> See https://example.org now."
     )
-    spoken = voice.speakable(markdown)
+    spoken = prose.speakable(markdown)
     assert spoken == "Here is the model. Done See now."
     for dropped in ("keras", "Sequential", "params", "curve", "http", "|", "<"):
         assert dropped not in spoken
@@ -73,20 +74,20 @@ def test_speakable_drops_code_tables_images_and_html():
 
 def test_speakable_stops_at_a_sentence_end_within_the_limit():
     markdown = " ".join(f"Sentence number {n} is here." for n in range(1, 60))
-    spoken = voice.speakable(markdown, max_chars=200)
+    spoken = prose.speakable(markdown, max_chars=200)
     assert len(spoken) <= 200
     assert spoken.endswith("here.")
     one_long_sentence = "word " * 300
-    cut = voice.speakable(one_long_sentence, max_chars=100)
+    cut = prose.speakable(one_long_sentence, max_chars=100)
     assert len(cut) <= 101 and cut.endswith("word.")
 
 
 def test_number_words():
-    assert voice.number_words(7850) == "seven thousand eight hundred fifty"
-    assert voice.number_words(100_480) == "one hundred thousand four hundred eighty"
-    assert voice.number_words(60_000) == "sixty thousand"
-    assert voice.number_words(0) == "zero"
-    assert voice.number_words(-12) == "minus twelve"
+    assert prose.number_words(7850) == "seven thousand eight hundred fifty"
+    assert prose.number_words(100_480) == "one hundred thousand four hundred eighty"
+    assert prose.number_words(60_000) == "sixty thousand"
+    assert prose.number_words(0) == "zero"
+    assert prose.number_words(-12) == "minus twelve"
 
 
 @pytest.mark.parametrize(
@@ -102,7 +103,7 @@ def test_number_words():
     ],
 )
 def test_tidy_transcript_joins_spoken_numbers(heard, tidy):
-    assert voice.tidy_transcript(heard) == tidy
+    assert transcription.tidy_transcript(heard) == tidy
 
 
 def test_word_error_rate_normalises_numbers_and_punctuation():
@@ -129,8 +130,8 @@ def test_word_error_rate_normalises_numbers_and_punctuation():
 )
 def test_bad_input_is_refused_with_a_clear_message(audio, message):
     started = time.perf_counter()
-    with pytest.raises(voice.VoiceInputError, match=message):
-        voice.transcribe(audio)
+    with pytest.raises(errors.VoiceInputError, match=message):
+        transcription.transcribe(audio)
     seconds = time.perf_counter() - started  # refused before any model is loaded or run
     assert seconds < 2.0, f"took {seconds:.2f} s"
 
@@ -139,10 +140,10 @@ def test_bad_input_is_refused_with_a_clear_message(audio, message):
 def test_text_file_renamed_wav_is_refused(tmp_path):
     fake = tmp_path / "question.wav"
     fake.write_text("this is not audio, just text with a .wav name\n" * 20)
-    with pytest.raises(voice.VoiceInputError, match="isn't audio"):
-        voice.transcribe(fake)
-    with pytest.raises(voice.VoiceInputError, match="isn't audio"):
-        voice.transcribe(fake.read_bytes())
+    with pytest.raises(errors.VoiceInputError, match="isn't audio"):
+        transcription.transcribe(fake)
+    with pytest.raises(errors.VoiceInputError, match="isn't audio"):
+        transcription.transcribe(fake.read_bytes())
 
 
 @needs_decoder
@@ -156,8 +157,8 @@ def test_ten_minute_recording_is_refused_without_transcribing(tmp_path):
         out.writeframes(tone.astype("<i2").tobytes())
     for audio in (long_file, long_file.read_bytes()):
         started = time.perf_counter()
-        with pytest.raises(voice.VoiceInputError, match="600 seconds long; please keep questions under"):
-            voice.transcribe(audio)
+        with pytest.raises(errors.VoiceInputError, match="600 seconds long; please keep questions under"):
+            transcription.transcribe(audio)
         seconds = time.perf_counter() - started  # about 0.01 s; transcribing it would take minutes
         assert seconds < 2.0, f"took {seconds:.2f} s"
 
@@ -169,8 +170,8 @@ def test_long_recording_without_length_in_its_header_is_refused(tmp_path):
     sound = subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-t", "au", "-", "synth", "70", "sine",
                             "440"], check=True, capture_output=True)
     piped.write_bytes(sound.stdout)
-    with pytest.raises(voice.VoiceInputError, match="under a minute"):
-        voice.transcribe(piped)
+    with pytest.raises(errors.VoiceInputError, match="under a minute"):
+        transcription.transcribe(piped)
 
 
 @needs_decoder
@@ -179,35 +180,35 @@ def test_two_seconds_of_silence_in_a_file(tmp_path):
     silence = tmp_path / "silence.wav"
     subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(silence), "trim", "0", "2"],
                    check=True, capture_output=True)
-    with pytest.raises(voice.VoiceInputError, match="couldn't hear anything"):
-        voice.transcribe(silence)
+    with pytest.raises(errors.VoiceInputError, match="couldn't hear anything"):
+        transcription.transcribe(silence)
 
 
 def test_the_silence_before_stop_does_not_change_what_whisper_gets():
-    rate = voice.SAMPLE_RATE
+    rate = recording.SAMPLE_RATE
     rng = np.random.default_rng(7)
     word = (0.3 * np.sin(np.arange(int(0.4 * rate)) * 0.05)).astype(np.float32)
     hiss = lambda seconds: rng.normal(0, 0.001, int(seconds * rate)).astype(np.float32)  # noqa: E731
     short = np.concatenate([hiss(0.5), word, hiss(1.2)])
     long = np.concatenate([hiss(0.5), word, hiss(2.2)])
-    assert len(voice.trim_to_speech(short)) == len(voice.trim_to_speech(long))
-    margin = int(voice.SPEECH_MARGIN * rate)
-    trimmed = voice.trim_to_speech(long)
+    assert len(recording.trim_to_speech(short)) == len(recording.trim_to_speech(long))
+    margin = int(recording.SPEECH_MARGIN * rate)
+    trimmed = recording.trim_to_speech(long)
     assert len(trimmed) == pytest.approx(int(0.5 * rate) + len(word) + margin, abs=rate // 50)
     assert np.abs(trimmed[-margin + rate // 50:]).max() < 0.01  # only silence after the word
     late = np.concatenate([hiss(3.0), word, hiss(0.2)])  # a long wait before speaking
-    assert len(voice.trim_to_speech(late)) == pytest.approx(margin + len(word) + int(0.2 * rate),
+    assert len(recording.trim_to_speech(late)) == pytest.approx(margin + len(word) + int(0.2 * rate),
                                                             abs=rate // 50)
     quiet = hiss(1.0)  # nothing louder than the hiss: left as it is
-    assert len(voice.trim_to_speech(quiet)) == len(quiet)
+    assert len(recording.trim_to_speech(quiet)) == len(quiet)
 
 
 def test_missing_model_folder_is_reported(monkeypatch):
-    monkeypatch.setenv(voice.MODEL_VARIABLE, "/no/such/whisper-model")
-    assert "not a folder" in voice.transcription_problem()
+    monkeypatch.setenv(transcription.MODEL_VARIABLE, "/no/such/whisper-model")
+    assert "not a folder" in transcription.transcription_problem()
     assert "Voice" in voice.voice_status()
-    with pytest.raises(voice.VoiceUnavailable, match="not a folder"):
-        voice.transcribe((16_000, np.full(16_000, 0.3, dtype=np.float32)))
+    with pytest.raises(errors.VoiceUnavailable, match="not a folder"):
+        transcription.transcribe((16_000, np.full(16_000, 0.3, dtype=np.float32)))
 
 
 # ----- speech in ---------------------------------------------------------------------------
@@ -217,14 +218,14 @@ def heard(tmp_path_factory):
     """Every phrase spoken by espeak-ng and transcribed once: (phrase, transcript, CPU seconds)."""
     folder = tmp_path_factory.mktemp("voice")
     files = [synthesize(phrase.text, folder / f"phrase-{n:02d}.wav") for n, phrase in enumerate(PHRASES)]
-    voice.transcribe(files[0])  # loads the model: not timed
+    transcription.transcribe(files[0])  # loads the model: not timed
     results = []
     for phrase, path in zip(PHRASES, files, strict=True):
         cpu = time.process_time()
         try:
-            transcript = voice.transcribe(path)
-        except voice.VoiceInputError:
-            transcript = voice.Transcript(text="", seconds=float("nan"))
+            transcript = transcription.transcribe(path)
+        except errors.VoiceInputError:
+            transcript = transcription.Transcript(text="", seconds=float("nan"))
         results.append((phrase, transcript, time.process_time() - cpu))
     return results
 
@@ -279,15 +280,15 @@ def test_every_input_form_gives_the_same_text(heard, tmp_path):
         "int16 stereo": (16_000, np.stack([samples, samples], axis=1)),
         "float32 48 kHz stereo": (48_000, np.stack([at_48k, at_48k], axis=1)),
     }
-    texts = {name: clean_message(voice.transcribe(audio).text) for name, audio in forms.items()}
-    texts["path"] = clean_message(voice.transcribe(path).text)
+    texts = {name: clean_message(transcription.transcribe(audio).text) for name, audio in forms.items()}
+    texts["path"] = clean_message(transcription.transcribe(path).text)
     assert len(set(texts.values())) == 1, texts  # the same recording, whatever its form
 
 
 @needs_listening
 def test_model_loads_once_across_threads(heard):
     models = []
-    threads = [threading.Thread(target=lambda: models.append(voice._whisper())) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: models.append(transcription._whisper())) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -299,7 +300,7 @@ def test_model_loads_once_across_threads(heard):
 
 @needs_espeak
 def test_speak_with_espeak_returns_audio_quickly():
-    speech = voice.speak("## Result\n\nTraining finished at **84.3%** validation accuracy.\n\n"
+    speech = synthesis.speak("## Result\n\nTraining finished at **84.3%** validation accuracy.\n\n"
                          "```python\nmodel.fit()\n```", engine="espeak-ng")
     assert speech.engine == "espeak-ng"
     assert speech.text == "Result. Training finished at eighty-four point three percent validation accuracy."
@@ -313,26 +314,26 @@ def test_speak_with_espeak_returns_audio_quickly():
 def test_spoken_reply_can_be_heard_back(tmp_path):
     if LISTEN_PROBLEM:
         pytest.skip(LISTEN_PROBLEM)
-    speech = voice.speak("Your model has 7,850 parameters.", engine="espeak-ng")
+    speech = synthesis.speak("Your model has 7,850 parameters.", engine="espeak-ng")
     path = speech.write_wav(tmp_path / "reply.wav")
-    words = normalise_words(voice.transcribe(path).text)
+    words = normalise_words(transcription.transcribe(path).text)
     assert "parameters" in words and "7850" in words
 
 
 def test_missing_espeak_binary_is_a_clear_error(monkeypatch):
-    monkeypatch.setenv(voice.ESPEAK_VARIABLE, "/no/such/bin/espeak-ng")
-    assert "espeak-ng" not in voice.available_engines()
-    with pytest.raises(voice.VoiceUnavailable, match="espeak-ng is not installed at /no/such/bin/espeak-ng"):
-        voice.speak("Hello.", engine="espeak-ng")
+    monkeypatch.setenv(synthesis.ESPEAK_VARIABLE, "/no/such/bin/espeak-ng")
+    assert "espeak-ng" not in synthesis.available_engines()
+    with pytest.raises(errors.VoiceUnavailable, match="espeak-ng is not installed at /no/such/bin/espeak-ng"):
+        synthesis.speak("Hello.", engine="espeak-ng")
 
 
 def test_no_engine_at_all(monkeypatch):
-    monkeypatch.setenv(voice.ESPEAK_VARIABLE, "/no/such/bin/espeak-ng")
-    monkeypatch.setattr(voice, "ENGINES", {"espeak-ng": voice.EspeakEngine})
-    monkeypatch.setattr(voice, "_engines", {})
-    assert voice.available_engines() == [] and not voice.can_speak()
-    with pytest.raises(voice.VoiceUnavailable, match="read aloud: espeak-ng is not installed"):
-        voice.speak("Hello.")
+    monkeypatch.setenv(synthesis.ESPEAK_VARIABLE, "/no/such/bin/espeak-ng")
+    monkeypatch.setattr(synthesis, "ENGINES", {"espeak-ng": synthesis.EspeakEngine})
+    monkeypatch.setattr(synthesis, "_engines", {})
+    assert synthesis.available_engines() == [] and not synthesis.can_speak()
+    with pytest.raises(errors.VoiceUnavailable, match="read aloud: espeak-ng is not installed"):
+        synthesis.speak("Hello.")
     assert "espeak-ng is not installed" in voice.voice_status()
 
 
@@ -366,28 +367,29 @@ class ToneEngine:
 
 
 def test_a_failing_engine_falls_back_to_the_next(monkeypatch):
-    monkeypatch.setattr(voice, "ENGINES", {"broken": BrokenEngine, "tone": ToneEngine})
-    monkeypatch.setattr(voice, "_engines", {})
-    assert voice.available_engines() == ["broken", "tone"]
-    speech = voice.speak("One. Two.")
+    monkeypatch.setattr(synthesis, "ENGINES", {"broken": BrokenEngine, "tone": ToneEngine})
+    monkeypatch.setattr(synthesis, "_engines", {})
+    assert synthesis.available_engines() == ["broken", "tone"]
+    speech = synthesis.speak("One. Two.")
     assert speech.engine == "tone" and speech.duration > 0
-    assert [rate for rate, _ in voice.speak_stream("One. Two.")] == [8000, 8000, 8000]
-    with pytest.raises(voice.VoiceUnavailable, match="crashed"):
-        voice.speak("One.", engine="broken")
-    with pytest.raises(voice.VoiceInputError, match="nothing to read"):
-        voice.speak("```python\nprint(1)\n```")
+    assert [rate for rate, _ in synthesis.speak_stream("One. Two.")] == [8000, 8000, 8000]
+    with pytest.raises(errors.VoiceUnavailable, match="crashed"):
+        synthesis.speak("One.", engine="broken")
+    with pytest.raises(errors.VoiceInputError, match="nothing to read"):
+        synthesis.speak("```python\nprint(1)\n```")
 
 
 def test_preferred_engine_setting(monkeypatch):
-    monkeypatch.setattr(voice, "ENGINES", {"broken": BrokenEngine, "tone": ToneEngine})
-    monkeypatch.setattr(voice, "_engines", {})
-    monkeypatch.setenv(voice.TTS_VARIABLE, "tone")
-    assert voice.available_engines() == ["tone", "broken"]
+    monkeypatch.setattr(synthesis, "ENGINES", {"broken": BrokenEngine, "tone": ToneEngine})
+    monkeypatch.setattr(synthesis, "_engines", {})
+    monkeypatch.setenv(synthesis.TTS_VARIABLE, "tone")
+    assert synthesis.available_engines() == ["tone", "broken"]
 
 
-@pytest.mark.skipif(voice.PiperEngine().problem() is not None, reason=str(voice.PiperEngine().problem()))
+@pytest.mark.skipif(synthesis.PiperEngine().problem() is not None,
+                    reason=str(synthesis.PiperEngine().problem()))
 def test_piper_speaks_when_installed():
-    speech = voice.speak("The model learned. It is ninety percent right.", engine="piper")
+    speech = synthesis.speak("The model learned. It is ninety percent right.", engine="piper")
     assert speech.engine.startswith("piper") and speech.duration > 1.0
 
 
@@ -414,23 +416,23 @@ STREAMED_REPLY = ("## Training finished\n\nYour model reached **84.3%** validati
     ("No full stop", "No full stop", ""),
 ])
 def test_the_opening_is_the_first_sentence_or_its_first_clause(text, first, rest):
-    assert voice._first_piece(text) == (first, rest)
-    assert " ".join(voice._pieces(text)) == text
+    assert synthesis._first_piece(text) == (first, rest)
+    assert " ".join(synthesis._pieces(text)) == text
 
 
 def _spy_on(name, monkeypatch):
     """The texts the engine `name` is asked to synthesise, as it is asked."""
     asked = []
     if name == "espeak-ng":
-        run = voice.subprocess.run
+        run = synthesis.subprocess.run
 
         def spied_run(command, **kwargs):
             asked.append(kwargs["input"].decode())
             return run(command, **kwargs)
 
-        monkeypatch.setattr(voice.subprocess, "run", spied_run)
+        monkeypatch.setattr(synthesis.subprocess, "run", spied_run)
     else:
-        engine = voice._engine(name)
+        engine = synthesis._engine(name)
         engine.prepare()
         synthesize = engine._voice.synthesize
 
@@ -444,11 +446,11 @@ def _spy_on(name, monkeypatch):
 
 @pytest.mark.parametrize("name", ["espeak-ng", "piper"])
 def test_the_stream_gives_the_opening_before_the_rest_is_made(name, monkeypatch):
-    if voice._engine(name).problem():
-        pytest.skip(voice._engine(name).problem())
-    spoken = voice.speakable(STREAMED_REPLY)
+    if synthesis._engine(name).problem():
+        pytest.skip(synthesis._engine(name).problem())
+    spoken = prose.speakable(STREAMED_REPLY)
     asked = _spy_on(name, monkeypatch)
-    stream = voice.speak_stream(STREAMED_REPLY, engine=name)
+    stream = synthesis.speak_stream(STREAMED_REPLY, engine=name)
     rate, first = next(stream)
     assert asked == ["Training finished."]  # nothing after the opening sentence is made yet
     assert 0.3 < len(first) / rate < 3.0
@@ -457,7 +459,7 @@ def test_the_stream_gives_the_opening_before_the_rest_is_made(name, monkeypatch)
     assert " ".join(asked) == spoken  # then every sentence, once, in order: the same prose
     assert "eighty-four point three percent" in spoken and "model.fit" not in spoken
     streamed = np.concatenate([first, *(samples for _, samples in rest)])
-    whole = voice.speak(STREAMED_REPLY, engine=name)
+    whole = synthesis.speak(STREAMED_REPLY, engine=name)
     assert whole.text == spoken and whole.sample_rate == rate
     if name == "espeak-ng":  # deterministic: the very same audio as the whole-reply path
         assert np.array_equal(streamed, whole.samples)
@@ -465,7 +467,8 @@ def test_the_stream_gives_the_opening_before_the_rest_is_made(name, monkeypatch)
         assert abs(len(streamed) - len(whole.samples)) < 0.2 * len(whole.samples)
 
 
-@pytest.mark.skipif(voice.transcription_problem() is not None, reason=str(voice.transcription_problem()))
+@pytest.mark.skipif(transcription.transcription_problem() is not None,
+                    reason=str(transcription.transcription_problem()))
 def test_the_streamed_pieces_joined_say_every_sentence():
     """Streaming loses nothing: the pieces joined are heard as well as the reply made whole.
 
@@ -473,13 +476,13 @@ def test_the_streamed_pieces_joined_say_every_sentence():
     tiny hears a number like "84.3%" in synthetic speech differs between CPUs; both recordings
     say the same words, so a dropped or cut piece shows as extra errors in the streamed one.
     """
-    engine = voice.available_engines()[0]
-    pieces = list(voice.speak_stream(STREAMED_REPLY, engine=engine))
+    engine = synthesis.available_engines()[0]
+    pieces = list(synthesis.speak_stream(STREAMED_REPLY, engine=engine))
     rate = pieces[0][0]
-    streamed = voice.transcribe((rate, np.concatenate([samples for _, samples in pieces])), prompt="")
-    whole_speech = voice.speak(STREAMED_REPLY, engine=engine)
-    whole = voice.transcribe(whole_speech.audio, prompt="")
-    spoken = voice.speakable(STREAMED_REPLY)
+    streamed = transcription.transcribe((rate, np.concatenate([samples for _, samples in pieces])), prompt="")
+    whole_speech = synthesis.speak(STREAMED_REPLY, engine=engine)
+    whole = transcription.transcribe(whole_speech.audio, prompt="")
+    spoken = prose.speakable(STREAMED_REPLY)
     assert len(pieces) >= 2
     streamed_rate, whole_rate = (word_error_rate([(spoken, heard.text)]) for heard in (streamed, whole))
     assert streamed_rate <= whole_rate + 0.15, (engine, streamed.text, whole.text)
@@ -495,8 +498,8 @@ def test_the_page_streams_each_piece_then_the_whole_reply(monkeypatch, tutor_ins
 
     import gradio as gr
 
-    monkeypatch.setattr(voice, "ENGINES", {"tone": ToneEngine})
-    monkeypatch.setattr(voice, "_engines", {})
+    monkeypatch.setattr(synthesis, "ENGINES", {"tone": ToneEngine})
+    monkeypatch.setattr(synthesis, "_engines", {})
     block = _voice_block(monkeypatch, tutor_instance)
     assert block.voice_stream.visible and "watch('value'" in block.voice_stream.js_on_load
     learner = tutor_instance.new_session()
@@ -525,8 +528,8 @@ def test_the_page_streams_each_piece_then_the_whole_reply(monkeypatch, tutor_ins
 
 
 def test_the_page_says_why_a_reply_has_nothing_to_read(monkeypatch, tutor_instance):
-    monkeypatch.setattr(voice, "ENGINES", {"tone": ToneEngine})
-    monkeypatch.setattr(voice, "_engines", {})
+    monkeypatch.setattr(synthesis, "ENGINES", {"tone": ToneEngine})
+    monkeypatch.setattr(synthesis, "_engines", {})
     block = _voice_block(monkeypatch, tutor_instance)
     learner = tutor_instance.new_session()
     learner.transcript.append({"role": "tutor", "text": "```python\nprint(1)\n```"})
@@ -535,18 +538,18 @@ def test_the_page_says_why_a_reply_has_nothing_to_read(monkeypatch, tutor_instan
 
 
 def test_play_uses_the_first_player_that_works(monkeypatch):
-    speech = voice.Speech(8000, np.zeros(800, dtype=np.int16), "test", "", 0.0, 0.0)
-    monkeypatch.setattr(voice, "PLAYERS", [["no-such-player-here"]])
-    assert voice.play(speech) is False
+    speech = synthesis.Speech(8000, np.zeros(800, dtype=np.int16), "test", "", 0.0, 0.0)
+    monkeypatch.setattr(playback, "PLAYERS", [["no-such-player-here"]])
+    assert playback.play(speech) is False
     fails, plays = [sys.executable, "-c", "raise SystemExit(1)"], [sys.executable, "-c", "pass"]
-    monkeypatch.setattr(voice, "PLAYERS", [fails, plays])
-    assert voice.play(speech) is True
+    monkeypatch.setattr(playback, "PLAYERS", [fails, plays])
+    assert playback.play(speech) is True
 
 
 def test_voice_status_is_one_line():
     status = voice.voice_status()
     assert status.startswith(("Voice:", "Voice unavailable:")) and "\n" not in status
-    if voice.can_transcribe() and voice.can_speak():
+    if transcription.can_transcribe() and synthesis.can_speak():
         assert status.startswith("Voice: Whisper")
 
 
@@ -558,11 +561,11 @@ def _voice_block(monkeypatch, tutor_instance, listen=None, speak=None):
 
     from tutor.web.page import TutorBlock
 
-    monkeypatch.setattr(voice, "transcription_problem", lambda: listen)
-    monkeypatch.setattr(voice, "speech_problem", lambda: speak)
+    monkeypatch.setattr(transcription, "transcription_problem", lambda: listen)
+    monkeypatch.setattr(synthesis, "speech_problem", lambda: speak)
     if speak:
-        monkeypatch.setattr(voice, "ENGINES", {})
-        monkeypatch.setattr(voice, "_engines", {})
+        monkeypatch.setattr(synthesis, "ENGINES", {})
+        monkeypatch.setattr(synthesis, "_engines", {})
     monkeypatch.setattr(tutor_instance, "warm_up", lambda *args, **kwargs: None)  # no TensorFlow here
     with gr.Blocks():
         return TutorBlock(tutor_instance)
@@ -601,8 +604,8 @@ def test_page_with_no_voice_at_all(monkeypatch, tutor_instance):
 def test_read_aloud_choice_is_restored_for_the_learner(monkeypatch, tutor_instance):
     import gradio as gr
 
-    monkeypatch.setattr(voice, "ENGINES", {"tone": ToneEngine})
-    monkeypatch.setattr(voice, "_engines", {})
+    monkeypatch.setattr(synthesis, "ENGINES", {"tone": ToneEngine})
+    monkeypatch.setattr(synthesis, "_engines", {})
     block = _voice_block(monkeypatch, tutor_instance)
     assert block.read_aloud.value is False  # off on a first visit
     assert block.read_aloud_saved.storage_key == "brain-tutor-read-aloud"
@@ -611,30 +614,30 @@ def test_read_aloud_choice_is_restored_for_the_learner(monkeypatch, tutor_instan
 
 
 def test_speech_and_player_problems(monkeypatch):
-    monkeypatch.setattr(voice, "ENGINES", {"broken": BrokenEngine})
-    monkeypatch.setattr(voice, "_engines", {})
-    assert voice.speech_problem() is None
-    monkeypatch.setenv(voice.ESPEAK_VARIABLE, "/no/such/bin/espeak-ng")
-    monkeypatch.setattr(voice, "ENGINES", {"espeak-ng": voice.EspeakEngine})
-    monkeypatch.setattr(voice, "_engines", {})
-    assert voice.speech_problem().startswith("Replies can't be read aloud: espeak-ng is not installed")
-    monkeypatch.setattr(voice, "PLAYERS", [["no-such-player-here"]])
-    assert "no audio player is installed" in voice.player_problem()
+    monkeypatch.setattr(synthesis, "ENGINES", {"broken": BrokenEngine})
+    monkeypatch.setattr(synthesis, "_engines", {})
+    assert synthesis.speech_problem() is None
+    monkeypatch.setenv(synthesis.ESPEAK_VARIABLE, "/no/such/bin/espeak-ng")
+    monkeypatch.setattr(synthesis, "ENGINES", {"espeak-ng": synthesis.EspeakEngine})
+    monkeypatch.setattr(synthesis, "_engines", {})
+    assert synthesis.speech_problem().startswith("Replies can't be read aloud: espeak-ng is not installed")
+    monkeypatch.setattr(playback, "PLAYERS", [["no-such-player-here"]])
+    assert "no audio player is installed" in playback.player_problem()
 
 
 def test_reply_player_plays_in_the_background_and_reports_failure(monkeypatch):
-    monkeypatch.setattr(voice, "ENGINES", {"tone": ToneEngine})
-    monkeypatch.setattr(voice, "_engines", {})
+    monkeypatch.setattr(synthesis, "ENGINES", {"tone": ToneEngine})
+    monkeypatch.setattr(synthesis, "_engines", {})
     played = []
-    monkeypatch.setattr(voice, "PLAYERS", [[sys.executable, "-c", "pass"]])
-    monkeypatch.setattr(voice, "play", lambda speech: played.append(speech.text) or True)
-    player = voice.ReplyPlayer()
+    monkeypatch.setattr(playback, "PLAYERS", [[sys.executable, "-c", "pass"]])
+    monkeypatch.setattr(playback, "play", lambda speech: played.append(speech.text) or True)
+    player = playback.ReplyPlayer()
     assert player.problem is None
     player.say("**One.** Two.")
     player.wait(timeout=10)
     assert played == ["One. Two."]
     problems = []
-    monkeypatch.setattr(voice, "play", lambda speech: False)
+    monkeypatch.setattr(playback, "play", lambda speech: False)
     player.on_problem = problems.append
     player.say("Three.")
     player.wait(timeout=10)
@@ -645,10 +648,10 @@ def test_reply_player_plays_in_the_background_and_reports_failure(monkeypatch):
 
 
 def test_reply_player_says_why_without_a_player(monkeypatch):
-    monkeypatch.setattr(voice, "ENGINES", {"tone": ToneEngine})
-    monkeypatch.setattr(voice, "_engines", {})
-    monkeypatch.setattr(voice, "PLAYERS", [["no-such-player-here"]])
-    player = voice.ReplyPlayer()
+    monkeypatch.setattr(synthesis, "ENGINES", {"tone": ToneEngine})
+    monkeypatch.setattr(synthesis, "_engines", {})
+    monkeypatch.setattr(playback, "PLAYERS", [["no-such-player-here"]])
+    player = playback.ReplyPlayer()
     assert player.problem and "no audio player is installed" in player.problem
     player.say("Hello.")  # does nothing, raises nothing
     assert player._thread is None
@@ -661,7 +664,7 @@ def test_tutor_warm_up_loads_the_voice_in_its_own_thread(monkeypatch):
 
     loaded = threading.Event()
     monkeypatch.setattr(voice, "warm_up", loaded.set)
-    monkeypatch.setattr(voice, "can_transcribe", lambda: True)
+    monkeypatch.setattr(transcription, "can_transcribe", lambda: True)
     monkeypatch.setattr(tutor_module.lesson, "warm_up", lambda: None)
     tutor = tutor_module.Tutor()
     tutor.answerer = SimpleNamespace(knowledge=None)
@@ -687,12 +690,12 @@ def test_terminal_chat_reads_replies_aloud(tutor_instance, tmp_path):
 def test_terminal_voice_flag_says_why_it_is_silent(monkeypatch, capsys):
     from tutor.__main__ import _reply_player
 
-    monkeypatch.setattr(voice, "ENGINES", {"tone": ToneEngine})
-    monkeypatch.setattr(voice, "_engines", {})
-    monkeypatch.setattr(voice, "PLAYERS", [["no-such-player-here"]])
+    monkeypatch.setattr(synthesis, "ENGINES", {"tone": ToneEngine})
+    monkeypatch.setattr(synthesis, "_engines", {})
+    monkeypatch.setattr(playback, "PLAYERS", [["no-such-player-here"]])
     assert _reply_player() is None
     assert "no audio player is installed" in capsys.readouterr().out
-    monkeypatch.setattr(voice, "PLAYERS", [[sys.executable, "-c", "pass"]])
+    monkeypatch.setattr(playback, "PLAYERS", [[sys.executable, "-c", "pass"]])
     assert _reply_player() is not None
     assert "replies are read aloud" in capsys.readouterr().out
 
@@ -705,31 +708,31 @@ def test_terminal_voice_flag_says_why_it_is_silent(monkeypatch, capsys):
      ("show validation image 6174", False), ("what is a logit?", False), ("", False)],
 )
 def test_a_repeated_phrase_is_caught(text, repeats):
-    assert voice._repeats_itself(text) is repeats
+    assert transcription._repeats_itself(text) is repeats
 
 
 def test_window_setting(monkeypatch):
-    monkeypatch.delenv(voice.WINDOW_VARIABLE, raising=False)
-    assert voice._window_seconds(3.0) == 0.0  # the standard 30 s window unless asked
-    monkeypatch.setenv(voice.WINDOW_VARIABLE, "15")
-    assert voice._window_seconds(3.0) == voice.MIN_WINDOW == 15
-    assert voice._window_seconds(12.0) == 22.0
-    assert voice._window_seconds(25.0) == 0.0  # long enough for the standard 30 s window
-    monkeypatch.setenv(voice.WINDOW_VARIABLE, "0")
-    assert voice._window_seconds(3.0) == 0.0
-    monkeypatch.setenv(voice.WINDOW_VARIABLE, "20")
-    assert voice._window_seconds(3.0) == 20.0
-    monkeypatch.setenv(voice.WINDOW_VARIABLE, "soon")
-    assert voice._window_seconds(3.0) == 15.0
+    monkeypatch.delenv(transcription.WINDOW_VARIABLE, raising=False)
+    assert transcription._window_seconds(3.0) == 0.0  # the standard 30 s window unless asked
+    monkeypatch.setenv(transcription.WINDOW_VARIABLE, "15")
+    assert transcription._window_seconds(3.0) == transcription.MIN_WINDOW == 15
+    assert transcription._window_seconds(12.0) == 22.0
+    assert transcription._window_seconds(25.0) == 0.0  # long enough for the standard 30 s window
+    monkeypatch.setenv(transcription.WINDOW_VARIABLE, "0")
+    assert transcription._window_seconds(3.0) == 0.0
+    monkeypatch.setenv(transcription.WINDOW_VARIABLE, "20")
+    assert transcription._window_seconds(3.0) == 20.0
+    monkeypatch.setenv(transcription.WINDOW_VARIABLE, "soon")
+    assert transcription._window_seconds(3.0) == 15.0
 
 
 @needs_listening
 def test_short_window_and_its_fallback_hear_the_same(heard, tmp_path, monkeypatch):
     path = synthesize("show training image forty two", tmp_path / "command.wav")
-    short = voice.transcribe(path, window=15)
-    standard = voice.transcribe(path)
+    short = transcription.transcribe(path, window=15)
+    standard = transcription.transcribe(path)
     assert short.window == 15.0 and standard.window == 30.0
     assert clean_message(short.text) == clean_message(standard.text) == "show training image 42"
-    monkeypatch.setattr(voice, "_transcribe_window", lambda *args: None)  # untrusted: fall back
-    fallback = voice.transcribe(path, window=15)
+    monkeypatch.setattr(transcription, "_transcribe_window", lambda *args: None)  # untrusted: fall back
+    fallback = transcription.transcribe(path, window=15)
     assert fallback.window == 30.0 and clean_message(fallback.text) == "show training image 42"

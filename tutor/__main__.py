@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _reply_player():
     """`--voice`: a function that reads a reply aloud in the background, or None with the reason."""
-    from tutor.speech.voice import ReplyPlayer
+    from tutor.speech.playback import ReplyPlayer
 
     player = ReplyPlayer()
     if player.problem:

@@ -247,11 +247,11 @@ class Tutor:
         return voice.voice_status()
 
     def transcribe(self, audio: object) -> str:
-        """Speech to text, offline (faster-whisper); raises tutor.speech.voice.VoiceError with a
+        """Speech to text, offline (faster-whisper); raises tutor.speech.errors.VoiceError with a
         friendly message for a missing engine or an empty, silent, long or unreadable recording."""
-        from tutor.speech import voice
+        from tutor.speech import transcription
 
-        return voice.transcribe(audio).text
+        return transcription.transcribe(audio).text
 
     def expected_speech(self, session: Session) -> list:
         """What makes sense to say at this learner's turn (tutor.speech.spoken.expected_phrases)."""
@@ -285,7 +285,7 @@ class Tutor:
     def hear(self, session: Session, audio: object):
         """Speech to text in the light of this turn (tutor.speech.recognition.hear): a `Heard` whose
         `.message` is what to act on, or None with `.candidates` to ask about. Raises
-        tutor.speech.voice.VoiceError like `transcribe`."""
+        tutor.speech.errors.VoiceError like `transcribe`."""
         from tutor.speech import recognition
 
         return recognition.hear(audio, self.expected_speech(session), self.meaning)
@@ -310,11 +310,11 @@ class Tutor:
         return Reply(text=text, options=options, state=session.state_id, kind="help")
 
     def speak(self, text: str):
-        """Read a reply's prose aloud, offline; returns a tutor.speech.voice.Speech (`.audio` plays in
-        `gr.Audio`, `.write_wav(path)` saves it). Raises tutor.speech.voice.VoiceError when it cannot."""
-        from tutor.speech import voice
+        """Read a reply's prose aloud, offline; returns a tutor.speech.synthesis.Speech (`.audio` plays
+        in `gr.Audio`, `.write_wav(path)` saves it). Raises tutor.speech.errors.VoiceError when it cannot."""
+        from tutor.speech import synthesis
 
-        return voice.speak(text)
+        return synthesis.speak(text)
 
     def stop(self, session: Session) -> bool:
         """Stop this learner's training, if one runs."""
@@ -360,9 +360,9 @@ def merge_replies(replies: list[Reply]) -> Reply:
 def _warm_up_voice() -> None:
     """Load the voice engines that are installed; a missing one is reported by `voice_status`."""
     try:
-        from tutor.speech import voice
+        from tutor.speech import synthesis, transcription, voice
 
-        if voice.can_transcribe() or voice.can_speak():
+        if transcription.can_transcribe() or synthesis.can_speak():
             voice.warm_up()
     except Exception:  # never raised into a page: the first spoken turn will explain
         log.exception("voice warm-up failed")

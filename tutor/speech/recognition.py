@@ -22,16 +22,18 @@ same way, so the two compare on one scale:
    say **next**?", with the two or three best as buttons (`Heard.candidates`), and nothing
    happens until the learner picks.
 
-The thresholds were tuned on the tuning part of benchmarks/voice_sets.py only; the held-out
+The decoder-level measuring (encoding, free decoding, forced scoring, likely openings, numbers
+read in context) is `tutor.speech.scoring`; this module filters the phrases and decides. The
+thresholds were tuned on the tuning part of benchmarks/voice_sets.py only; the held-out
 part gives the figures in docs/voice.md. Nothing here imports Gradio or Keras.
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
 import math
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,8 +41,23 @@ from typing import Any
 
 import numpy as np
 
-from tutor.speech import voice
+from tutor.speech import transcription
+from tutor.speech.errors import VoiceInputError, VoiceUnavailable
+from tutor.speech.prose import number_words
+from tutor.speech.recording import SAMPLE_RATE, _check_sound, load_audio, trim_to_speech
+from tutor.speech.scoring import (
+    _Decoder,
+    _decoder,
+    _encode,
+    _free_hypotheses,
+    _likely_openings,
+    _numbers_after,
+    score_phrases,
+)
+from tutor.speech.transcription import BEAM_SIZE, VOCABULARY_PROMPT
 from tutor.words import words_to_digits
+
+log = logging.getLogger(__name__)
 
 # Decision thresholds, in nats of summed token log-probability (tuned on the tuning half of
 # benchmarks/voice_sets.py only, clean and noisy; the held-out half never moved them).
@@ -50,15 +67,10 @@ QUESTION_GAP = 7.0  # Whisper's own words this much likelier than any command, p
 QUESTION_CONTEXT_GAP = 2.0  # ...unless a command is this much likelier in context
 ASK_GAP = 4.0  # closer than this, but not clearly: ask the learner which one they meant
 MAX_CANDIDATES = 3  # buttons in "Did you say ...?"
-FIRST_TOKENS = 8  # likeliest openings whose next tokens are looked at (see _likely_openings)
-OPENING_TOKENS = 3  # tokens of each phrase's opening scored so
-LIKELY_PHRASES = 16  # phrases with the likeliest two opening tokens, scored in full
 SHORT_WINDOW = 10.0  # seconds of encoder input for a clip that fits it with 2 s to spare
 SHORTLIST = 4  # phrases (of different meanings) rescored in context
-SCORE_BATCH = 8  # phrases per decoder call (the frames are copied for each; 8 ran faster than 24)
 FRAME_MARGIN = 50  # encoder frames (20 ms each) kept after the speech when scoring phrases
 NUMBER_SLOT = "{n}"
-NUMBER_BEAM = 3  # continuations read for a number slot (see _numbers_after)
 NUMBER_TEMPLATES = 2  # phrases with a number slot whose number is read so, at most
 # epochs, batch sizes and layer widths a learner is likely to ask for, tried in a number slot
 # when Whisper wrote no number at all
@@ -144,7 +156,7 @@ def syllables(text: str) -> int:
     """About how many syllables `text` has when said (numbers as words): vowel groups per word,
     and a syllable a letter for an acronym ("SGD", "CNN", "U-S-G-B") or a word's capitals
     ("RMSprop": R-M-S-prop)."""
-    text = re.sub(r"\d+", lambda match: voice.number_words(int(match.group())), text)
+    text = re.sub(r"\d+", lambda match: number_words(int(match.group())), text)
     count = 0
     for word in re.findall(r"[A-Za-z']+", text):
         if len(word) > 1 and (word.isupper() or not re.search(r"[aeiouyAEIOUY]", word)):
@@ -163,10 +175,10 @@ def syllables(text: str) -> int:
 
 def speech_span(samples: np.ndarray) -> float:
     """Seconds from the first to the last loud 20 ms frame (within 20 dB of the loudest)."""
-    frame = voice.SAMPLE_RATE // 50
+    frame = SAMPLE_RATE // 50
     count = len(samples) // frame
     if count == 0:
-        return len(samples) / voice.SAMPLE_RATE
+        return len(samples) / SAMPLE_RATE
     loudness = np.sqrt(np.mean(np.square(samples[: count * frame].reshape(count, frame)), axis=1))
     loud = np.flatnonzero(loudness > 0.1 * float(loudness.max()))
     return (loud[-1] - loud[0] + 1) / 50 if loud.size else count / 50
@@ -190,201 +202,6 @@ def fits_the_words(phrase: str, heard: str) -> bool:
     return FEWEST_SYLLABLES * heard_count - 0.5 <= count <= MOST_SYLLABLES * heard_count + 2
 
 
-class _Decoder:
-    """Whisper's parts this module drives directly, built once per loaded model."""
-
-    def __init__(self, model: Any) -> None:
-        from faster_whisper.tokenizer import Tokenizer
-        from faster_whisper.transcribe import get_suppressed_tokens
-
-        self.model = model
-        self.tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual,
-                                   task="transcribe", language="en")
-        self.suppressed = get_suppressed_tokens(self.tokenizer, [-1])
-        self.start = [*self.tokenizer.sot_sequence, self.tokenizer.no_timestamps]
-        self.tokens: dict[str, list[int]] = {}
-
-    def encode_text(self, text: str) -> list[int]:
-        tokens = self.tokens.get(text)
-        if tokens is None:
-            tokens = self.tokenizer.encode(" " + text.strip())
-            if len(self.tokens) < 5000:
-                self.tokens[text] = tokens
-        return tokens
-
-
-_decoders: dict[int, _Decoder] = {}
-_decoders_lock = threading.Lock()
-
-
-def _decoder(model: Any) -> _Decoder:
-    with _decoders_lock:
-        decoder = _decoders.get(id(model))
-        if decoder is None or decoder.model is not model:
-            _decoders.clear()
-            decoder = _decoders[id(model)] = _Decoder(model)
-        return decoder
-
-
-def _storage(array: np.ndarray) -> Any:
-    from faster_whisper.transcribe import get_ctranslate2_storage
-
-    return get_ctranslate2_storage(np.ascontiguousarray(array))
-
-
-def _encode(decoder: _Decoder, samples: np.ndarray, window: float = 30.0) -> np.ndarray:
-    """The encoder's output for a `window`-second input holding this clip, then silence."""
-    frames = int(window * 100)  # 10 ms mel frames
-    features = decoder.model.feature_extractor(samples, padding=0)[:, :frames]
-    features = np.pad(features, ((0, 0), (0, frames - features.shape[-1])))
-    return np.asarray(decoder.model.model.encode(_storage(features[None]), to_cpu=True))
-
-
-def _free_hypotheses(decoder: _Decoder, encoded: np.ndarray, seconds: float, prompt: str | None,
-                     beam_size: int) -> tuple[list[str], bool]:
-    """Whisper's own best transcripts (best first) and whether it thinks there was no speech."""
-    tokenizer = decoder.tokenizer
-    previous = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())] if prompt else []
-    full_prompt = [*previous[: decoder.model.max_length // 2], *decoder.start]
-    result = decoder.model.model.generate(
-        _storage(encoded), [full_prompt], beam_size=beam_size, num_hypotheses=min(3, beam_size),
-        max_length=len(full_prompt) + int(12 + 8 * seconds), return_scores=True,
-        return_no_speech_prob=True, suppress_blank=True, suppress_tokens=decoder.suppressed,
-    )[0]
-    texts = []
-    for tokens in result.sequences_ids:
-        text = voice.tidy_transcript(tokenizer.decode(tokens).strip())
-        if re.search(r"[A-Za-z0-9]", text) and not voice._repeats_itself(text) and text not in texts:
-            texts.append(text)
-    tokens = result.sequences_ids[0] if result.sequences_ids else []
-    average_log_prob = result.scores[0] * len(tokens) / (len(tokens) + 1) if result.scores else -9.0
-    silent = result.no_speech_prob > 0.6 and average_log_prob < -1.0  # faster-whisper's rule
-    return texts, silent
-
-
-def score_phrases(decoder: _Decoder, encoded: np.ndarray, frames: int, phrases: Sequence[str],
-                  prompt: str | None = None) -> list[float]:
-    """log P(phrase | audio) for each phrase: the decoder forced through its tokens, seeing the
-    first `frames` encoder frames, after `prompt` as the previous text when one is given."""
-    return _score_tokens(decoder, encoded, frames, [decoder.encode_text(phrase) for phrase in phrases],
-                         prompt)
-
-
-def _score_tokens(decoder: _Decoder, encoded: np.ndarray, frames: int, tokens: Sequence[list[int]],
-                  prompt: str | None = None) -> list[float]:
-    frames = max(1, min(frames, encoded.shape[1]))
-    window = encoded[:, :frames]
-    start = decoder.start
-    if prompt:
-        start = [decoder.tokenizer.sot_prev, *decoder.encode_text(prompt), *decoder.start]
-    scores: list[float] = []
-    for first in range(0, len(tokens), SCORE_BATCH):
-        batch = tokens[first:first + SCORE_BATCH]
-        features = _storage(np.repeat(window, len(batch), axis=0))
-        results = decoder.model.model.align(features, start, batch, [frames * 2] * len(batch))
-        for result in results:
-            probabilities = np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-12)
-            scores.append(float(np.log(probabilities).sum()))
-    return scores
-
-
-def _next_token_log_probs(decoder: _Decoder, window: np.ndarray,
-                          prefixes: Sequence[list[int]]) -> np.ndarray:
-    """log P(next token | audio, start + prefix) over the whole vocabulary, one row a prefix:
-    one decoding call for all of them (`window`: encoder frames, one copy for each prefix).
-
-    The prefix's own tokens are forced, and CTranslate2 returns the logits of every position
-    from the first, a row each: the row after the prefix is the one wanted.
-    """
-    results = decoder.model.model.generate(
-        _storage(np.repeat(window, len(prefixes), axis=0)),
-        [[*decoder.start, *prefix] for prefix in prefixes], beam_size=1,
-        max_length=len(decoder.start) + max(map(len, prefixes)) + 2, return_logits_vocab=True)
-    logits = np.stack([np.asarray(result.logits[0], dtype=np.float64)[len(prefix)]
-                       for prefix, result in zip(prefixes, results, strict=True)])
-    top = logits.max(axis=1, keepdims=True)
-    return logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
-
-
-def _likely_openings(decoder: _Decoder, encoded: np.ndarray, frames: int,
-                     phrases: Sequence[Expected]) -> list[Expected]:
-    """The LIKELY_PHRASES phrases whose first OPENING_TOKENS tokens are likeliest for this audio.
-
-    Scoring costs about the same for each phrase whatever its length, so instead of scoring
-    every phrase, a few decoding calls give the probability of every possible next token at
-    once: the first token, then the next one after each of the FIRST_TOKENS likeliest
-    openings so far, and so on; only the phrases that open best are scored in full. (Three
-    tokens, because many phrases share two: "Show the ...", "Go to ...".)
-    """
-    if len(phrases) <= LIKELY_PHRASES:
-        return list(phrases)
-    tokens = {phrase.said: tuple(decoder.encode_text(phrase.said)) for phrase in phrases}
-    phrases = [phrase for phrase in phrases if tokens[phrase.said]]
-    frames = max(1, min(frames, encoded.shape[1]))
-    window = encoded[:, :frames]
-    score = dict.fromkeys(tokens, 0.0)
-    reached = dict.fromkeys(tokens, 0)  # how many opening tokens of each phrase were scored
-    for depth in range(OPENING_TOKENS):
-        open_prefixes = {tokens[phrase.said][:depth] for phrase in phrases
-                         if reached[phrase.said] == depth and len(tokens[phrase.said]) > depth}
-        prefixes = sorted(open_prefixes, key=lambda prefix: -max(
-            score[phrase.said] for phrase in phrases if tokens[phrase.said][:depth] == prefix))
-        prefixes = prefixes[:FIRST_TOKENS]
-        if not prefixes:
-            break
-        following = dict(zip(prefixes, _next_token_log_probs(decoder, window, [list(p) for p in prefixes]),
-                             strict=True))
-        for phrase in phrases:
-            said = tokens[phrase.said]
-            if reached[phrase.said] == depth and said[:depth] in following and len(said) > depth:
-                score[phrase.said] += following[said[:depth]][said[depth]]
-                reached[phrase.said] = depth + 1
-
-    def opening_score(phrase: Expected) -> tuple[bool, float]:
-        # phrases scored as far as their openings go (or to their end) first, then the others
-        said = phrase.said
-        return reached[said] >= min(OPENING_TOKENS, len(tokens[said])), score[said]
-
-    chosen: list[Expected] = []
-    per_template: dict[Expected | None, int] = {}
-    for phrase in sorted(phrases, key=opening_score, reverse=True):
-        if len(chosen) == LIKELY_PHRASES or reached[phrase.said] == 0:
-            break
-        # the numbers tried in one slot open alike: two of them hold the place of their
-        # phrase, whose number is then read by `_numbers_after`
-        if phrase.template and per_template.get(phrase.template, 0) >= 2:
-            continue
-        per_template[phrase.template] = per_template.get(phrase.template, 0) + 1
-        chosen.append(phrase)
-    return chosen
-
-
-def _numbers_after(decoder: _Decoder, encoded: np.ndarray, frames: int,
-                   templates: Sequence[Expected]) -> dict[Expected, list[str]]:
-    """The numbers Whisper writes in each template's slot when the template's words before the
-    slot are forced ("Show training image" then, freely, "42"): heard in the command's own
-    context, where free decoding wrote "Show training image photo to". The NUMBER_BEAM best
-    continuations each give the number they start with, likeliest first."""
-    prefixes = [decoder.encode_text(template.said.split(NUMBER_SLOT)[0]) for template in templates]
-    frames = max(1, min(frames, encoded.shape[1]))
-    results = decoder.model.model.generate(
-        _storage(np.repeat(encoded[:, :frames], len(prefixes), axis=0)),
-        [[*decoder.start, *prefix] for prefix in prefixes], beam_size=NUMBER_BEAM,
-        num_hypotheses=NUMBER_BEAM, max_length=len(decoder.start) + max(map(len, prefixes)) + 12,
-        suppress_blank=False, suppress_tokens=decoder.suppressed)
-    numbers: dict[Expected, list[str]] = {}
-    for template, prefix, result in zip(templates, prefixes, results, strict=True):
-        found = numbers.setdefault(template, [])
-        for tokens in result.sequences_ids:
-            rest = decoder.tokenizer.decode(tokens[len(prefix):] if tokens[:len(prefix)] == prefix
-                                            else tokens)
-            rest = words_to_digits(rest.strip())
-            start = re.match(r"\d[\d,]*(?:\.\d+)?", rest)
-            number = start.group().rstrip(",").replace(",", "") if start else None
-            if number and number not in found:
-                found.append(number)
-    return numbers
-
 
 def _with_numbers_read(decoder: _Decoder, encoded: np.ndarray, frames: int,
                        shortlist: Sequence[Expected]) -> tuple[list[Expected], list[Expected]]:
@@ -397,7 +214,9 @@ def _with_numbers_read(decoder: _Decoder, encoded: np.ndarray, frames: int,
     templates = list(dict.fromkeys(phrase.template for phrase in shortlist if phrase.template))
     if not templates:
         return list(shortlist), []
-    read = _numbers_after(decoder, encoded, frames, templates[:NUMBER_TEMPLATES])
+    templates = templates[:NUMBER_TEMPLATES]
+    openings = [template.said.split(NUMBER_SLOT)[0] for template in templates]
+    read = dict(zip(templates, _numbers_after(decoder, encoded, frames, openings), strict=True))
     kept = [phrase for phrase in shortlist if not (phrase.guessed and read.get(phrase.template))]
     new = [filled(template, number) for template, numbers in read.items() for number in numbers]
     new = [phrase for phrase in new if all(phrase.said != other.said for other in kept)]
@@ -481,20 +300,20 @@ def decide(free: Sequence[tuple[str, float, float]], expected: Sequence[tuple[Ex
 
 
 def hear(audio: Any, expected: Sequence[Expected], meaning: Callable[[str], str | None], *,
-         prompt: str | None = None, beam_size: int = voice.BEAM_SIZE) -> Heard:
+         prompt: str | None = None, beam_size: int = BEAM_SIZE) -> Heard:
     """Transcribe `audio` in the light of what is `expected` now (see the module docstring).
 
-    Raises `voice.VoiceInputError` for a missing, silent, too long or unreadable recording (or
-    one with no words in it) and `voice.VoiceUnavailable` when the engine is not installed.
+    Raises `VoiceInputError` for a missing, silent, too long or unreadable recording (or one
+    with no words in it) and `VoiceUnavailable` when the engine is not installed.
     """
     started = time.perf_counter()
-    samples = voice.load_audio(audio)
-    duration = len(samples) / voice.SAMPLE_RATE
-    voice._check_sound(samples, duration)
-    samples = voice.trim_to_speech(samples)
-    decoder = _decoder(voice._whisper())
-    seconds = len(samples) / voice.SAMPLE_RATE
-    prompt = voice.VOCABULARY_PROMPT if prompt is None else prompt
+    samples = load_audio(audio)
+    duration = len(samples) / SAMPLE_RATE
+    _check_sound(samples, duration)
+    samples = trim_to_speech(samples)
+    decoder = _decoder(transcription._whisper())
+    seconds = len(samples) / SAMPLE_RATE
+    prompt = VOCABULARY_PROMPT if prompt is None else prompt
     try:
         encoded = _encode(decoder, samples, SHORT_WINDOW if seconds <= SHORT_WINDOW - 2 else 30.0)
         texts, silent = _free_hypotheses(decoder, encoded, seconds, prompt, beam_size)
@@ -502,11 +321,11 @@ def hear(audio: Any, expected: Sequence[Expected], meaning: Callable[[str], str 
             encoded = _encode(decoder, samples)  # Whisper: then the standard 30 s window decides
             texts, silent = _free_hypotheses(decoder, encoded, seconds, prompt, beam_size)
     except Exception as error:  # the engine itself failed: not the learner's recording
-        voice.log.exception("transcription failed")
-        raise voice.VoiceUnavailable("Speech input failed on my side; please type your question "
+        log.exception("transcription failed")
+        raise VoiceUnavailable("Speech input failed on my side; please type your question "
                                      "this time.") from error
     if silent or not texts:
-        raise voice.VoiceInputError("I couldn't make out any words in that recording. Please try "
+        raise VoiceInputError("I couldn't make out any words in that recording. Please try "
                                     "again, or type your question.")
     span = speech_span(samples)
     phrases = [phrase for phrase in with_numbers(expected, texts)
@@ -535,7 +354,7 @@ def hear(audio: Any, expected: Sequence[Expected], meaning: Callable[[str], str 
         scores = score_phrases(decoder, encoded, speech_frames,
                                [*texts, *(phrase.said for phrase in shortlist)], context)
     except Exception:  # scoring is a refinement: without it, the free transcript as before
-        voice.log.exception("scoring the expected phrases failed")
+        log.exception("scoring the expected phrases failed")
         return Heard(texts[0], texts[0], seconds=time.perf_counter() - started, duration=duration)
     free = [(text, plain[text], score) for text, score in zip(texts, scores, strict=False)]
     scored = [(phrase, plain[phrase.said], score)

@@ -44,9 +44,9 @@ class VoicePanel:
         A missing engine hides the microphone (speech in) or disables the toggle (speech out),
         and the line under them says why; the toggle's choice is kept in the browser.
         """
-        from tutor.speech import voice
+        from tutor.speech import synthesis, transcription, voice
 
-        listen_problem, speak_problem = voice.transcription_problem(), voice.speech_problem()
+        listen_problem, speak_problem = transcription.transcription_problem(), synthesis.speech_problem()
         with gr.Row():
             self.microphone = gr.Audio(
                 sources=["microphone", "upload"], type="filepath", label="Ask by voice",
@@ -90,14 +90,14 @@ class VoicePanel:
 
     def _restore_read_aloud(self, saved: Any) -> Any:
         """The learner's read-aloud choice from earlier in their visit, if a voice can read."""
-        from tutor.speech import voice
+        from tutor.speech import synthesis
 
-        return voice.can_speak() if saved else gr.skip()
+        return synthesis.can_speak() if saved else gr.skip()
 
     def _voice(self, audio: Any, history: list | None, session: Session | None) -> Iterator[tuple]:
         """A recording, heard in the light of this turn (`Tutor.hear`): what it says is handled
         like typed text, or, when the tutor is not sure, it asks "Did you say ...?"."""
-        from tutor.speech.voice import VoiceError
+        from tutor.speech.errors import VoiceError
 
         if audio is None:
             return
@@ -131,17 +131,18 @@ class VoicePanel:
         if not read_aloud or session is None:
             yield gr.skip(), gr.skip(), gr.skip()
             return
-        from tutor.speech import voice
+        from tutor.speech import synthesis
+        from tutor.speech.errors import VoiceError
 
         text = next((entry["text"] for entry in reversed(session.transcript)
                      if entry["role"] == "tutor"), "")
         turn, lines, pieces, rate = uuid.uuid4().hex[:12], [], [], 0
         try:
-            for index, (rate, samples) in enumerate(voice.speak_stream(text)):
+            for index, (rate, samples) in enumerate(synthesis.speak_stream(text)):
                 pieces.append(samples)
                 lines.append(_voice_clip(turn, index, rate, samples))
                 yield "\n".join(lines), gr.skip(), gr.skip()
-        except voice.VoiceError as error:
+        except VoiceError as error:
             yield gr.skip(), gr.skip(), f"Voice: {error}"
             if not pieces:
                 return
@@ -154,9 +155,9 @@ def _voice_clip(turn: str, index: int, rate: int, samples: np.ndarray) -> str:
     The value grows by a line per piece (Gradio then sends only the new line), so a piece
     cannot be missed if the page takes two updates at once; `turn` tells a new reply apart.
     """
-    from tutor.speech import voice
+    from tutor.speech import synthesis
 
-    audio = base64.b64encode(voice.wav_bytes(rate, samples)).decode("ascii")
+    audio = base64.b64encode(synthesis.wav_bytes(rate, samples)).decode("ascii")
     return json.dumps({"turn": turn, "index": index, "seconds": round(len(samples) / rate, 3),
                        "audio": f"data:audio/wav;base64,{audio}"})
 
