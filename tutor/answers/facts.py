@@ -91,7 +91,7 @@ def _live_accuracy(session: Session, match: re.Match[str]) -> Reply | None:
     last = session.history[-1]
     text = (
         f"After {len(session.history)} epoch(s), your model gets **{values[-1]:.1%}** of the "
-        f"10,000 validation images right (training accuracy {last.get('accuracy', 0):.1%}). "
+        f"{data.valid_size():,} validation images right (training accuracy {last.get('accuracy', 0):.1%}). "
         f"Per epoch: {per_epoch}. Its last training loss was {last.get('loss', float('nan')):.1f}. "
         "Guessing would get 10%, so it has clearly learned something."
     )
@@ -251,8 +251,8 @@ def _live_confuse(session: Session, match: re.Match[str]) -> Reply | None:
     true, guess = divmod(int(off.argmax()), off.shape[1])
     names = data.CLASS_NAMES
     text = (
-        f"On the 10,000 validation images, your model's most common mistake is taking a "
-        f"**{names[true]}** for a **{names[guess]}** ({off[true, guess]} times). "
+        f"On the {len(dataset.valid_labels):,} validation images, your model's most common mistake is "
+        f"taking a **{names[true]}** for a **{names[guess]}** ({off[true, guess]} times). "
         f"Overall it is right on {int(matrix.trace()):,} of {int(matrix.sum()):,}. "
         "Shirts, T-shirts, pullovers and coats look alike at 28 x 28 pixels, so ten neurons "
         "that each weigh pixels in a straight sum find them hard to tell apart."
@@ -263,9 +263,12 @@ def _live_confuse(session: Session, match: re.Match[str]) -> Reply | None:
 def _live_time(session: Session, match: re.Match[str]) -> Reply | None:
     numbers = re.findall(r"\d+", match.string)
     epochs = int(numbers[0]) if numbers else 5
-    dataset_size = session.settings.train_slice or 60000
-    steps = backend.TrainSettings(train_slice=dataset_size,
-                                  batch_size=session.settings.batch_size).steps_per_epoch(60000)
+    try:
+        train_size = data.train_size()
+    except data.DataUnavailable:
+        return None  # without the images there is nothing to count; the lesson's answer fits
+    steps = backend.TrainSettings(train_slice=session.settings.train_slice,
+                                  batch_size=session.settings.batch_size).steps_per_epoch(train_size)
     if session.steps_per_second:
         seconds = epochs * steps / session.steps_per_second
         text = (

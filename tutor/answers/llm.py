@@ -8,7 +8,6 @@ learner gets the offline answer with a one-line notice, never an error.
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import time
@@ -28,37 +27,13 @@ log = logging.getLogger(__name__)
 MAX_ROUNDS = 4
 LLM_TOOLS = ("show_image", "predict_image", "show_curves", "summary", "another_card", "train")
 FALLBACK_NOTICE = "*(The language model is not answering right now, so here is my offline answer.)*"
-JSON_TYPES = {"int": "integer", "str": "string", "bool": "boolean", "float": "number"}
 
 
 def tool_schemas(extra: dict[str, Callable[..., Any]] | None = None) -> list[dict[str, Any]]:
-    """OpenAI-style function schemas for the tools the model may call."""
+    """OpenAI-style function schemas for the tools the model may call, from their type hints."""
     functions = {name: catalog.TOOLS[name] for name in LLM_TOOLS}
     functions.update(extra or {})
-    schemas = []
-    for name, function in functions.items():
-        properties: dict[str, Any] = {}
-        for parameter in list(inspect.signature(function).parameters.values())[1:]:
-            annotation = parameter.annotation
-            type_name = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-            json_type = JSON_TYPES.get(type_name.split(" ")[0].split("|")[0].strip(), "string")
-            entry: dict[str, Any] = {"type": json_type}
-            if parameter.name == "split":
-                entry = {"type": "string", "enum": ["train", "valid"]}
-            if parameter.default is not inspect.Parameter.empty:
-                entry["default"] = parameter.default
-            properties[parameter.name] = entry
-        schemas.append(
-            {
-                "type": "function",
-                "function": {
-                    "name": name,
-                    "description": (inspect.getdoc(function) or name).splitlines()[0],
-                    "parameters": {"type": "object", "properties": properties},
-                },
-            }
-        )
-    return schemas
+    return [registry.schema(function, name) for name, function in functions.items()]
 
 
 class LLMAnswerer:
@@ -104,7 +79,11 @@ class LLMAnswerer:
 
     def _extra_tools(self) -> dict[str, Callable[..., Any]]:
         def go_to_step(session: Session, step: str = "intro") -> None:
-            """Move the lesson to a step by its id."""
+            """Move the lesson to a step by its id.
+
+            Args:
+                step: the id of a lesson step, one of those listed in the instructions.
+            """
 
         return {"go_to_step": go_to_step} if self.go_to is not None else {}
 

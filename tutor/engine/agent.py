@@ -15,6 +15,7 @@ from typing import Any
 from tutor.engine import checks
 from tutor.engine.commands import SPLITS, Intent, clean_message, help_lines, parse_command
 from tutor.engine.lessons import LessonPack, LessonState
+from tutor.ml import data
 from tutor.ml.data import CLASS_NAMES, DataUnavailable
 from tutor.reply import Option, Reply
 from tutor.session import Session
@@ -199,7 +200,6 @@ class Agent:
             "cnn": {"convolutional": True},
             "quick_on": {"quick": True},
             "quick_off": {"quick": False},
-            "all_data": {"train_slice": 60000},
         }.get(name)
         if name == "add_hidden":
             units = _number(values["units"]) if values.get("units") else 128
@@ -216,6 +216,8 @@ class Agent:
             changes = {"batch_size": _number(number)}
         elif name == "slice":
             changes = {"train_slice": _number(number)}
+        elif name == "all_data":  # the whole training set, which new_experiment stores as "no slice"
+            changes = {"train_slice": data.train_size()}
         if changes is not None:
             yield catalog.run_tool(session, "new_experiment", changes)
         elif name == "compare":

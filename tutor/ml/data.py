@@ -188,3 +188,13 @@ def load_dataset() -> Dataset:
 def is_loaded() -> bool:
     """Whether the arrays are already in memory (a cheap check for the UI)."""
     return _dataset is not None
+
+
+def train_size() -> int:
+    """How many training images the data set holds (60,000 for Fashion-MNIST); loads it once."""
+    return len(load_dataset().train_images)
+
+
+def valid_size() -> int:
+    """How many validation images the data set holds (10,000 for Fashion-MNIST); loads it once."""
+    return len(load_dataset().valid_images)

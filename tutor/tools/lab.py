@@ -107,22 +107,22 @@ def _validated(changes: dict[str, Any], session: Session) -> tuple[ModelSpec, Tr
             raise ToolInputError(f"A batch size from 1 to {MAX_BATCH:,} please; {batch:,} is out of "
                                  "range. Nothing changed.")
         settings = replace(settings, batch_size=batch)
-        expectations.append(f"Batch size {batch}: {math.ceil(60000 / batch):,} steps per epoch; "
+        expectations.append(f"Batch size {batch}: {math.ceil(data.train_size() / batch):,} steps per epoch; "
                             + ("fewer, larger steps: faster per epoch, each step averages more "
                                "images." if batch > 32 else "more, noisier steps."))
     if "train_slice" in changes:
-        size = changes["train_slice"]
+        size, total = changes["train_slice"], data.train_size()
         if size is not None:
             size = int(size)
-            if not MIN_SLICE <= size <= 60000:
-                raise ToolInputError(f"Train on {MIN_SLICE} to 60,000 images; {size:,} is out of "
+            if not MIN_SLICE <= size <= total:
+                raise ToolInputError(f"Train on {MIN_SLICE} to {total:,} images; {size:,} is out of "
                                      "range. Nothing changed.")
-            if size == 60000:
+            if size == total:
                 size = None
         settings = replace(settings, train_slice=size)
         expectations.append(
             f"Training on the first {size:,} images: faster, but less to learn from, so expect "
-            "lower validation accuracy." if size else "Training on all 60,000 images.")
+            "lower validation accuracy." if size else f"Training on all {total:,} images.")
     return spec, settings, expectations
 
 
@@ -229,7 +229,7 @@ def use_run(session: Session, number: int = 0) -> Reply:
 
 
 def _validation_predictions(session: Session) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities and predicted classes for all 10,000 validation images."""
+    """Probabilities and predicted classes for every validation image."""
     dataset = data.load_dataset()
     images = dataset.scaled("valid") if session.settings.scaled else dataset.valid_images
     with session.model_lock:
@@ -267,7 +267,7 @@ def weight_maps(session: Session) -> Reply:
 
 @tool
 def confusion_matrix(session: Session) -> Reply:
-    """Which classes the model mixes up, on all 10,000 validation images."""
+    """Which classes the model mixes up, on every validation image."""
     _needs_trained_model(session)
     _, predicted = _validation_predictions(session)
     labels = data.load_dataset().valid_labels
@@ -275,7 +275,7 @@ def confusion_matrix(session: Session) -> Reply:
     off = matrix - np.diag(np.diag(matrix))
     true, guess = divmod(int(off.argmax()), 10)
     text = (f"Rows are the true class, columns what your model said; the diagonal is right. It "
-            f"is right on {int(np.trace(matrix)):,} of 10,000. The biggest mix-up: "
+            f"is right on {int(np.trace(matrix)):,} of {len(labels):,}. The biggest mix-up: "
             f"**{CLASS_NAMES[true]}** taken for **{CLASS_NAMES[guess]}** {off[true, guess]} times.")
     code = ("predicted = model.predict(valid_images).argmax(axis=1)\n"
             "tf.math.confusion_matrix(valid_labels, predicted)")
@@ -301,8 +301,8 @@ def mistakes(session: Session, count: int = 10) -> Reply:
     ]
     figure = picture_plots.image_gallery(dataset.valid_images[chosen], captions,
                                          "The model's most confident mistakes")
-    text = (f"Your model is wrong on {len(wrong):,} of 10,000 validation images. These are the ones "
-            "it was most sure about. Would you have got them right?")
+    text = (f"Your model is wrong on {len(wrong):,} of {len(dataset.valid_labels):,} validation images. "
+            "These are the ones it was most sure about. Would you have got them right?")
     return Reply(text=text, figures=[figure], kind="tool")
 
 
@@ -315,7 +315,7 @@ def cnn_filters(session: Session, index: int = 0) -> Reply:
                              "ask again.")
     dataset = data.load_dataset()
     if not 0 <= int(index) < len(dataset.valid_images):
-        raise ToolInputError("Pick a validation image from 0 to 9,999.")
+        raise ToolInputError(f"Pick a validation image from 0 to {len(dataset.valid_images) - 1:,}.")
     with session.model_lock:
         image = model_inputs(session, dataset.valid_images[int(index) : int(index) + 1])
         kernels, activations = probes.first_convolution(session.model, image)  # (3, 3, 32), (26, 26, 32)

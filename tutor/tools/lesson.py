@@ -9,7 +9,7 @@ Training lives in `tutor.tools.training`, the experiments in `tutor.tools.lab`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from tutor.tools.registry import ToolInputError, _not_while_training, tool
 
 CLASS_NAMES = data.CLASS_NAMES
 SPLIT_NAMES = {"train": "training", "valid": "validation"}
+Split = Literal["train", "valid"]  # the hint that gives a language model the two split names
 
 
 def _dataset() -> data.Dataset:
@@ -73,8 +74,13 @@ def load_data(session: Session) -> Reply:
 
 
 @tool
-def show_image(session: Session, split: str = "train", index: int = 42) -> Reply:
-    """Show one image with a colour bar and its label."""
+def show_image(session: Session, split: Split = "train", index: int = 42) -> Reply:
+    """Show one image with a colour bar and its label.
+
+    Args:
+        split: "train" for the training set, "valid" for the validation set.
+        index: the image's number in that set, from 0.
+    """
     images, labels, index = _checked_index(split, index)
     label = int(labels[index])
     name = CLASS_NAMES[label]
@@ -120,8 +126,12 @@ def flashcards(session: Session, cards: list[list[Any]] | None = None) -> Reply:
 
 
 @tool
-def another_card(session: Session, split: str = "valid") -> Reply:
-    """Show a random flashcard from the training or validation set."""
+def another_card(session: Session, split: Split = "valid") -> Reply:
+    """Show a random flashcard from the training or validation set.
+
+    Args:
+        split: "train" for the training set, "valid" for the validation set.
+    """
     images, _ = _dataset().split(split) if split in SPLIT_NAMES else (None, None)
     if images is None:
         raise ToolInputError("Images come from the training set or the validation set.")
@@ -166,7 +176,7 @@ def grade_card(session: Session, guess: int) -> Reply:
 
 
 @tool
-def show_pixels(session: Session, split: str = "train", index: int = 42) -> Reply:
+def show_pixels(session: Session, split: Split = "train", index: int = 42) -> Reply:
     """Print the raw 0-255 pixel values of one image: the numbers a neuron multiplies."""
     images, labels, index = _checked_index(split, index)
     image = np.asarray(images[index])
@@ -327,8 +337,13 @@ def predict_first_ten(session: Session) -> Reply:
 
 
 @tool
-def predict_image(session: Session, split: str = "train", index: int = 8675) -> Reply:
-    """Predict one image and show it with the bar chart of its ten outputs."""
+def predict_image(session: Session, split: Split = "train", index: int = 8675) -> Reply:
+    """Predict one image and show it with the bar chart of its ten outputs.
+
+    Args:
+        split: "train" for the training set, "valid" for the validation set.
+        index: the image's number in that set, from 0.
+    """
     _not_while_training(session)
     images, labels, index = _checked_index(split, index)
     notes = ensure_model(session)

@@ -27,7 +27,11 @@ MAX_EPOCHS = 50
 
 @tool
 def train(session: Session, epochs: int = 5) -> Iterator[Reply]:
-    """Train the model for some epochs, streaming progress, then show the curves."""
+    """Train the model for some epochs, streaming progress, then show the curves.
+
+    Args:
+        epochs: how many passes over the training images, from 1 to the tutor's maximum.
+    """
     try:
         epochs = int(epochs)
     except (TypeError, ValueError) as error:
