@@ -211,3 +211,58 @@ def test_the_slice_keeps_the_images_the_notebook_looks_at(monkeypatch):
     monkeypatch.setenv("BRAIN_TUTOR_EXPORT_SLICE", "2000")
     exec(slice_lines, namespace)
     assert namespace["SLICE"] == 8676
+
+
+def test_the_export_reads_what_ran_from_the_records_beside_the_code():
+    """A record (the tool's spec and settings) wins over what the code would say; an entry
+    logged before there were records is still read from its code."""
+    tutor = Tutor(train_slice=SLICE)
+    settings = backend.TrainSettings(scaled=True, train_slice=SLICE)
+    experiment = codegen.model_code() + "\n\n" + codegen.compile_code(settings)
+    fit = codegen.fit_code(settings)  # 5 epochs on the slice, scaled
+    recorded = [
+        codegen.record("new_experiment", spec=backend.ModelSpec(hidden=((64, "relu"),)),
+                       settings=settings),
+        codegen.record("train", spec=backend.ModelSpec(hidden=((64, "relu"),)),
+                       settings=backend.TrainSettings(epochs=3, batch_size=64)),
+    ]
+    notes = {}
+    for style, records in (("new", recorded), ("old", None)):
+        session = tutor.new_session()
+        session.visited = ["prediction"]
+        session.code_log = [
+            {"state": "prediction", "kind": "tool", "code": experiment},
+            {"state": "prediction", "kind": "training", "code": fit},
+        ]
+        if records is not None:
+            for entry, record in zip(session.code_log, records, strict=True):
+                entry["records"] = [record]
+        notebook = build_notebook(session, tutor.pack)
+        nbformat.validate(notebook)
+        notes[style] = "\n".join(markdown_text(notebook))
+        assert fit in [cell.source for cell in code_cells(notebook)]  # the code itself is kept
+    assert "New experiment:** Flatten → Dense(64, relu) → Dense(10)" in notes["new"]
+    assert "You trained for 3 epochs here, on all training images, with raw 0-255 pixels and " \
+           "batches of 64." in notes["new"]
+    assert "New experiment:** Flatten → Dense(10), a fresh model" in notes["old"]
+    assert f"You trained for 5 epochs here, on the first {SLICE:,} training images, with pixels " \
+           "scaled to 0-1 and batches of 32." in notes["old"]
+
+
+def test_a_session_made_now_logs_records_and_exports_as_from_its_code(learner):
+    tutor, session = learner
+    assert all(entry.get("records") for entry in session.code_log)
+    tools = [record["tool"] for entry in session.code_log for record in entry["records"]]
+    assert tools.count("train") == 2 and "new_experiment" in tools and "flashcard" in tools
+    fits = [record for entry in session.code_log for record in entry["records"]
+            if record["tool"] == "train"]
+    assert [record["settings"]["epochs"] for record in fits] == [5, 1]
+    assert fits[1]["model"] == {"hidden": [[32, "relu"]], "convolutional": False}
+    old_style = tutor.new_session()
+    old_style.__dict__.update({key: value for key, value in session.__dict__.items()
+                               if key not in ("code_log", "id")})
+    old_style.code_log = [{key: value for key, value in entry.items() if key != "records"}
+                          for entry in session.code_log]
+    sources = [[cell.source for cell in build_notebook(one, tutor.pack).cells]
+               for one in (session, old_style)]
+    assert sources[0] == sources[1]

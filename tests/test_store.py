@@ -204,6 +204,20 @@ def test_record_round_trip_is_json_safe():
     assert record["runs"][0]["has_weights"] and not record["runs"][1]["has_weights"]
 
 
+def test_code_log_records_round_trip_and_old_entries_load():
+    session = Session()
+    record = {"tool": "train", "model": {"hidden": [[64, "relu"]], "convolutional": False},
+              "settings": {"epochs": 3, "batch_size": 64, "scaled": True, "train_slice": None}}
+    session.code_log = [
+        {"state": "training", "kind": "training", "code": "history = model.fit(...)", "records": [record]},
+        {"state": "data", "kind": "tool", "code": "model.summary()"},  # saved before records
+    ]
+    back = session_from_record(json.loads(json.dumps(session_to_record(session))))
+    assert back.code_log == session.code_log
+    assert back.code_log[0]["records"][0]["model"]["hidden"] == [[64, "relu"]]
+    assert "records" not in back.code_log[1]
+
+
 def test_record_defaults_and_newer_formats():
     old = session_from_record({"state_id": "data", "visited": ["welcome", "data"]})
     assert old.state_id == "data" and old.runs == [] and old.settings == TrainSettings()

@@ -201,8 +201,9 @@ class Tutor:
             if reply.final and reply.text:
                 session.transcript.append({"role": "tutor", "text": reply.text})
             if reply.final and reply.code and reply.kind != "error":
-                session.code_log.append(
-                    {"state": session.state_id, "kind": reply.kind, "code": reply.code}
+                session.code_log.append(  # the code, and beside it what ran with which settings
+                    {"state": session.state_id, "kind": reply.kind, "code": reply.code,
+                     "records": [dict(record) for record in reply.records]}
                 )
             if reply.final:
                 self.store.save(session)  # what the learner has seen is saved
@@ -347,6 +348,7 @@ def merge_replies(replies: list[Reply]) -> Reply:
             merged.text = f"{merged.text}\n\n{reply.text}" if merged.text else reply.text
         if reply.code and reply.code not in codes:
             codes.append(reply.code)
+            merged.records.extend(reply.records)
         merged.figures.extend(reply.figures)
         if reply.progress is not None:
             merged.progress = reply.progress

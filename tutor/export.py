@@ -6,6 +6,8 @@
 The notebook is the learner's own path: a title, one setup cell (imports and the data), then for
 every lesson step they visited, in order, the step's title and summary followed by the exact code
 of every action that ran there (from `session.code_log`), and a closing table of their runs.
+The model and training settings behind that code come from the records logged beside it
+(`tutor.ml.codegen.record`); sessions saved before there were records are read from the code.
 
 The code cells are the tutor's own code strings. Where those strings assume something the tutor
 did silently (a model it built on the way, a compile it did first), the export adds a small cell,
@@ -73,6 +75,7 @@ class _Notebook:
 
     cells: list[Any] = field(default_factory=list)
     model_code: str | None = None  # the code of the model the notebook last built
+    model_spec: ModelSpec | None = None  # ...and the spec it builds
     compiled: bool = False
     last_compile: str = field(default_factory=lambda: codegen.compile_code(TrainSettings()))
     last_learner_code: str | None = None
@@ -102,7 +105,7 @@ def build_notebook(session: Session, pack: LessonPack, today: datetime.date | No
         "of every step you ran, in the order you ran it. Run it from top to bottom."
     )
     segments = _segments(log, list(session.visited))
-    chunks = [chunk for _, codes in segments for code in codes for chunk in split_code(code)]
+    chunks = [chunk for _, codes in segments for code, _ in codes for chunk in split_code(code)]
     book.code(setup_code(_images_needed(chunks)), added=True)
     if not segments:
         return _finish(book)
@@ -112,9 +115,10 @@ def build_notebook(session: Session, pack: LessonPack, today: datetime.date | No
     for state_id, codes in segments:
         book.markdown(_heading(pack, state_id, again=state_id in seen))
         seen.add(state_id)
-        for code in codes:
+        for code, records in codes:
+            unused = list(records)  # what ran, in the order of the actions this code joins
             for chunk in split_code(code):
-                _add_learner_code(book, chunk, fit_runs)
+                _add_learner_code(book, chunk, fit_runs, unused)
 
     if book.model_code is not None:
         _add_final_model_cell(book, session)
@@ -205,19 +209,24 @@ def patch_code(code: str) -> tuple[str, list[str]]:
     return code, reasons
 
 
-def _segments(log: list[dict[str, str]], visited: list[str]) -> list[tuple[str, list[str]]]:
-    """(state, [code, ...]) in the order the learner went, with visited steps that ran no code."""
-    grouped: list[tuple[str, list[str]]] = []
+Logged = tuple[str, list[dict[str, Any]]]  # one code_log entry's code and records
+
+
+def _segments(log: list[dict[str, Any]], visited: list[str]) -> list[tuple[str, list[Logged]]]:
+    """(state, [(code, records), ...]) in the order the learner went, with visited steps that
+    ran no code. An entry logged before there were records has none."""
+    grouped: list[tuple[str, list[Logged]]] = []
     for entry in log:
         code = str(entry.get("code") or "").strip()
         if not code:
             continue
         state = str(entry.get("state") or "")
+        logged = (code, [dict(record) for record in entry.get("records") or []])
         if grouped and grouped[-1][0] == state:
-            grouped[-1][1].append(code)
+            grouped[-1][1].append(logged)
         else:
-            grouped.append((state, [code]))
-    ordered: list[tuple[str, list[str]]] = []
+            grouped.append((state, [logged]))
+    ordered: list[tuple[str, list[Logged]]] = []
     emitted: set[str] = set()
     position = 0  # how far along `visited` the segments so far have come
     for state, codes in grouped:
@@ -263,10 +272,13 @@ def _runs_for_fits(runs: list[Run], chunks: list[str]) -> list[Run | None]:
     return list(runs) if len(runs) == fits else [None] * fits
 
 
-def _add_learner_code(book: _Notebook, chunk: str, fit_runs: list[Run | None]) -> None:
+def _add_learner_code(book: _Notebook, chunk: str, fit_runs: list[Run | None],
+                      records: list[dict[str, Any]]) -> None:
     defines = "model = tf.keras.Sequential(" in chunk
     compiles = "model.compile(" in chunk
     fits = "model.fit(" in chunk
+    built = _take(records, ("build_model", "new_experiment")) if defines else None
+    trained = _take(records, ("train",)) if fits else None
     if chunk == book.last_learner_code and not fits:  # a repeat changes nothing; a fit trains more
         return
     book.last_learner_code = chunk
@@ -285,18 +297,19 @@ def _add_learner_code(book: _Notebook, chunk: str, fit_runs: list[Run | None]) -
         code, reasons = patch_code(f"{model}\n\n{book.last_compile}")
         book.code("# Added by the export: the model the tutor built for you here.\n" + code,
                   added=True, patched=reasons)
-        book.model_code, book.compiled = model, True
+        book.model_code, book.model_spec, book.compiled = model, ModelSpec(), True
     if fits and not book.compiled:
         book.code("# Added by the export: the tutor compiled your model before training.\n"
                   + book.last_compile, added=True)
         book.compiled = True
 
     if defines and compiles:
-        book.markdown(f"**New experiment:** {_spec_from_code(chunk).describe()}, a fresh model, "
+        book.markdown(f"**New experiment:** {_spec_of(chunk, built).describe()}, a fresh model, "
                       "compiled again.")
     if fits:
         run = fit_runs[book.fits] if book.fits < len(fit_runs) else None
-        book.markdown(_fit_note(chunk, run))
+        settings = codegen.settings_from_record(trained["settings"]) if trained else None
+        book.markdown(_fit_note(chunk, run, settings))
         book.fits += 1
     elif book.scaled_fit and "model.predict" in chunk and "_scaled" not in chunk:
         book.markdown("Your model learned from pixels divided by 255, and the tutor gave it scaled "
@@ -308,6 +321,7 @@ def _add_learner_code(book: _Notebook, chunk: str, fit_runs: list[Run | None]) -
 
     if defines:
         book.model_code, book.compiled = chunk, compiles
+        book.model_spec = _spec_of(chunk, built)
     if compiles:
         book.compiled = True
         match = re.search(r"^model\.compile\(.*?^\)", chunk, re.M | re.S)
@@ -319,23 +333,30 @@ def _add_learner_code(book: _Notebook, chunk: str, fit_runs: list[Run | None]) -
         book.code(RESLICE_CODE, added=True)
 
 
-def _spec_from_code(code: str) -> ModelSpec:
-    """The ModelSpec whose `codegen.model_code` is `code` (read back from its layer lines)."""
-    hidden = tuple(
-        (int(units), activation)
-        for units, activation in re.findall(r"Dense\((\d+), activation='(\w+)'\)", code)
-    )
-    return ModelSpec(hidden=hidden, convolutional="Conv2D(" in code)
+def _take(records: list[dict[str, Any]], tools: tuple[str, ...]) -> dict[str, Any] | None:
+    """The first record not yet used of one of these tools (removed from `records`), if any."""
+    for number, record in enumerate(records):
+        if record.get("tool") in tools:
+            return records.pop(number)
+    return None
 
 
-def _fit_note(code: str, run: Run | None) -> str:
-    epochs = int(re.search(r"epochs=(\d+)", code).group(1)) if "epochs=" in code else 1
-    batch = re.search(r"batch_size=(\d+)", code)
-    part = re.search(r"\[:(\d+)\]", code)
-    images = f"the first {int(part.group(1)):,} training images" if part else "all training images"
-    pixels = "pixels scaled to 0-1" if "_scaled" in code else "raw 0-255 pixels"
-    text = (f"You trained for {epochs} epoch{'s' if epochs != 1 else ''} here, on {images}, "
-            f"with {pixels} and batches of {int(batch.group(1)) if batch else 32}.")
+def _spec_of(code: str, record: dict[str, Any] | None) -> ModelSpec:
+    """The spec behind a model's code: its record's, or (an older session) read from the code."""
+    if record is not None and "model" in record:
+        return codegen.spec_from_record(record["model"])
+    return codegen.spec_from_code(code)
+
+
+def _fit_note(code: str, run: Run | None, settings: TrainSettings | None = None) -> str:
+    """What a fit cell does, from the settings it ran with (else, an older session, its code)."""
+    if settings is None:
+        settings = codegen.settings_from_code(code)
+    part = settings.train_slice
+    images = f"the first {part:,} training images" if part else "all training images"
+    pixels = "pixels scaled to 0-1" if settings.scaled else "raw 0-255 pixels"
+    text = (f"You trained for {settings.epochs} epoch{'s' if settings.epochs != 1 else ''} here, "
+            f"on {images}, with {pixels} and batches of {settings.batch_size}.")
     if run is not None:
         if run.diverged:
             text += (" In the tutor the loss became NaN and the tutor put your earlier weights "
@@ -380,8 +401,7 @@ def closing_markdown(session: Session, book: _Notebook | None = None) -> str:
         lines.append("You have not trained a model yet: say `train for 5 epochs` in the tutor.")
     if session.model is not None:
         lines += ["", f"Your model at the end: {session.model_spec.describe()}."]
-        if book is not None and book.model_code is not None and \
-                _spec_from_code(book.model_code) != session.model_spec:
+        if book is not None and book.model_spec is not None and book.model_spec != session.model_spec:
             lines.append("The tutor restored an earlier run for you (`use run N`), which this "
                          "notebook does not replay, so its last model is the one built last.")
     lines += ["", "Numbers in a re-run differ a little: every training starts from new random "

@@ -80,3 +80,6 @@ class Reply:
     # lesson, tool, answer, help, check, flashcard, training or error
     kind: str = "lesson"
     files: list[str] = field(default_factory=list)  # downloads, e.g. the exported notebook
+    # What ran, one plain dict per action whose code is in `code`, in order: the tool's name and
+    # its settings (`tutor.ml.codegen.record`), so an export reads them instead of the code.
+    records: list[dict[str, Any]] = field(default_factory=list)

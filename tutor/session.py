@@ -74,7 +74,8 @@ class Session:
     check_attempts: dict[str, int] = field(default_factory=dict)
     checks_passed: dict[str, bool] = field(default_factory=dict)
     transcript: list[dict[str, str]] = field(default_factory=list)
-    code_log: list[dict[str, str]] = field(default_factory=list)  # every piece of code that ran
+    # every piece of code that ran: {"state", "kind", "code", "records"}; older saves lack "records"
+    code_log: list[dict[str, Any]] = field(default_factory=list)
     rng: random.Random = field(default_factory=random.Random, repr=False)
     slots: Any = field(default=None, repr=False)  # the Tutor's shared TrainingSlots (runtime only)
     request_times: list[float] = field(default_factory=list, repr=False)  # for the rate limit

@@ -335,7 +335,7 @@ class Agent:
             if session.card_queue:
                 following = lesson._card_reply(session, *session.card_queue.pop(0), lead="Next card. ")
                 yield Reply(text=text + "\n\n" + following.text, code=following.code,
-                            figures=following.figures, kind="flashcard",
+                            figures=following.figures, kind="flashcard", records=following.records,
                             options=self.options_for(session))
                 return
             yield Reply(text=text, kind="flashcard")
@@ -419,6 +419,7 @@ def _merge_into(block: Reply, other: Reply) -> None:
         block.text = f"{block.text}\n\n{other.text}".strip()
     if other.code:
         block.code = f"{block.code}\n\n{other.code}" if block.code else other.code
+        block.records.extend(other.records)
     block.figures.extend(other.figures)
     if other.progress is not None:
         block.progress = other.progress

@@ -3,15 +3,48 @@
 Each builder in `tutor.ml.backend` has a twin here that writes the code it runs (`build_model`
 and `model_code`, `compile_model` and `compile_code`, `train` and `fit_code`), so the learner
 sees exactly the code behind every result. Plain strings only: nothing here imports Keras.
+`record` writes, beside such code, what ran and with which settings as plain data, so that
+a notebook export reads the settings instead of parsing them back out of the code; the
+readers `spec_from_code` and `settings_from_code` remain for sessions saved before records.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
 
 from tutor.ml.backend import VALIDATION_BATCH_SIZE, ModelSpec, TrainSettings
 
 GPU_CODE = "import tensorflow as tf\n\ntf.config.list_physical_devices('GPU')"
 NOTEBOOK_MODEL = ModelSpec()  # the defaults are the notebook's: one Dense layer,
 NOTEBOOK_SETTINGS = TrainSettings()  # raw pixels, Adam, batch 32
+
+
+def record(tool: str, spec: ModelSpec | None = None, settings: TrainSettings | None = None,
+           **details: Any) -> dict[str, Any]:
+    """What one action ran, as JSON-safe data: the tool's name, the model spec and training
+    settings it used (as `dataclasses.asdict` gives them) and any details, e.g. an image index."""
+    entry: dict[str, Any] = {"tool": tool, **details}
+    if spec is not None:
+        entry["model"] = {"hidden": [list(layer) for layer in spec.hidden],
+                          "convolutional": spec.convolutional}
+    if settings is not None:
+        entry["settings"] = dataclasses.asdict(settings)
+    return entry
+
+
+def spec_from_record(plain: Mapping[str, Any]) -> ModelSpec:
+    """The ModelSpec a `record`'s "model" describes (lists back to tuples)."""
+    hidden = tuple((int(units), str(activation)) for units, activation in plain.get("hidden", ()))
+    return ModelSpec(hidden=hidden, convolutional=bool(plain.get("convolutional", False)))
+
+
+def settings_from_record(plain: Mapping[str, Any]) -> TrainSettings:
+    """The TrainSettings a `record`'s "settings" describe (unknown keys are left out)."""
+    known = {item.name for item in dataclasses.fields(TrainSettings)}
+    return TrainSettings(**{key: value for key, value in plain.items() if key in known})
 
 
 def model_code(spec: ModelSpec = NOTEBOOK_MODEL) -> str:
@@ -94,3 +127,22 @@ def fit_code(settings: TrainSettings = NOTEBOOK_SETTINGS) -> str:
         ]
     lines.append(")")
     return "\n".join(lines)
+
+
+def spec_from_code(code: str) -> ModelSpec:
+    """The ModelSpec whose `model_code` is `code` (read back from its layer lines)."""
+    hidden = tuple(
+        (int(units), activation)
+        for units, activation in re.findall(r"Dense\((\d+), activation='(\w+)'\)", code)
+    )
+    return ModelSpec(hidden=hidden, convolutional="Conv2D(" in code)
+
+
+def settings_from_code(code: str) -> TrainSettings:
+    """The epochs, batch size, slice and scaling a `fit_code` cell trains with (the rest default)."""
+    epochs = re.search(r"epochs=(\d+)", code)
+    batch = re.search(r"\bbatch_size=(\d+)", code)  # not validation_batch_size
+    part = re.search(r"\[:(\d+)\]", code)
+    return TrainSettings(epochs=int(epochs.group(1)) if epochs else 1,
+                         batch_size=int(batch.group(1)) if batch else 32, scaled="_scaled" in code,
+                         train_slice=int(part.group(1)) if part else None)

@@ -158,7 +158,8 @@ def new_experiment(
         + f"{runs} Say `train for 5 epochs` (or `train for 1 epoch` for the CNN) to find out."
     )
     code = codegen.model_code(spec) + "\n\n" + codegen.compile_code(settings)
-    return Reply(text=text, code=code, kind="tool")
+    return Reply(text=text, code=code, kind="tool",
+                 records=[codegen.record("new_experiment", spec=spec, settings=settings)])
 
 
 def _settings_line(settings: TrainSettings) -> str:
@@ -262,7 +263,7 @@ def weight_maps(session: Session) -> Reply:
             "    plt.subplot(2, 5, neuron + 1)\n"
             "    plt.imshow(weights[:, neuron].reshape(28, 28), cmap='RdBu_r')")
     return Reply(text=text, code=code, figures=[model_plots.weight_maps(weights, CLASS_NAMES)],
-                 kind="tool")
+                 kind="tool", records=[codegen.record("weight_maps")])
 
 
 @tool
@@ -280,7 +281,7 @@ def confusion_matrix(session: Session) -> Reply:
     code = ("predicted = model.predict(valid_images).argmax(axis=1)\n"
             "tf.math.confusion_matrix(valid_labels, predicted)")
     return Reply(text=text, code=code, figures=[model_plots.confusion_matrix(matrix, CLASS_NAMES)],
-                 kind="tool")
+                 kind="tool", records=[codegen.record("confusion_matrix")])
 
 
 @tool

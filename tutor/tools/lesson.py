@@ -57,7 +57,8 @@ def check_gpu(session: Session) -> Reply:
         text = f"TensorFlow found {len(devices)} GPU(s): {', '.join(devices)}. Training will use it."
     else:
         text = "TensorFlow found **no GPU** on this machine (`[]`), so the CPU will do the maths.\n"
-    return Reply(text=text, code=codegen.GPU_CODE + f"\n# -> {devices!r}", kind="tool")
+    return Reply(text=text, code=codegen.GPU_CODE + f"\n# -> {devices!r}", kind="tool",
+                 records=[codegen.record("check_gpu", devices=list(devices))])
 
 
 @tool
@@ -70,7 +71,8 @@ def load_data(session: Session) -> Reply:
         f"{int(dataset.train_images.max())}, labels 0-9. Here are the first 25 flashcards."
     )
     figure = picture_plots.sample_grid(dataset.train_images, dataset.train_labels, CLASS_NAMES)
-    return Reply(text=text, code=data.LOAD_CODE, figures=[figure], kind="tool")
+    return Reply(text=text, code=data.LOAD_CODE, figures=[figure], kind="tool",
+                 records=[codegen.record("load_data")])
 
 
 @tool
@@ -88,7 +90,8 @@ def show_image(session: Session, split: Split = "train", index: int = 42) -> Rep
         images[index], f"{SPLIT_NAMES[split].capitalize()} image {index}: {name}", name
     )
     text = f"{SPLIT_NAMES[split].capitalize()} image {index} is label {label}, **{name}**."
-    return Reply(text=text, code=_image_code(split, index), figures=[figure], kind="tool")
+    return Reply(text=text, code=_image_code(split, index), figures=[figure], kind="tool",
+                 records=[codegen.record("show_image", split=split, index=index)])
 
 
 def _image_code(split: str, index: int) -> str:
@@ -112,7 +115,8 @@ def _card_reply(session: Session, split: str, index: int, lead: str = "") -> Rep
         f"{lead}**Flashcard: {SPLIT_NAMES[split]} image {index}.** What is it? "
         "Type the label number (0-9) or the class name."
     )
-    return Reply(text=text, code=_image_code(split, index), figures=[figure], kind="flashcard")
+    return Reply(text=text, code=_image_code(split, index), figures=[figure], kind="flashcard",
+                 records=[codegen.record("flashcard", split=split, index=index)])
 
 
 @tool
@@ -189,7 +193,8 @@ def show_pixels(session: Session, split: Split = "train", index: int = 42) -> Re
     )
     figure = picture_plots.image_with_colorbar(image, f"{SPLIT_NAMES[split].capitalize()} image {index}",
                                                CLASS_NAMES[int(labels[index])])
-    return Reply(text=text, code=f"{_array_name(split)}[{index}]", figures=[figure], kind="tool")
+    return Reply(text=text, code=f"{_array_name(split)}[{index}]", figures=[figure], kind="tool",
+                 records=[codegen.record("show_pixels", split=split, index=index)])
 
 
 def model_inputs(session: Session, images: np.ndarray) -> np.ndarray:
@@ -230,7 +235,8 @@ def build_model(session: Session, fresh: bool = False) -> Reply:
     )
     figure = model_plots.model_diagram(rows)
     code = None if kept else codegen.model_code(session.model_spec)
-    return Reply(text=lead, code=code, figures=[figure], kind="tool")
+    records = [] if kept else [codegen.record("build_model", spec=session.model_spec)]
+    return Reply(text=lead, code=code, figures=[figure], kind="tool", records=records)
 
 
 @tool
@@ -249,7 +255,7 @@ def summary(session: Session) -> Reply:
     explanation = _parameter_explanation(rows, total)
     text = " ".join(notes) + f"\n\n```text\n{text_summary}\n```\n\n{explanation}"
     return Reply(text=text.strip(), code="model.summary()", figures=[model_plots.model_diagram(rows)],
-                 kind="tool")
+                 kind="tool", records=[codegen.record("summary")])
 
 
 def _parameter_explanation(rows: list[dict[str, Any]], total: int) -> str:
@@ -290,7 +296,8 @@ def compile_model(session: Session) -> Reply:
         "correct them (the optimizer)."
     )
     text = " ".join([*notes, compiled])
-    return Reply(text=text, code=codegen.compile_code(session.settings), kind="tool")
+    return Reply(text=text, code=codegen.compile_code(session.settings), kind="tool",
+                 records=[codegen.record("compile_model", settings=session.settings)])
 
 
 def _untrained_note(session: Session) -> str:
@@ -333,7 +340,8 @@ def predict_first_ten(session: Session) -> Reply:
         + _untrained_note(session)
     )
     scale = " / 255.0" if session.settings.scaled else ""
-    return Reply(text=text.strip(), code=f"model.predict(train_images[0:10]{scale})", kind="tool")
+    return Reply(text=text.strip(), code=f"model.predict(train_images[0:10]{scale})", kind="tool",
+                 records=[codegen.record("predict_first_ten", scaled=bool(scale))])
 
 
 @tool
@@ -379,7 +387,8 @@ def predict_image(session: Session, split: Split = "train", index: int = 8675) -
         model_plots.output_bars(logits, CLASS_NAMES, true,
                                 title=f"Ten outputs for {SPLIT_NAMES[split]} image {index}"),
     ]
-    return Reply(text=text.strip(), code=code, figures=figures, kind="tool")
+    record = codegen.record("predict_image", split=split, index=index, scaled=session.settings.scaled)
+    return Reply(text=text.strip(), code=code, figures=figures, kind="tool", records=[record])
 
 
 def warm_up() -> None:

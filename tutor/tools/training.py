@@ -14,6 +14,7 @@ import os
 import queue
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 from tutor.figures import curve_plots
 from tutor.ml import backend, codegen, data
@@ -100,12 +101,13 @@ def _train_stream(
     session.training = job
     job.thread.start()
     code = codegen.fit_code(settings)
+    records = [codegen.record("train", spec=session.model_spec, settings=settings)]
     lead = " ".join(notes)
     steps = settings.steps_per_epoch(len(dataset.train_images))
     yield Reply(
         text=(lead + " " if lead else "")
         + f"Training for {settings.epochs} epoch(s), {steps:,} steps each...",
-        code=code,
+        code=code, records=records,
         progress=Progress(1, settings.epochs, 0, steps),
         final=False,
         kind="training",
@@ -116,7 +118,7 @@ def _train_stream(
             yield Reply(
                 text=f"Waiting for a free training slot: you are number {item[1]} in the queue. "
                 "Ask me anything meanwhile, or press Stop to cancel.",
-                code=code,
+                code=code, records=records,
                 progress=Progress(0, settings.epochs, 0, steps),
                 final=False,
                 kind="training",
@@ -126,7 +128,7 @@ def _train_stream(
             progress = Progress(item.epoch, item.epochs, item.step, item.steps, item.history)
             yield Reply(  # the history is in the progress: a page draws its live curve from it
                 text=_progress_line(item),
-                code=code,
+                code=code, records=records,
                 progress=progress,
                 final=False,
                 kind="training",
@@ -136,12 +138,12 @@ def _train_stream(
             yield Reply(
                 text="Training failed, and your model is as it was before. "
                 "You can try again, or ask me what went wrong.",
-                code=code,
+                code=code, records=records,
                 kind="error",
             )
             return
         job.thread.join(timeout=10)  # so the next command never sees this training as running
-        yield _training_done(session, settings, item, code, start_epoch)
+        yield _training_done(session, settings, item, code, records, start_epoch)
         return
 
 
@@ -199,6 +201,7 @@ def _training_done(
     settings: backend.TrainSettings,
     result: backend.TrainingResult,
     code: str,
+    records: list[dict[str, Any]],
     start_epoch: int,
 ) -> Reply:
     if result.diverged:
@@ -206,12 +209,12 @@ def _training_done(
             text="The loss became NaN (not a number): the updates grew so big that the numbers "
             "overflowed. I put back the model you had before this training. A smaller learning "
             "rate or scaled pixels avoid this.",
-            code=code,
+            code=code, records=records,
             kind="error",
         )
     if result.stopped and not result.history:
         return Reply(text="Training stopped early, before any epoch finished. Your model is as it was.",
-                     code=code, kind="training",
+                     code=code, records=records, kind="training",
                      progress=Progress(0, settings.epochs, 0, 0, [], done=True, stopped=True))
     history = session.history
     rows = [
@@ -234,12 +237,12 @@ def _training_done(
     last = result.history[-1] if result.history else {}
     return Reply(
         text=text,
-        code=code,
+        code=code, records=records,
         figures=figures,
         progress=Progress(len(result.history), settings.epochs, 0, 0, list(result.history),
                           done=True, stopped=result.stopped),
         kind="training",
-    ) if last or result.stopped else Reply(text=text, code=code, kind="training")
+    ) if last or result.stopped else Reply(text=text, code=code, records=records, kind="training")
 
 
 def explain_history(history: list[dict[str, float]], settings: backend.TrainSettings) -> str:
