@@ -52,6 +52,31 @@ class TrainingJob:
 
 
 @dataclass
+class Dialogue:
+    """What the conversation is about right now, so that a follow-up ("why?", "simpler please",
+    "and the bias?") is read against it. Saved with the learner's progress."""
+
+    topic: str = ""  # the knowledge key last explained ("glossary:bias"), or "" for none
+    kind: str = ""  # what the last answer was about: concept, comparison, figure, run, check
+    subjects: list[str] = field(default_factory=list)  # glossary terms of the last answer
+    question: str = ""  # the learner's last question, as typed
+    answer: str = ""  # the text of the last answer
+    depth: int = 0  # how many "tell me more" steps deep into the topic
+    guided: bool = False  # the last reply was a guiding question (never twice in a row)
+    guided_for: str = ""  # the question a guiding question stands in front of
+    offers: list[str] = field(default_factory=list)  # messages offered as "did you mean" buttons
+
+    def remember(self, topic: str, kind: str, question: str, answer: str,
+                 subjects: list[str] | None = None) -> None:
+        """Make this answer the one the next follow-up refers to."""
+        self.topic, self.kind, self.question, self.answer = topic, kind, question, answer
+        self.subjects = list(subjects or [])
+        self.depth = 0
+        self.guided = False
+        self.guided_for = ""
+
+
+@dataclass
 class Session:
     """One learner's lesson position, model, runs, flashcards and checks."""
 
@@ -76,6 +101,7 @@ class Session:
     transcript: list[dict[str, str]] = field(default_factory=list)
     # every piece of code that ran: {"state", "kind", "code", "records"}; older saves lack "records"
     code_log: list[dict[str, Any]] = field(default_factory=list)
+    dialogue: Dialogue = field(default_factory=Dialogue)
     rng: random.Random = field(default_factory=random.Random, repr=False)
     slots: Any = field(default=None, repr=False)  # the Tutor's shared TrainingSlots (runtime only)
     request_times: list[float] = field(default_factory=list, repr=False)  # for the rate limit

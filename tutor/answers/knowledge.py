@@ -64,6 +64,13 @@ class Passage:
     search_text: str
     related: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
+    # glossary entries only: the parts a follow-up asks for ("simpler", "why", "an example");
+    # empty where the entry has none, and `short` + `long` is the whole explanation
+    short: str = ""
+    long: str = ""
+    simple: str = ""
+    why: str = ""
+    example: str = ""
 
 
 @dataclass
@@ -254,6 +261,11 @@ def _glossary_passages(path: Path) -> list[Passage]:
                 search_text=f"{names} {names} {names} {entry['short']} {entry.get('long', '')}",
                 related=tuple(str(item) for item in entry.get("related") or []),
                 names=tuple(_name_form(name) for name in sorted({term, *aliases}, key=len)),
+                short=str(entry["short"]).strip(),
+                long=" ".join(str(entry.get("long") or "").split()),
+                simple=" ".join(str(entry.get("simple") or "").split()),
+                why=" ".join(str(entry.get("why") or "").split()),
+                example=" ".join(str(entry.get("example") or "").split()),
             )
         )
     return passages

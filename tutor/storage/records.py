@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from tutor.ml.backend import ModelSpec, TrainSettings
-from tutor.session import Run, Session
+from tutor.session import Dialogue, Run, Session
 
 RECORD_FORMAT = 1  # the layout of the JSON record; session_from_record reads this one and older
 
@@ -52,6 +52,12 @@ def _spec_from(record: Mapping[str, Any] | None) -> ModelSpec:
 def _settings_from(record: Mapping[str, Any] | None) -> TrainSettings:
     known = {item.name for item in dataclasses.fields(TrainSettings)}
     return TrainSettings(**{key: value for key, value in (record or {}).items() if key in known})
+
+
+def _dialogue_from(record: Mapping[str, Any] | None) -> Dialogue:
+    """The saved dialogue state; unknown keys (a newer save) are dropped, none gives a fresh one."""
+    known = {item.name for item in dataclasses.fields(Dialogue)}
+    return Dialogue(**{key: value for key, value in (record or {}).items() if key in known})
 
 
 def _run_record(run: Run) -> dict[str, Any]:
@@ -104,6 +110,7 @@ def record_and_runs(session: Session) -> tuple[dict[str, Any], list[Run]]:
         "checks_passed": _plain(session.checks_passed),
         "transcript": _plain(session.transcript),
         "code_log": _plain(session.code_log),
+        "dialogue": _plain(session.dialogue),
     }
     return record, runs
 
@@ -139,6 +146,7 @@ def session_from_record(record: Mapping[str, Any]) -> Session:
         checks_passed={str(key): bool(value) for key, value in record.get("checks_passed", {}).items()},
         transcript=[dict(message) for message in record.get("transcript", [])],
         code_log=[dict(entry) for entry in record.get("code_log", [])],
+        dialogue=_dialogue_from(record.get("dialogue")),
     )
     if record.get("id"):
         session.id = str(record["id"])
