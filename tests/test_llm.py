@@ -24,7 +24,8 @@ import pytest
 
 from tests.llm_server import ChatCompletionsServer
 from tutor import Tutor
-from tutor.answers.llm import FALLBACK_NOTICE, LLM_TOOLS, MAX_ROUNDS
+from tutor.answers import claims
+from tutor.answers.llm import FALLBACK_NOTICE, LLM_TOOLS, MAX_ROUNDS, REPLACED_NOTICE
 from tutor.answers.providers import (
     BASE_URL_VARIABLE,
     KEY_VARIABLE,
@@ -39,7 +40,8 @@ from tutor.answers.providers import (
 )
 
 QUESTION = "what is a logit?"
-IMAGE_QUESTION = "can you show me what validation picture 6174 looks like?"
+# a question the model answers with a tool of its choice ("show me image N" goes to the tool itself)
+IMAGE_QUESTION = "is there a sneaker among the validation pictures?"
 SNEAKER_CALL = {"split": "valid", "index": 6174}
 OFFERED_TOOLS = {*LLM_TOOLS, "go_to_step"}
 
@@ -162,18 +164,17 @@ def assert_fell_back(tutor: Tutor, session, replies: list, message: str = QUESTI
 # ----- unit tests: a queued fake model -------------------------------------------------------------
 
 
-def test_a_question_streams_the_models_text(connect):
-    fake = FakeProvider([TextDelta("A logit "), TextDelta("is a raw score "), TextDelta("before softmax.")])
+def test_a_question_streams_the_models_text_one_checked_sentence_at_a_time(connect):
+    fake = FakeProvider([TextDelta("A logit is a raw "), TextDelta("score. It comes "),
+                         TextDelta("before softmax.")])
     tutor = connect(fake)
     session = started(tutor)
 
     replies = turn(tutor, session, QUESTION)
 
-    assert [reply.text for reply in partials(replies)] == [
-        "A logit ", "A logit is a raw score ", "A logit is a raw score before softmax."
-    ]
+    assert [reply.text for reply in partials(replies)] == ["A logit is a raw score."]
     (answer,) = finals(replies)
-    assert answer.text == "A logit is a raw score before softmax."
+    assert answer.text == "A logit is a raw score. It comes before softmax."
     assert answer.kind == "answer" and answer.options and answer.state == "intro"
     assert not fake.queue and len(fake.calls) == 1
 
@@ -220,7 +221,7 @@ def test_a_tool_error_goes_back_to_the_model_as_text(connect):
     tutor = connect(fake)
     session = started(tutor)
 
-    replies = turn(tutor, session, "show me what validation picture 99999 looks like, please")
+    replies = turn(tutor, session, "what does the very last validation picture look like?")
 
     assert figure_alts(replies) == []
     assert finals(replies)[-1].text == "Oops, the validation set stops at 9,999."
@@ -376,16 +377,17 @@ def real_provider(server: ChatCompletionsServer, timeout: float = 3.0,
 
 
 def test_streamed_text_arrives_in_pieces(connect, llm_server):
-    text = ("A logit is the raw score the model gives each class, before softmax turns the ten "
-            "scores into probabilities.")
+    text = ("A logit is the raw score the model gives each class. Softmax turns the ten scores "
+            "into probabilities. The biggest logit wins. So a logit is a score, not a chance. "
+            "Each of our ten neurons makes one.")
     llm_server.enqueue_text(text)
     tutor = connect(real_provider(llm_server))
     session = started(tutor)
 
     replies = turn(tutor, session, QUESTION)
 
-    pieces = [reply.text for reply in partials(replies)]
-    assert len(pieces) >= 5
+    pieces = [reply.text for reply in partials(replies)]  # each finished sentence, once checked
+    assert len(pieces) >= 4
     for shorter, longer in itertools.pairwise(pieces):
         assert longer.startswith(shorter) and len(longer) > len(shorter)
     assert pieces[-1] == text
@@ -415,8 +417,6 @@ def test_a_free_form_image_request_runs_the_tool_then_streams_text(connect, llm_
 
     shown = finals(replies)[0]
     assert len(shown.figures) == 1 and "Sneaker" in shown.figures[0].alt
-    after = replies[replies.index(shown) + 1:]
-    assert len(partials(after)) >= 3
     assert finals(replies)[-1].text == "That is validation image 6174, a sneaker (label 7)."
     assert llm_server.pending == 0
 
@@ -571,6 +571,155 @@ def test_a_malformed_stream_never_becomes_an_error_reply(connect, llm_server, li
     last = finals(replies)[-1]
     assert last.kind == "answer" and last.options
     assert "Something went wrong" not in last.text
+
+
+# ----- what the learner sees is checked: entities, figures, actions, the dialogue -------------------
+
+EPOCH_QUESTION = "how many steps are in an epoch?"
+NEURON_QUESTION = "how many neurons does our model have?"
+
+
+def replaced_text(tutor: Tutor, session, message: str, claim: str) -> str:
+    return f"{REPLACED_NOTICE.format(claim=claim)}\n\n{offline_answer(tutor, session, message)}"
+
+
+def test_html_entities_in_the_models_text_are_unescaped(connect, llm_server):
+    llm_server.enqueue_text("Don&#39;t worry: a logit is just a raw score &amp; nothing more. "
+                            "Softmax turns scores into &quot;chances&quot;.")
+    tutor = connect(real_provider(llm_server))
+    session = started(tutor)
+
+    replies = turn(tutor, session, QUESTION)
+
+    assert finals(replies)[-1].text == ("Don't worry: a logit is just a raw score & nothing more. "
+                                        'Softmax turns scores into "chances".')
+    assert not any("&#39;" in reply.text or "&amp;" in reply.text for reply in replies)
+
+
+@pytest.mark.parametrize(
+    ("message", "answer", "claim"),
+    [
+        (EPOCH_QUESTION, "An epoch is one pass over the 60,000 training images. It has 4 steps.", "4 steps"),
+        (EPOCH_QUESTION, "The bar in an epoch shows 1875/1875 = 4x the steps.", "1875/1875 = 4"),
+        (NEURON_QUESTION, "Our model is tiny: we only use two neurons.", "two neurons"),
+        (NEURON_QUESTION, "Our model is tiny. We only use two.", "two"),
+    ],
+    ids=["4-steps", "bad-arithmetic", "two-neurons", "bare-two"],
+)
+def test_an_answer_that_contradicts_the_lessons_figures_is_replaced(connect, llm_server, message,
+                                                                     answer, claim):
+    llm_server.enqueue_text(answer)
+    tutor = connect(real_provider(llm_server))
+    session = started(tutor)
+
+    replies = turn(tutor, session, message)
+
+    last = finals(replies)[-1]
+    assert last.text == replaced_text(tutor, session, message, claim)
+    assert last.kind == "answer" and last.options
+    wrong = answer.split(". ")[-1]
+    assert not any(wrong in reply.text for reply in replies)  # the wrong sentence never showed
+    assert len(llm_server.requests) == 1
+    assert session.dialogue.question == message
+    assert session.dialogue.answer == offline_answer(tutor, session, message)
+
+
+@pytest.mark.parametrize(
+    ("message", "answer"),
+    [
+        (EPOCH_QUESTION, "An epoch is one pass over all 60,000 training images. With batches of 32 "
+                         "that is 60,000 / 32 = 1,875 steps, shown as 1875/1875."),
+        (NEURON_QUESTION, "Our model has ten neurons, one for each of the 10 classes. Each has 784 "
+                          "weights and 1 bias: 784 x 10 + 10 = 7,850 parameters."),
+        ("what is a bias?", "A bias is the b in y = mx + b: it shifts a neuron's output. Each of our "
+                            "ten neurons has one, so 10 biases next to 7,840 weights."),
+    ],
+    ids=["epoch", "neurons", "bias"],
+)
+def test_an_answer_that_agrees_with_the_lesson_passes_unchanged(connect, llm_server, message, answer):
+    llm_server.enqueue_text(answer)
+    tutor = connect(real_provider(llm_server))
+    session = started(tutor)
+
+    replies = turn(tutor, session, message)
+
+    assert finals(replies)[-1].text == answer
+    assert not any(REPLACED_NOTICE.split("{")[0] in reply.text for reply in replies)
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["can you show me validation image 6174?", "could you show me validation picture six one seven four",
+     "what does validation image 6174 look like?", "what does my model predict for validation image 6174?"],
+)
+def test_an_image_request_goes_to_the_tool_and_never_to_the_model(connect, llm_server, message):
+    llm_server.enqueue_text("Here is some invented code: plt.imshow(x[6174])")
+    tutor = connect(real_provider(llm_server))
+    session = started(tutor)
+
+    replies = turn(tutor, session, message)
+
+    assert any("Sneaker" in alt for alt in figure_alts(replies)), [r.text for r in replies]
+    assert any("6174" in (reply.code or "") for reply in finals(replies))
+    assert llm_server.requests == [] and llm_server.pending == 1
+    assert not any("invented" in reply.text for reply in replies)
+
+
+def test_an_image_out_of_range_is_an_answer_not_a_model_call(connect, llm_server):
+    tutor = connect(real_provider(llm_server))
+    session = started(tutor)
+
+    replies = turn(tutor, session, "can you show me validation image 99999?")
+
+    assert figure_alts(replies) == [] and "out of range" in finals(replies)[-1].text
+    assert llm_server.requests == []
+
+
+def test_the_last_question_and_answer_go_with_the_next_request(connect, llm_server):
+    llm_server.enqueue_text("A logit is a raw score.")
+    llm_server.enqueue_text("Softmax turns the logits into probabilities.")
+    tutor = connect(real_provider(llm_server))
+    session = started(tutor)
+
+    turn(tutor, session, QUESTION)
+    assert session.dialogue.question == QUESTION and session.dialogue.answer == "A logit is a raw score."
+    assert session.dialogue.kind == "concept" and "logit" in session.dialogue.topic
+    turn(tutor, session, "and where does softmax come in?")
+
+    first, second = llm_server.requests
+    assert [m["role"] for m in first.messages] == ["system", "user"]
+    assert second.messages[1:] == [
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": "A logit is a raw score."},
+        {"role": "user", "content": "and where does softmax come in?"},
+    ]
+    assert session.dialogue.answer == "Softmax turns the logits into probabilities."
+
+
+CHECKS = [  # (question, answer, the claim the checker names, or None)
+    (EPOCH_QUESTION, "An epoch has 1,875 steps: 60,000 / 32 = 1,875. Keras shows 1875/1875.", None),
+    (EPOCH_QUESTION, "Five epochs are 5 x 1,875 = 9,375 steps.", None),
+    (EPOCH_QUESTION, "An epoch has 4 steps.", "4 steps"),
+    (EPOCH_QUESTION, "An epoch is 60,000 / 32 = 2,000 steps.", "60,000 / 32 = 2,000"),
+    (NEURON_QUESTION, "We only use two neurons.", "two neurons"),
+    (NEURON_QUESTION, "Ten, one for each class, and 10 biases.", None),
+    (NEURON_QUESTION, "It has 12 output neurons.", "12 output neurons"),
+    ("what is accuracy?", "Guessing gets 10%, and 0-255 pixels are raw.", None),
+    ("what is accuracy?", "Your model gets 93.4% right.", "model gets 93.4% right"),
+    ("what is a step?", "See step 4, where label 7 (a sneaker) is shown in epoch 2.", None),
+    ("what is a step?", "See step 40 of the lesson.", "See step 40 of the"),
+]
+
+
+@pytest.mark.parametrize(("question", "answer", "claim"), CHECKS)
+def test_the_checker_names_the_figure_that_disagrees(question, answer, claim):
+    passage = ("The steps per epoch is 1,875 for us, because 60,000 training images in batches of 32 "
+               "makes 1,875 batches. Keras shows it as 1875/1875.")
+    known = claims.known_figures([passage, "- model: Flatten → Dense(10)", question],
+                                 claims.count_table([passage, "our ten neurons"]), question=question,
+                                 steps=14)
+    found = claims.check(answer, known)
+    assert (found.claim if found else None) == claim
 
 
 # ----- the loopback server itself -----------------------------------------------------------------

@@ -15,13 +15,15 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from tutor.answers.answerer import Answerer
 from tutor.answers.llm import LLMAnswerer
 from tutor.answers.providers import Provider, provider_from_env
 from tutor.engine.agent import Agent
+from tutor.engine.intents import IntentReader, load_phrasings
 from tutor.engine.lessons import DEFAULT_PACK, LessonPack, load_pack
 from tutor.ml.backend import TrainSettings
 from tutor.ml.slots import TrainingSlots
@@ -65,7 +67,8 @@ class Tutor:
         self.max_messages_per_minute = max_messages_per_minute
         self.store = store if store is not None else Store()  # default: saves nothing
         self.answerer = Answerer(self.pack)
-        self.agent = Agent(self.pack, answer=self.answerer)
+        self.agent = Agent(self.pack, answer=self.answerer, screen=self.answerer.steer_if_needed,
+                           reader=IntentReader(load_phrasings(self.pack.folder), encoder_factory=self._encoder))
         self.provider = provider if provider is not None else provider_from_env()
         if self.provider is not None:
             self.agent.answer = LLMAnswerer(self.provider, self.answerer, self.pack, self.agent.go_to)
@@ -74,6 +77,11 @@ class Tutor:
         self._warm_up_started = False
         self._warm_up_lock = threading.Lock()
         self._spoken_commands: tuple | None = None  # the spoken phrase table, read by the parser
+
+    def _encoder(self) -> Callable[[list[str]], Any] | None:
+        """The sentence encoder the knowledge base loaded (None when it runs on BM25 alone)."""
+        encoder = self.answerer.knowledge.encoder
+        return None if encoder is None else encoder.encode
 
     def warm_up(self, background: bool = True, voice: bool = True) -> None:
         """Import TensorFlow and load the data set ahead of the first learner who needs them,
@@ -100,6 +108,8 @@ class Tutor:
                 self._ready.set()
             try:
                 _ = self.answerer.knowledge  # index (and embed) the glossary ahead of questions
+                if self.agent.reader is not None:  # and the command phrasings, ahead of requests
+                    self.agent.reader.understand("next")
             except Exception:  # the first question will try again and explain
                 log.exception("indexing the knowledge base failed")
 
@@ -356,6 +366,7 @@ def merge_replies(replies: list[Reply]) -> Reply:
     merged.files = [path for reply in replies for path in reply.files]
     merged.options = replies[-1].options
     merged.state = replies[-1].state
+    merged.steered = next((reply.steered for reply in replies if reply.steered), "")
     return merged
 
 

@@ -83,3 +83,6 @@ class Reply:
     # What ran, one plain dict per action whose code is in `code`, in order: the tool's name and
     # its settings (`tutor.ml.codegen.record`), so an export reads them instead of the code.
     records: list[dict[str, Any]] = field(default_factory=list)
+    # the guard's kind (off_topic, injection, hostile, code) when this reply steers the learner
+    # back to the lesson instead of answering; empty for every other reply
+    steered: str = ""

@@ -18,9 +18,13 @@ import threading
 
 import numpy as np
 
+from tutor.answers.comparisons import asks_to_compare, compare
 from tutor.answers.facts import live_answer
+from tutor.answers.followups import answer_follow_up
 from tutor.answers.guard import Guard, guard_for
-from tutor.answers.knowledge import KnowledgeBase, Passage, shared_knowledge
+from tutor.answers.knowledge import KnowledgeBase, Passage, name_form, shared_knowledge
+from tutor.engine.commands import clean_message
+from tutor.engine.followups import read_follow_up
 from tutor.engine.lessons import LessonPack
 from tutor.reply import Reply
 from tutor.session import Session
@@ -31,7 +35,6 @@ MIN_SIMILARITY = 0.3  # below this cosine, the question is about something else 
 #                       off-topic messages score 0.1-0.3, lesson questions 0.3-0.9)
 NAMED_BONUS = 0.2
 GLOSSARY_PRIOR = 0.1
-COMPARE = re.compile(r"\bvs\.?\b|versus|difference|diff\b|compared? (?:to|with)", re.IGNORECASE)
 LOST = re.compile(
     r"(?:don'?t|dont|do not) (?:get|understand)|what are we doing|i'?m lost|confused|what is "
     r"this|where am i|what now|what'?s (?:going on|happening)|huh\??$|what do i do",
@@ -67,12 +70,35 @@ class Answerer:
         steered = self.steer_if_needed(session, text)
         if steered is not None:
             return steered
+        follow_up = read_follow_up(clean_message(text))
+        if follow_up is not None:
+            reply = answer_follow_up(follow_up, session, self.knowledge, self.pack, self.ask)
+            if reply is not None:
+                return reply
         if LOST.search(text) and len(text.split()) <= 8:
             return self._recap(session)
+        return self.ask(session, text)
+
+    def ask(self, session: Session, text: str) -> Reply:
+        """A fresh question (no follow-up): live facts first, then the lesson's knowledge.
+        The answer becomes the conversation's last topic."""
         live = live_answer(session, text)
         if live is not None:
+            named = self.knowledge.named(self.knowledge.correct(text))
+            self._remember(session, text, live, named[0] if named else None, "figure", named)
             return live
         return self._from_knowledge(session, text)
+
+    def _remember(self, session: Session, question: str, reply: Reply, passage: Passage | None,
+                  kind: str, named: list[Passage]) -> None:
+        """Keep the answer as the topic a follow-up refers to (steer-backs are not topics)."""
+        if reply.steered:
+            return
+        lowered = f" {name_form(question)} "
+        subjects = [max((name for name in entry.names if f" {name} " in lowered), key=len, default=entry.title)
+                    for entry in named]
+        session.dialogue.remember(passage.key if passage is not None else "", kind, question, reply.text,
+                                  subjects)
 
     def steer_if_needed(self, session: Session, text: str) -> Reply | None:
         """A steer-back reply for code, instruction-changing or hostile messages, else None.
@@ -119,13 +145,14 @@ class Answerer:
         }
         ranked = sorted(by_key, key=lambda key: -scores[key])
         best = by_key[ranked[0]]
-        if COMPARE.search(text) and len(named) >= 2:
-            others = sorted((passage for passage in named if passage.key != best.key),
-                            key=lambda passage: -scores[passage.key])
-            return Reply(text=f"{self._render(best)}\n\n{self._render(others[0])}", kind="answer")
+        if asks_to_compare(text) and len(named) >= 2:
+            first, second = _in_order(corrected, named[:3])[:2]
+            reply = Reply(text=compare(first, second, session, self.pack.folder), kind="answer")
+            self._remember(session, text, reply, first, "comparison", [first, second])
+            return reply
         parts = [self._render(best)]
         runner_up = next((by_key[key] for key in ranked[1:3]
-                          if by_key[key].kind != best.kind or COMPARE.search(text)), None)
+                          if by_key[key].kind != best.kind or asks_to_compare(text)), None)
         if runner_up is not None and scores[runner_up.key] >= 0.75 * scores[best.key]:
             if runner_up.kind == "lesson":
                 number = self.pack.index(runner_up.state) + 1
@@ -135,7 +162,9 @@ class Answerer:
         where = self._where(best.state)
         if where:
             parts.append(f"*{where}*")
-        return Reply(text="\n\n".join(parts), kind="answer")
+        reply = Reply(text="\n\n".join(parts), kind="answer")
+        self._remember(session, text, reply, best, "concept", named or [best])
+        return reply
 
     def _render(self, passage: Passage) -> str:
         if passage.kind == "glossary":
@@ -163,3 +192,14 @@ class Answerer:
             "that puzzles you."
         )
         return Reply(text=text, kind="answer")
+
+
+def _in_order(text: str, passages: list[Passage]) -> list[Passage]:
+    """Named entries in the order the question names them ("weight vs bias": weight first)."""
+    lowered = f" {name_form(text)} "
+
+    def position(passage: Passage) -> int:
+        places = [lowered.find(f" {name} ") for name in passage.names if f" {name} " in lowered]
+        return min(places) if places else len(lowered)
+
+    return sorted(passages, key=position)

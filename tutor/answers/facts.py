@@ -2,17 +2,21 @@
 
 "How accurate is my model?", "why did my accuracy drop?", "what does it predict for image 42?"
 are answered from the learner's history, settings and model (the prediction through the same
-tool as the lesson), never from canned text. `session_facts` gives the same figures as short
-lines for a language model's prompt.
+tool as the lesson), never from canned text; questions about the data and the learner's settings
+("what is image 42?", "how many images?", "can I make it better?") are answered by
+`tutor.answers.data_facts` first. Each answer's first sentence holds the figure or the yes/no
+asked for. `session_facts` gives the same figures as short lines for a language model's prompt.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import pairwise
 
 import numpy as np
 
+from tutor.answers.data_facts import data_answer
 from tutor.ml import backend, data
 from tutor.reply import Reply
 from tutor.session import Session
@@ -50,14 +54,19 @@ LIVE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                          re.IGNORECASE)),
     ("layers", re.compile(r"(?:hidden layers?|how many layers|what layers|which layers|architecture)"
                           r".*\b(?:my|our|the) (?:model|network)|(?:my|our) (?:model|network)'?s? "
-                          r"(?:layers|architecture)", re.IGNORECASE)),
+                          r"(?:layers|architecture)|^(?:is|are|does|do|has|have)\b.*\b(?:my|our) "
+                          r"(?:model|network)\b.*\b(?:hidden|layers?|cnn|conv\w*)", re.IGNORECASE)),
 ]
+YES_NO = re.compile(r"^(?:\w+,?\s+){0,2}?(?:is|are|does|do|has|have|did)\b", re.IGNORECASE)
 ABOUT_ME = re.compile(r"\b(?:my|mine|our|we|i|it|its|it's)\b", re.IGNORECASE)
 
 
 def live_answer(session: Session, text: str) -> Reply | None:
     """An answer computed from the learner's own model and run, or None when the question
     is not about them (or nothing is measured yet) and the lesson's answer fits better."""
+    reply = data_answer(session, text)
+    if reply is not None:
+        return reply
     for name, pattern in LIVE_PATTERNS:
         match = pattern.search(text)
         if not match:
@@ -65,7 +74,7 @@ def live_answer(session: Session, text: str) -> Reply | None:
         about_model = ("accuracy", "loss", "params", "epochs", "confuse", "overfit", "best")
         if name in about_model and not ABOUT_ME.search(text):
             continue  # "what is accuracy?" is a concept question, not about their model
-        if name not in ("predicted", "time", "layers", "label") and not session.history:
+        if name not in ("predicted", "time", "layers", "label", "params", "epochs") and not session.history:
             continue  # nothing measured yet: the concept answer fits better
         handler = _HANDLERS[name]
         reply = handler(session, match)
@@ -102,18 +111,16 @@ def _live_overfit(session: Session, match: re.Match[str]) -> Reply | None:
     last = session.history[-1]
     train, valid = last.get("accuracy", float("nan")), last.get("val_accuracy", float("nan"))
     gap = train - valid
-    verdict = (
-        "No sign of overfitting yet: the two are close, so what it learned carries over to "
-        "new pictures." if gap < 0.03 else
-        "A small gap: a little overfitting, normal for a model this size." if gap < 0.08 else
-        "A clear gap: it is starting to memorise the training pictures. More epochs would "
-        "widen it; more data or a simpler model would narrow it."
+    figures = (f"your training accuracy is **{train:.1%}** and your validation accuracy, on images "
+               f"it never studied, **{valid:.1%}**")
+    text = (
+        f"No, not so far: {figures}. They are close, so what it learned carries over to new "
+        "pictures." if gap < 0.03 else
+        f"A little: {figures}. A small gap like this is normal for a model this size." if gap < 0.08
+        else f"Yes: {figures}. That clear gap means it is starting to memorise the training "
+        "pictures. More epochs would widen it; more data or a simpler model would narrow it."
     )
-    return Reply(
-        text=f"Compare your training accuracy, **{train:.1%}**, with your validation accuracy, "
-        f"**{valid:.1%}** (images it never studied). {verdict}",
-        kind="answer",
-    )
+    return Reply(text=text, kind="answer")
 
 
 def _live_drop(session: Session, match: re.Match[str]) -> Reply | None:
@@ -167,11 +174,16 @@ def _live_loss(session: Session, match: re.Match[str]) -> Reply | None:
 
 
 def _live_params(session: Session, match: re.Match[str]) -> Reply | None:
-    if session.model is None:
-        return None  # no model yet: a concept answer about parameters fits better
-    with session.model_lock:
-        total = backend.parameter_count(session.model)
-    text = f"Your model has **{total:,}** parameters ({session.model_spec.describe()})."
+    spec = session.model_spec
+    if session.model is not None:
+        with session.model_lock:
+            total = backend.parameter_count(session.model)
+    elif not spec.convolutional:  # not built yet: count what `build the model` will make
+        sizes = [784, *(units for units, _ in spec.hidden), 10]
+        total = sum(inputs * units + units for inputs, units in pairwise(sizes))
+    else:
+        return None  # a CNN not built yet: the concept answer about parameters fits better
+    text = f"Your model has **{total:,}** parameters ({spec.describe()})."
     if total == 7850:
         text += " That is 784 x 10 = 7,840 weights plus 10 biases."
     return Reply(text=text, kind="answer")
@@ -180,7 +192,13 @@ def _live_params(session: Session, match: re.Match[str]) -> Reply | None:
 def _live_layers(session: Session, match: re.Match[str]) -> Reply | None:
     spec = session.model_spec
     hidden = len(spec.hidden)
-    text = f"Your model is **{spec.describe()}**: "
+    lead = ""
+    if YES_NO.search(match.string):  # "does my model have a hidden layer?": yes or no first
+        if re.search(r"\bcnn\b|\bconv", match.string, re.IGNORECASE):
+            lead = "Yes. " if spec.convolutional else "No. "
+        elif re.search(r"\bhidden\b", match.string, re.IGNORECASE):
+            lead = "Yes. " if hidden else "No. "
+    text = f"{lead}Your model is **{spec.describe()}**: "
     if spec.convolutional:
         text += "a small convolutional network that slides 3 x 3 filters over the image."
     elif hidden:
@@ -214,8 +232,11 @@ def _live_best(session: Session, match: re.Match[str]) -> Reply | None:
 
 
 def _live_epochs(session: Session, match: re.Match[str]) -> Reply | None:
+    if re.search(r"\b(?:should|need|enough|recommend\w*|ideal|best)\b", match.string, re.IGNORECASE):
+        return None  # advice, not a count: the lesson's answer fits
     if not session.history:
-        return _not_trained()
+        return Reply(text="**0** so far: your model hasn't trained yet. Say `train for 5 epochs` "
+                     "to start.", kind="answer")
     return Reply(text=f"Your model has trained for **{len(session.history)}** epoch(s).",
                  kind="answer")
 
@@ -229,7 +250,10 @@ def _live_predicted(session: Session, match: re.Match[str]) -> Reply | None:
     if session.is_training:
         return Reply(text="Your model is training right now; ask me again when it finishes.",
                      kind="answer")
+    notes = lesson.ensure_model(session)  # built first, so the answer leads the reply
     reply = lesson.predict_image(session, split, int(index))
+    if notes:
+        reply.text += "\n\n*" + " ".join(notes) + "*"
     reply.kind = "answer"
     return reply
 
@@ -272,14 +296,15 @@ def _live_time(session: Session, match: re.Match[str]) -> Reply | None:
     if session.steps_per_second:
         seconds = epochs * steps / session.steps_per_second
         text = (
-            f"On this machine your model trained at about {session.steps_per_second:,.0f} "
-            f"steps per second, so {epochs} epoch(s) of {steps:,} steps should take about "
-            f"**{seconds:.0f} seconds** (plus a second or two for the validation quiz)."
+            f"About **{seconds:.0f} seconds** for {epochs} epoch(s) of {steps:,} steps, plus a "
+            "second or two for each validation quiz: on this machine your model trained at about "
+            f"{session.steps_per_second:,.0f} steps per second."
         )
     else:
         text = (
-            f"{epochs} epoch(s) of {steps:,} steps usually take 2-4 seconds per epoch on a "
-            "laptop CPU. Train once and I can tell you from your own measured speed."
+            f"About **{2 * epochs}-{4 * epochs} seconds** for {epochs} epoch(s) of {steps:,} "
+            "steps, at the usual 2-4 seconds per epoch on a laptop CPU. Train once and I can "
+            "tell you from your own measured speed."
         )
     return Reply(text=text, kind="answer")
 
@@ -302,7 +327,14 @@ _HANDLERS: dict[str, Callable[[Session, re.Match[str]], Reply | None]] = {
 
 def session_facts(session: Session) -> str:
     """The learner's live figures as short lines, for a language model's prompt."""
-    lines = [f"- model: {session.model_spec.describe()}"]
+    settings = session.settings
+    lines = [
+        f"- model: {session.model_spec.describe()}",
+        f"- settings: {settings.optimizer} at learning rate {settings.base_rate:g}, batch size "
+        f"{settings.batch_size}, training on "
+        f"{f'the first {settings.train_slice:,}' if settings.train_slice else 'all the'} images; "
+        f"{len(session.runs)} run(s) so far",
+    ]
     if session.history:
         last = session.history[-1]
         per_epoch = ", ".join(f"{row.get('val_accuracy', float('nan')):.1%}"

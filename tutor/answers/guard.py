@@ -90,6 +90,7 @@ class Guard:
             text=f"{lead} We're at **{title}**. Ask me anything about it, press a button "
             "below, or type `help` to see what I can do.",
             kind="answer",
+            steered=kind if kind in self.replies else "off_topic",
         )
 
     def steered(self, text: str) -> str | None:

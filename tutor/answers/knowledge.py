@@ -146,7 +146,7 @@ class KnowledgeBase:
         Where names overlap, the longest wins: "categorical cross entropy" names that loss,
         not also the entries for "categorical" and "cross entropy" on their own.
         """
-        lowered = f" {_name_form(query)} "
+        lowered = f" {name_form(query)} "
         matches: list[tuple[int, int, int]] = []  # (-length, start, passage index)
         for number, passage in enumerate(self.passages):
             if passage.kind != "glossary":
@@ -176,8 +176,8 @@ class KnowledgeBase:
         clothing tutorial gets 88%, what does it do differently?" the name is one word of
         eight (0.125), a detail rather than the subject.
         """
-        content = [word for word in _name_form(query).split() if word not in _STOPWORDS]
-        lowered = f" {_name_form(query)} "
+        content = [word for word in name_form(query).split() if word not in _STOPWORDS]
+        lowered = f" {name_form(query)} "
         shares = []
         for passage in named:
             longest = max((name for name in passage.names if f" {name} " in lowered),
@@ -260,7 +260,7 @@ def _glossary_passages(path: Path) -> list[Passage]:
                 # the names count three times: a question naming the term should find it
                 search_text=f"{names} {names} {names} {entry['short']} {entry.get('long', '')}",
                 related=tuple(str(item) for item in entry.get("related") or []),
-                names=tuple(_name_form(name) for name in sorted({term, *aliases}, key=len)),
+                names=tuple(name_form(name) for name in sorted({term, *aliases}, key=len)),
                 short=str(entry["short"]).strip(),
                 long=" ".join(str(entry.get("long") or "").split()),
                 simple=" ".join(str(entry.get("simple") or "").split()),
@@ -277,7 +277,7 @@ def _embedding_text(passage: Passage) -> str:
     return _plain(passage.text)
 
 
-def _name_form(text: str) -> str:
+def name_form(text: str) -> str:
     """Lower-case words with hyphens as spaces, the form names are matched in."""
     return " ".join(WORD.findall(text.lower().replace("-", " ")))
 

@@ -8,14 +8,16 @@ lesson state and the next options. Nothing here imports Gradio or Keras.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from tutor.engine import checks
-from tutor.engine.commands import SPLITS, Intent, clean_message, help_lines, parse_command
+from tutor.engine.actions import Actions
+from tutor.engine.commands import clean_message, help_lines, parse_command
+from tutor.engine.followups import read_follow_up
+from tutor.engine.intents import IntentReader
 from tutor.engine.lessons import LessonPack, LessonState
-from tutor.ml import data
+from tutor.engine.meaning import Meaning
 from tutor.ml.data import CLASS_NAMES, DataUnavailable
 from tutor.reply import Option, Reply
 from tutor.session import Session
@@ -26,28 +28,28 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 2000
 
-def _number(value: str) -> int:
-    return int(value.replace(",", ""))
+Answer = Callable[[Session, str], Reply | Iterator[Reply] | None]
 
 
-def _rate(value: str) -> float:
-    try:
-        return float(value.replace(",", ""))
-    except ValueError as error:
-        raise registry.ToolInputError(
-            f"'{value[:20]}' is not a learning rate I can read; try 0.001.") from error
+class Agent(Meaning, Actions):
+    """Turns learner messages into Replies for one lesson pack.
 
-
-class Agent:
-    """Turns learner messages into Replies for one lesson pack."""
+    `answer` answers questions (offline or through a language model); `reader` understands
+    commands said in the learner's own words; `screen` returns a steer-back reply for a message
+    that must not be acted on (an order to change the tutor, an insult), else None.
+    """
 
     def __init__(
         self,
         pack: LessonPack,
-        answer: Callable[[Session, str], Reply | Iterator[Reply] | None] | None = None,
+        answer: Answer | None = None,
+        reader: IntentReader | None = None,
+        screen: Callable[[Session, str], Reply | None] | None = None,
     ) -> None:
         self.pack = pack
         self.answer = answer
+        self.reader = reader
+        self.screen = screen
 
     # ----- the turn -------------------------------------------------------------------
     def start(self, session: Session) -> Iterator[Reply]:
@@ -107,6 +109,7 @@ class Agent:
             return
         intent = parse_command(text, self.pack.step_names())
         if intent is not None:
+            self.remember_action(session, intent.name, text)
             yield from self._run_intent(session, intent, text)
             return
         if session.pending_card is not None:
@@ -118,11 +121,27 @@ class Agent:
         if state is not None:
             yield from self._enter(session, state)
             return
-        if session.pending_check:
+        if session.pending_check and not self.asks_for_action(text):
             reply = self._grade_check(session, message)
             if reply is not None:
                 yield reply
                 return
+            guide = self._guide_check(session, text)
+            if guide is not None:
+                yield guide
+                return
+        follow_up = read_follow_up(text)
+        if follow_up is not None and follow_up.kind == "again" and session.dialogue.kind == "action":
+            yield from self._repeat_action(session)
+            return
+        if follow_up is None:
+            handled = yield from self.by_meaning(session, text, message)
+            if handled:
+                return
+        yield from self._answer(session, message)
+
+    def _answer(self, session: Session, message: str) -> Iterator[Reply]:
+        """The answerer's reply to a question, or help when there is no answerer."""
         if self.answer is not None:
             answer = self.answer(session, message)
             if isinstance(answer, Reply):
@@ -132,130 +151,6 @@ class Agent:
                 yield from answer
                 return
         yield self._help(session, understood=False)
-
-    # ----- intents --------------------------------------------------------------------
-    def _run_intent(self, session: Session, intent: Intent, text: str) -> Iterator[Reply]:
-        name, values = intent.name, intent.values
-        position = self.pack.index(session.state_id)
-        if name == "next":
-            if position + 1 >= len(self.pack.states):
-                yield Reply(text="This is the last step of the lesson. Say 'restart' to go again, "
-                            "or ask me anything about what you built.", kind="help")
-                return
-            yield from self._enter(session, self.pack.states[position + 1])
-        elif name == "back":
-            if position == 0:
-                yield Reply(text="We're at the very first step already.", kind="help")
-                return
-            yield from self._enter(session, self.pack.states[position - 1])
-        elif name == "restart":
-            session.reset()
-            yield Reply(text="Starting over with a fresh model.", kind="help")
-            yield from self._enter(session, self.pack.first())
-        elif name == "goto":
-            state = self.pack.find(values["target"])
-            if state is None:
-                names = ", ".join(f"`{state.id}`" for state in self.pack.states)
-                yield Reply(text=f"I don't know a step called '{values['target'][:60]}'. "
-                            f"The steps are: {names}.", kind="help")
-                return
-            yield from self._enter(session, state)
-        elif name == "another_card":
-            yield lesson.another_card(session)
-        elif name == "skip":
-            yield from self._skip(session)
-        elif name == "show_image":
-            split = SPLITS.get(values.get("split", "training"), "train")
-            yield lesson.show_image(session, split, _number(values["number"]))
-        elif name in ("train", "train_default"):
-            epochs = _number(values["number"]) if "number" in values else 5
-            yield from training.train(session, epochs)
-        elif name == "predict":
-            split = SPLITS.get(values.get("split", "training"), "train")
-            yield lesson.predict_image(session, split, _number(values["number"]))
-        elif name == "summary":
-            yield lesson.summary(session)
-        elif name == "curves":
-            yield training.show_curves(session)
-        elif name == "stop":
-            if training.stop_training(session):
-                yield Reply(text="Stopping after the current batch. The epochs already finished "
-                            "are kept.", kind="training")
-            else:
-                yield Reply(text="Nothing is training right now.", kind="help")
-        elif name == "check":
-            yield self._ask_check(session)
-        elif name == "help":
-            yield self._help(session, understood=True)
-        else:
-            yield from self._experiment(session, name, values)
-
-    def _experiment(self, session: Session, name: str, values: dict[str, str]) -> Iterator[Reply]:
-        """Experiment and look-inside commands: each maps onto one bounded lab tool."""
-        number = values.get("number") or values.get("number2")
-        changes: dict[str, Any] | None = {
-            "scale": {"scaled": True},
-            "unscale": {"scaled": False},
-            "one_layer": {"hidden": [], "convolutional": False},
-            "cnn": {"convolutional": True},
-            "quick_on": {"quick": True},
-            "quick_off": {"quick": False},
-        }.get(name)
-        if name == "add_hidden":
-            units = _number(values["units"]) if values.get("units") else 128
-            activation = values.get("act") or values.get("act2") or "relu"
-            hidden = [list(layer) for layer in session.model_spec.hidden] + [[units, activation]]
-            changes = {"hidden": hidden, "convolutional": False}
-        elif name == "optimizer":
-            changes = {"optimizer": values["opt"]}
-            if values.get("rate"):
-                changes["learning_rate"] = _rate(values["rate"])
-        elif name == "rate":
-            changes = {"learning_rate": _rate(values["rate"])}
-        elif name == "batch":
-            changes = {"batch_size": _number(number)}
-        elif name == "slice":
-            changes = {"train_slice": _number(number)}
-        elif name == "all_data":  # the whole training set, which new_experiment stores as "no slice"
-            changes = {"train_slice": data.train_size()}
-        if changes is not None:
-            yield catalog.run_tool(session, "new_experiment", changes)
-        elif name == "compare":
-            yield catalog.run_tool(session, "compare_runs")
-        elif name == "use_run":
-            yield catalog.run_tool(session, "use_run", {"number": _number(number)})
-        elif name == "undo":
-            yield catalog.run_tool(session, "use_run", {"number": 0})
-        elif name == "weights":
-            yield catalog.run_tool(session, "weight_maps")
-        elif name == "confusion":
-            yield catalog.run_tool(session, "confusion_matrix")
-        elif name == "mistakes":
-            yield catalog.run_tool(session, "mistakes")
-        elif name == "filters":
-            yield catalog.run_tool(session, "cnn_filters", {"index": _number(number) if number else 0})
-        elif name == "you_vs_model":
-            yield catalog.run_tool(session, "you_vs_model")
-        elif name == "export":
-            yield self.export(session)
-
-    def export(self, session: Session) -> Reply:
-        """Write the learner's own path as a Jupyter notebook and offer it for download."""
-        import tempfile
-        from pathlib import Path
-
-        from tutor.export import export_notebook
-
-        folder = Path(tempfile.gettempdir()) / "brain-tutor-exports"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = export_notebook(session, self.pack, folder / f"brain-tutor-{uuid.uuid4().hex[:12]}.ipynb")
-        steps = len(session.visited)
-        return Reply(
-            text=f"Here is your notebook: {steps} step(s) you visited, the exact code that ran with "
-            "your settings, and your results. Open it in Jupyter or Colab and run it top to bottom.",
-            files=[str(path)],
-            kind="tool",
-        )
 
     def go_to(self, session: Session, state_id: str) -> Iterator[Reply]:
         """Enter a state by id (for tools such as a language model's `go_to_step`)."""

@@ -51,11 +51,22 @@ class Command:
     spoken: tuple[str, ...] = ()
     help: str = ""
     section: str = "beyond"
+    canonical: str = ""  # the exact command for given values: "show {split} image {image}"
+    topic: str = ""  # the glossary term a "why?" after this command is about
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        """The values the canonical form needs ("split", "image")."""
+        return tuple(re.findall(r"\{(\w+)\}", self.canonical or self.examples[0]))
+
+    def say(self, **values: object) -> str:
+        """The exact command that does this with these values (a button's message)."""
+        return (self.canonical or self.examples[0]).format(**values)
 
 
 def _row(name: str, pattern: str, examples: tuple[str, ...], spoken: tuple[str, ...] = (),
-         help: str = "", section: str = "beyond") -> Command:
-    return Command(name, re.compile(pattern), examples, spoken, help, section)
+         help: str = "", section: str = "beyond", canonical: str = "", topic: str = "") -> Command:
+    return Command(name, re.compile(pattern), examples, spoken, help, section, canonical, topic)
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -76,8 +87,8 @@ COMMANDS: tuple[Command, ...] = (
     _row("another_card",
          r"^(?:another|new|one more|1 more|next|more)\s+(?:flash\s*)?cards?$|^(?:flash\s*cards?|quiz me on a card)$",
          ("another card", "new card", "one more card", "flashcards"),
-         ("Another card.", "New card.", "One more card."), "`another card`", "notebook"),
-    _row("skip", r"^(?:skip|pass|i don'?t know|no idea|dunno|reveal|show (?:me )?the answer)$",
+         ("Another card.", "New card.", "One more card."), "`another card`", "notebook", topic="label"),
+    _row("skip", r"^(?:skip|pass|i don'?t know|no idea|dunno|reveal|show (?:me )?the answer|just tell me(?: the answer)?)$",
          ("skip", "i don't know", "show me the answer"), ("Skip.", "I don't know.", "Show me the answer."),
          "`skip`", "notebook"),
     _row("show_image",
@@ -85,28 +96,36 @@ COMMANDS: tuple[Command, ...] = (
          rf"\s*(?:number|no\.?|#)?\s*{_NUMBER}$",
          ("show training image 42", "show validation image 6174", "show me picture 7"),
          ("Show training image {n}.", "Show validation image {n}.", "Show image {n}."),
-         "`show training image 42`, `show validation image 6174`", "notebook"),
+         "`show training image 42`, `show validation image 6174`", "notebook",
+         canonical="show {split} image {image}", topic="image"),
     _row("train",
          rf"^(?:train|fit|run training|keep training|continue training)(?: it| the model| my model)?"
          rf"(?:\s+(?:for|another|by))?\s*{_NUMBER}\s*(?:more\s+)?(?:epochs?|times|passes|rounds)?(?: more)?$",
          ("train for 5 epochs", "train for 3 more epochs", "keep training for 2 epochs"),
-         ("Train for {n} epochs.", "Train for {n} more epochs."), "`train for 5 epochs`", "notebook"),
+         ("Train for {n} epochs.", "Train for {n} more epochs."), "`train for 5 epochs`", "notebook",
+         canonical="train for {epochs} epochs", topic="epoch"),
     _row("train_default", r"^(?:train|fit|train (?:it|the model|my model)|start training)$",
          ("train", "train the model", "start training"), ("Train.", "Train the model.", "Start training."),
-         "`train`", "notebook"),
+         "`train`", "notebook", topic="training"),
+    _row("retrain",
+         rf"^(?:train|fit) (?:it |the model |my model )?again(?: for {_NUMBER} epochs?)?$|^retrain(?: it| the model)?$",
+         ("train again", "train it again for 3 epochs", "retrain the model"),
+         ("Train again.", "Train again for {n} epochs."), "`train again` (a fresh start, same settings)",
+         "notebook", canonical="train again for {epochs} epochs", topic="initialization"),
     _row("predict",
          rf"^(?:predict|classify|guess)(?: the)?\s+{_SPLIT}(?:image|picture|img|sample)?"
          rf"\s*(?:number|no\.?|#)?\s*{_NUMBER}$",
          ("predict image 8675", "predict validation image 10", "classify training image 3"),
          ("Predict image {n}.", "Predict validation image {n}.", "Predict training image {n}."),
-         "`predict image 8675`, `predict validation image 10`", "notebook"),
+         "`predict image 8675`, `predict validation image 10`", "notebook",
+         canonical="predict {split} image {image}", topic="prediction"),
     _row("summary",
          r"^(?:(?:show )?(?:the )?(?:model )?summary|model\.summary\(\)|summari[sz]e(?: the model)?)$",
          ("summary", "show the model summary", "model.summary()"), ("Show the model summary.", "Summary."),
-         "`summary`", "notebook"),
+         "`summary`", "notebook", topic="model.summary"),
     _row("curves", r"^(?:show )?(?:the |my )?(?:training )?(?:curves?|history|plots?|graphs?)$",
          ("curves", "show the curves", "show my training curves"),
-         ("Show the curves.", "Show my training curves."), "`curves`", "notebook"),
+         ("Show the curves.", "Show my training curves."), "`curves`", "notebook", topic="learning curve"),
     _row("check", r"^(?:check|quiz me|quick check|check my understanding|test me|ask me)$",
          ("check", "quiz me", "test me"), ("Check.", "Quiz me."), "`check` (this step's quick question)",
          "notebook"),
@@ -114,61 +133,65 @@ COMMANDS: tuple[Command, ...] = (
          r"^(?:please )?(?:scale|normali[sz]e|rescale)(?: the)?(?: pixels?| images?| inputs?| data)?"
          r"(?: to 0-1| to 0 1)?$|^(?:use )?scaled pixels$|^divide (?:the )?pixels by 255$",
          ("scale the pixels", "normalize the images", "divide the pixels by 255"), ("Scale the pixels.",),
-         "`scale the pixels`"),
+         "`scale the pixels`", topic="scaling pixels"),
     _row("unscale", r"^(?:use )?raw pixels$|^(?:unscale|don'?t scale|do not scale|stop scaling)(?: the pixels)?$",
-         ("use raw pixels", "don't scale the pixels"), ("Use raw pixels.",), "`use raw pixels`"),
+         ("use raw pixels", "don't scale the pixels"), ("Use raw pixels.",), "`use raw pixels`", topic="scaling pixels"),
     _row("add_hidden",
          r"^add (?:a |an |1 |another )?(?:hidden )?layer(?: (?:of|with))?(?: (?P<units>-?\d[\d,]*))?"
          r"(?: (?P<act>relu|sigmoid|tanh|linear))?(?: (?:neurons|units|nodes))?"
          r"(?: (?P<act2>relu|sigmoid|tanh|linear))?$",
          ("add a hidden layer", "add a hidden layer of 64 neurons", "add another layer with 32 tanh units"),
          ("Add a hidden layer.", "Add a hidden layer of {n} neurons.", "Add a hidden layer of {n} relu neurons."),
-         "`add a hidden layer`"),
+         "`add a hidden layer`",
+         canonical="add a hidden layer of {units} {activation} neurons", topic="hidden layer"),
     _row("one_layer",
          r"^(?:remove|drop|delete) (?:the |all )?(?:hidden )?layers?$|^(?:use )?(?:the )?(?:1|one)[- ]layer model$"
          r"|^no hidden layers?$",
          ("remove the hidden layers", "use the one-layer model", "no hidden layers"),
-         ("Use the one-layer model.", "Remove the hidden layers."), "`remove the hidden layers`"),
+         ("Use the one-layer model.", "Remove the hidden layers."), "`remove the hidden layers`", topic="layer"),
     _row("cnn",
          r"^(?:use|try|switch to|build) (?:a |the )?(?:small )?"
          r"(?:cnn|convolutional (?:network|model|neural network)|convnet|convolutions?)$",
          ("use a cnn", "switch to a cnn", "try a convolutional network"),
-         ("Use a CNN.", "Use a convolutional network."), "`use a cnn`"),
+         ("Use a CNN.", "Use a convolutional network."), "`use a cnn`", topic="CNN"),
     _row("optimizer",
          r"^(?:use|switch to|try) (?P<opt>adam|sgd|rmsprop)(?:(?: optimi[sz]er)?(?: with)?(?: (?:a|the))?"
          r" learning rate(?: of| =)? (?P<rate>-?[\d.]+(?:e-?\d+)?))?$",
          ("use adam", "switch to sgd", "use sgd with a learning rate of 0.1"),
-         ("Use Adam.", "Use SGD.", "Use RMSprop."), "`use sgd`"),
+         ("Use Adam.", "Use SGD.", "Use RMSprop."), "`use sgd`", canonical="use {optimizer}", topic="optimizer"),
     _row("rate",
          r"^(?:set |use |change )?(?:the |a )?learning rate(?: to| =| of)? (?P<rate>-?[\d.,]+(?:e[-+]?\d+)?)$",
          ("set learning rate to 0.01", "learning rate 0.001"), ("Set learning rate to {n}.",),
-         "`set learning rate to 0.01`"),
+         "`set learning rate to 0.01`",
+         canonical="set learning rate to {rate}", topic="learning rate"),
     _row("batch", r"^(?:set |use |change )?(?:the |a )?batch(?: size)?(?: to| =| of)? (?P<number>-?\d[\d,]*)$",
          ("set batch size to 64", "use a batch size of 128", "batch 32"),
-         ("Set batch size to {n}.", "Use a batch size of {n}."), "`set batch size to 64`"),
+         ("Set batch size to {n}.", "Use a batch size of {n}."), "`set batch size to 64`",
+         canonical="set batch size to {batch}", topic="batch size"),
     _row("slice",
          r"^(?:train|learn) (?:on|with) (?:the first )?(?P<number>-?\d[\d,]*) (?:images|pictures|examples|samples)$"
          r"|^use (?P<number2>-?\d[\d,]*) (?:training )?images$",
          ("train on 5000 images", "use 1000 training images"), ("Train on {n} images.",),
-         "`train on 5000 images`"),
+         "`train on 5000 images`",
+         canonical="train on {count} images", topic="training data"),
     _row("all_data", r"^(?:use|train on) all (?:the )?(?:data|images|training images)$",
-         ("use all the data", "train on all images"), ("Use all the data.",), "`use all the data`"),
+         ("use all the data", "train on all images"), ("Use all the data.",), "`use all the data`", topic="training data"),
     _row("quick_on", r"^(?:quick|fast) (?:mode|training)(?: on)?$|^(?:go|train) (?:quick|fast)$|^quick$",
-         ("quick mode on", "fast training", "quick"), ("Quick mode on.",), "`quick mode on`"),
+         ("quick mode on", "fast training", "quick"), ("Quick mode on.",), "`quick mode on`", topic="steps_per_execution"),
     _row("quick_off", r"^(?:quick|fast) (?:mode|training) off$|^(?:use )?(?:the )?notebook(?:'s)? settings$",
          ("quick mode off", "use the notebook's settings"), ("Quick mode off.",), "`quick mode off`"),
     _row("compare", r"^(?:compare|show)(?: my| the| all)? runs?$|^runs$|^compare$",
          ("compare runs", "show my runs", "compare"), ("Compare runs.",), "`compare runs`"),
     _row("use_run", r"^(?:use|restore|load|go back to|back to) run (?P<number>-?\d+)$",
-         ("use run 2", "go back to run 1"), ("Use run {n}.",), "`use run 2`"),
+         ("use run 2", "go back to run 1"), ("Use run {n}.",), "`use run 2`", canonical="use run {run}"),
     _row("undo", r"^undo(?: that| the last change)?$", ("undo", "undo that"), ("Undo.",), "`undo`"),
     _row("weights",
          r"^(?:show )?(?:the |my )?weight maps?$|^show (?:the )?weights$|^what did (?:the|my) neurons learn$",
          ("show weight maps", "show the weights", "what did my neurons learn"),
-         ("Show weight maps.", "Show the weights."), "`show weight maps`"),
+         ("Show weight maps.", "Show the weights."), "`show weight maps`", topic="weight map"),
     _row("confusion", r"^(?:show )?(?:the |a |my )?confusion matrix$",
-         ("confusion matrix", "show the confusion matrix", "show me the confusion matrix"),
-         ("Show the confusion matrix.",), "`confusion matrix`"),
+         ("show the confusion matrix", "confusion matrix", "show me the confusion matrix"),
+         ("Show the confusion matrix.",), "`confusion matrix`", topic="confusion matrix"),
     _row("mistakes",
          r"^(?:show )?(?:the |my )?(?:most confident |biggest |worst )?mistakes$|^what did it get wrong$",
          ("show mistakes", "show the biggest mistakes", "what did it get wrong"),
@@ -177,7 +200,7 @@ COMMANDS: tuple[Command, ...] = (
          r"^(?:show )?(?:the |my )?(?:cnn )?(?:filters|feature maps|activation maps)"
          r"(?: for (?:validation )?image (?P<number>\d+))?$",
          ("show filters", "show me the filters", "feature maps for image 12"), ("Show filters.",),
-         "`show filters` (after a CNN)"),
+         "`show filters` (after a CNN)", topic="filter"),
     _row("export",
          r"^(?:export|download|save|give me)(?: my| the)?(?: jupyter)? (?:notebook|ipynb|session as a notebook)$"
          r"|^export$",
@@ -185,13 +208,14 @@ COMMANDS: tuple[Command, ...] = (
          "`export my notebook` (take it home)", "notebook"),
     _row("you_vs_model",
          r"^(?:you|me) vs (?:the )?model$|^compare (?:me|my guesses|my answers)(?: (?:with|to) the model)?$",
-         ("me vs model", "compare me with the model", "compare my guesses to the model"),
+         ("compare me with the model", "me vs model", "compare my guesses to the model"),
          ("Compare me with the model.",), "`compare me with the model`"),
     # last: "go to" anything (an unknown step gets the list of steps), and the looser openings
     # ("open", "show me the", "switch to") only when what follows names a step
     _row("goto", r"^(?:go to|goto|jump to|take me to)\s+(?P<target>.+)$",
          ("go to training", "take me to the flashcards", "jump to prediction"), (),
-         "`go to <step>` (e.g. `go to training`)", "moving"),
+         "`go to <step>` (e.g. `go to training`)", "moving",
+         canonical="go to {step}"),
     _row("goto", r"^(?:open|show me the|switch to|show me)\s+(?P<target>.+)$",
          ("open training", "switch to the loss step"), ()),
 )

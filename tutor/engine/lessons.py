@@ -66,6 +66,13 @@ class LessonState:
     actions: tuple[Action, ...] = ()
     options: tuple[Option, ...] = ()
     check: Check | None = None
+    aliases: tuple[str, ...] = ()  # other names learners use for the step ("predictions")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The step's id, title and aliases, lower case."""
+        return tuple(dict.fromkeys(name.lower().rstrip("?.!") for name in
+                                   (self.id, self.id.replace("-", " "), self.title, *self.aliases)))
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,10 @@ class LessonPack:
 
     def first(self) -> LessonState:
         return self.states[0]
+
+    def named_steps(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(id, names) for every step: what a learner's own words may call it."""
+        return tuple((state.id, state.names) for state in self.states)
 
     def step_names(self) -> frozenset[str]:
         """Every step's id and title, lower case: what "open <step>" may name."""
@@ -212,6 +223,7 @@ def parse_state(path: Path) -> LessonState:
         actions=_parse_actions(header.get("actions"), path.name),
         options=_parse_options(header.get("options"), path.name),
         check=_parse_check(header.get("check"), path.name),
+        aliases=tuple(str(alias) for alias in header.get("aliases") or ()),
     )
 
 

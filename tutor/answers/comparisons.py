@@ -1,0 +1,91 @@
+"""Comparisons: "A vs B", "the difference between A and B", "A or B, which is better here?".
+
+One answer contrasts both. A curated contrast from the pack's `comparisons.yaml` comes first;
+otherwise the two glossary entries are set side by side. Where the learner has runs that differ
+in exactly what is compared (Adam against SGD, raw against scaled pixels), their own results are
+added: the strongest way to see a difference is in one's own numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import yaml
+
+from tutor.answers.knowledge import Passage
+from tutor.session import Run, Session
+
+COMPARISONS_FILE = "comparisons.yaml"
+ASKS_TO_COMPARE = re.compile(
+    r"\bvs\.?\b|\bversus\b|\bdifferen(?:ce|t)\b|\bdiff\b|\bcompared? (?:to|with)\b|\bcontrast\b|"
+    r"\b(?:same|similar) (?:as|to)\b|\bor\b.*\b(?:better|best|prefer|should|choose|pick|use|which)\b|"
+    r"\bwhich (?:is|one is) (?:better|best)\b",
+    re.IGNORECASE,
+)
+OPTIMIZER_TERMS = {"adam": "adam", "sgd": "sgd", "rmsprop": "rmsprop"}
+SCALING_TERMS = {"scaling pixels", "pixel"}
+
+
+@functools.cache
+def load_comparisons(folder: Path) -> dict[frozenset[str], str]:
+    """Curated contrasts keyed by their two glossary terms (lower case), read once."""
+    path = Path(folder) / COMPARISONS_FILE
+    if not path.is_file():
+        return {}
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    table: dict[frozenset[str], str] = {}
+    for entry in entries:
+        terms = [str(term).lower() for term in entry.get("terms") or []]
+        if len(terms) != 2 or terms[0] == terms[1] or not entry.get("answer"):
+            raise ValueError(f"{path.name}: each comparison needs two different terms and an answer: {entry}")
+        table[frozenset(terms)] = " ".join(str(entry["answer"]).split())
+    return table
+
+
+def asks_to_compare(text: str) -> bool:
+    return bool(ASKS_TO_COMPARE.search(text))
+
+
+def compare(first: Passage, second: Passage, session: Session, folder: Path) -> str:
+    """One answer that contrasts two glossary entries, tied to the learner's runs where it can."""
+    curated = load_comparisons(folder).get(frozenset({first.title.lower(), second.title.lower()}))
+    if curated:
+        text = f"**{_name(first)} vs {_name(second)}.** {curated}"
+    else:
+        text = (f"**{_name(first)} vs {_name(second)}.** They answer different questions. "
+                f"**{_name(first)}:** {first.short or first.text} "
+                f"**{_name(second)}:** {second.short or second.text}")
+    own = _own_runs(first, second, session)
+    return f"{text}\n\n{own}" if own else text
+
+
+def _name(passage: Passage) -> str:
+    return passage.title[:1].upper() + passage.title[1:]
+
+
+def _own_runs(first: Passage, second: Passage, session: Session) -> str:
+    """The learner's best validation accuracy with each side, when their runs have both."""
+    titles = {first.title.lower(), second.title.lower()}
+    finished = [run for run in session.runs if run.final_val_accuracy is not None]
+    if titles <= set(OPTIMIZER_TERMS):
+        sides = {title: [run for run in finished if run.settings.optimizer == OPTIMIZER_TERMS[title]]
+                 for title in titles}
+        label = {title: title.upper() if title == "sgd" else title.capitalize() for title in titles}
+    elif titles & SCALING_TERMS and any(word in " ".join(titles) for word in ("raw", "scal")):
+        sides = {"scaled": [run for run in finished if run.settings.scaled],
+                 "raw": [run for run in finished if not run.settings.scaled]}
+        label = {"scaled": "scaled pixels", "raw": "raw pixels"}
+    else:
+        return ""
+    if not all(sides.values()):
+        missing = [label[side] for side, runs in sides.items() if not runs]
+        return (f"You can see it for yourself: you have no run with {' or '.join(missing)} yet. "
+                "Change that setting and `train for 5 epochs`, then ask me again.")
+    parts = [f"{label[side]} {_best(runs):.1%} (best of {len(runs)} run(s))" for side, runs in sides.items()]
+    return "**In your own runs**, validation accuracy: " + "; ".join(parts) + "."
+
+
+def _best(runs: list[Run]) -> float:
+    return max(run.final_val_accuracy or 0.0 for run in runs)

@@ -1,0 +1,271 @@
+"""The agent's meaning layer: acting on what a learner asks in their own words.
+
+A message no exact command takes is read by `tutor.engine.intents` (which command it sounds
+like, and whether it asks to do or to explain) and `tutor.engine.slots` (its values). A clear
+request is spelled out as the exact command ("put the batch size at 128" -> `set batch size
+to 128`) and run, with a line that says what was done, so learners also learn the short form.
+A question that sounds like a command is answered, with the command as a button; a bare
+"a cnn?" gets both readings as buttons. Nothing is acted on that the guard would steer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
+
+from tutor.engine import checks
+from tutor.engine.commands import COMMANDS, Command, Intent, parse_command
+from tutor.engine.intents import COMPARES, IntentReader, Understanding
+from tutor.engine.lessons import LessonPack
+from tutor.engine.slots import Slots, read_slots
+from tutor.ml.backend import DEFAULT_RATES
+from tutor.reply import Option, Reply
+from tutor.session import Session
+
+ROWS: dict[str, Command] = {}
+for _row in COMMANDS:
+    ROWS.setdefault(_row.name, _row)
+NO_BUTTON = {"next", "back", "help", "goto", "restart", "stop", "skip", "check", "another_card"}
+ASKS_FOR_ANSWER = re.compile(
+    r"\b(?:what(?:'s| is) the (?:right |correct )?answer|tell me the answer|give me the answer|"
+    r"(?:a )?hint|help me(?: with (?:this|it))?|i'?m stuck|i don'?t know|no idea|dunno|not sure|"
+    r"which (?:one )?is (?:it|right|correct))\b")
+SLOT_WORDS = {
+    "image": "which image number", "epochs": "how many epochs", "optimizer": "which optimizer (Adam, SGD or RMSprop)",
+    "rate": "which learning rate", "batch": "which batch size", "count": "how many images",
+    "run": "which run number", "step": "which step",
+}
+
+
+class Meaning:
+    """The meaning layer of the Agent (a mixin: it relies on the agent's parts below)."""
+
+    pack: LessonPack
+    reader: IntentReader | None
+    screen: Callable[[Session, str], Reply | None] | None
+
+
+
+
+    # ----- acting on meaning ----------------------------------------------------------------
+    def asks_for_action(self, text: str) -> bool:
+        """Whether a message clearly asks for a command (so it is no answer to a pending check)."""
+        if self.reader is None or len(text.split()) < 3:
+            return False
+        understanding = self.reader.understand(text)
+        return bool(understanding.best and understanding.best.strong and understanding.form == "do")
+
+    def by_meaning(self, session: Session, text: str, message: str) -> Generator[Reply, None, bool]:
+        """Act on, offer or annotate a command the message means; False when it means none."""
+        if self.reader is None:
+            return False
+        understanding = self.reader.understand(text)
+        clause = self._command_clause(text)
+        if clause is not None and understanding.form != "explain":
+            steer = self.screen(session, message) if self.screen is not None else None
+            if steer is not None:
+                yield steer
+            else:
+                yield from self._act(session, clause)
+            return True
+        best = understanding.best
+        if best is None:
+            return False
+        slots = read_slots(text, self.pack.named_steps())
+        name = _reading_name(best.name, slots)
+        command, missing = self.spell_out(session, name, slots)
+        short = len(text.split()) <= 4
+        if understanding.form == "do" and best.strong:
+            steer = self.screen(session, message) if self.screen is not None else None
+            if steer is not None:
+                yield steer
+                return True
+            second = understanding.close_second
+            if second is not None:
+                yield from self._offer_both_commands(session, understanding, slots)
+                return True
+            if command is None:
+                yield self._ask_for(name, missing)
+                return True
+            yield from self._act(session, command)
+            return True
+        if understanding.form == "unclear" and best.strong and short and command is not None \
+                and name not in NO_BUTTON:
+            subject = text.strip(" ?!.")
+            yield Reply(
+                text=f"Do you want me to do it (`{command}`), or to explain what {subject} means?",
+                kind="help",
+                options=[Option(f"Do it: {command}", command),
+                         Option(f"Explain {subject}", f"what is {subject}")],
+            )
+            return True
+        replies = list(self._answer(session, message))
+        last = replies[-1] if replies else None
+        if last is not None and command is not None and name not in NO_BUTTON:
+            if last.steered == "off_topic" or understanding.form == "do":
+                if last.steered == "off_topic":
+                    last.text = (f"I'm not sure what you mean. Did you want me to do "
+                                 f"`{command}`? Press the button if so.")
+                    last.steered = ""
+                last.options = [Option(f"Do it: {command}", command), *self.options_for(session)]
+            elif (best.strong and not last.steered and _fits(ROWS[name], best.score, text)
+                  and not COMPARES.search(text)):
+                last.options = [Option(f"Try it: {command}", command), *self.options_for(session)]
+        yield from replies
+        return True
+
+    def _command_clause(self, text: str) -> str | None:
+        """The one exact command in a longer request: "be my study buddy and quiz me" -> "quiz me"."""
+        clauses = [re.sub(r"^(?:(?:can|could|would|will) you |please |then |just |also )+", "", part).strip()
+                   for part in re.split(r",? (?:and(?: then)?|then)\b,? |, ", text) if part.strip()]
+        if len(clauses) < 2:
+            return None
+        found = [clause for clause in clauses if parse_command(clause, self.pack.step_names()) is not None]
+        return found[0] if len(found) == 1 else None
+
+    def _act(self, session: Session, command: str) -> Iterator[Reply]:
+        intent = parse_command(command, self.pack.step_names())
+        if intent is None:  # a canonical form the table cannot read back: a bug, said plainly
+            yield Reply(text=f"I meant to run `{command}` but could not. Try typing it.", kind="help")
+            return
+        self.remember_action(session, intent.name, command)
+        note = f"*(I read that as `{command}`.)*"
+        first = True
+        for reply in self._run_intent(session, intent, command):
+            if first and reply.final:
+                reply.text = f"{note}\n\n{reply.text}".strip()
+                first = False
+            yield reply
+        if first:
+            yield Reply(text=note, kind="help")
+
+    def _offer_both_commands(self, session: Session, understanding: Understanding,
+                             slots: Slots) -> Iterator[Reply]:
+        options = []
+        for reading in understanding.readings[:2]:
+            command, _ = self.spell_out(session, _reading_name(reading.name, slots), slots)
+            if command is not None:
+                options.append(Option(command, command))
+        if len(options) < 2:
+            yield Reply(text="I'm not sure which you mean. " + " ".join(f"`{o.message}`" for o in options)
+                        + "? Press a button or say it another way.", kind="help",
+                        options=options + self.options_for(session))
+            return
+        yield Reply(text=f"Did you mean `{options[0].message}` or `{options[1].message}`? "
+                    "Press the one you want.", kind="help", options=options)
+
+    def _ask_for(self, name: str, missing: str) -> Reply:
+        row = ROWS[name]
+        wanted = SLOT_WORDS.get(missing, missing)
+        return Reply(text=f"Happy to. Tell me {wanted}, for example `{row.examples[0]}`.", kind="help",
+                     options=[Option(example, example) for example in row.examples[:2]])
+
+    def spell_out(self, session: Session, name: str, slots: Slots) -> tuple[str | None, str]:
+        """The exact command for a row and the values found, or (None, the missing value)."""
+        row = ROWS.get(name)
+        if row is None:
+            return None, ""
+        single = int(slots.numbers[0]) if len(slots.numbers) == 1 and slots.numbers[0] >= 1 else None
+        values: dict[str, Any] = {}
+        for slot in row.slots:
+            value = _slot_value(session, slot, slots, single)
+            if value is None:
+                if name == "train":
+                    return ROWS["train_default"].say(), ""
+                if name == "retrain":
+                    return "train again", ""
+                if name == "add_hidden" and slot == "units":
+                    return ROWS["add_hidden"].examples[0], ""
+                return None, slot
+            values[slot] = value
+        command = row.say(**values)
+        if name == "add_hidden":
+            command = command.replace("  ", " ")
+        if name == "optimizer" and slots.rate is not None:
+            command += f" with a learning rate of {slots.rate:g}"
+        return command, ""
+
+    # ----- dialogue ---------------------------------------------------------------------------
+    def remember_action(self, session: Session, name: str, command: str) -> None:
+        """Note the command as the conversation's last topic ("why?" and "again" refer to it)."""
+        row = ROWS.get(name)
+        if name in ("help", "stop", "skip", "next", "back", "goto", "restart", "check"):
+            return
+        topic = f"glossary:{row.topic}" if row is not None and row.topic else ""
+        session.dialogue.remember(topic, "action", command, "", [row.topic] if row and row.topic else [])
+
+    def _repeat_action(self, session: Session) -> Iterator[Reply]:
+        command = session.dialogue.question
+        yield from self._act(session, command)
+
+    def _guide_check(self, session: Session, text: str) -> Reply | None:
+        """One guiding question before revealing a check's answer; "just tell me" reveals it."""
+        if not ASKS_FOR_ANSWER.search(text) or session.dialogue.guided:
+            return None
+        state = self.pack.get(session.pending_check)
+        if state.check is None:
+            return None
+        session.dialogue.guided = True
+        session.dialogue.guided_for = state.id
+        options = [option for option in self.options_for(session) if option.message != "skip"]
+        return Reply(
+            text=f"Let's think it through first. {state.check.hint} With that in mind, what would "
+            f"you answer?\n\n{checks.format_question(state.check)}",
+            kind="check",
+            options=[*options, Option("Just tell me", "skip")],
+        )
+
+
+def _fits(row: Command, score: float, text: str) -> bool:
+    """Whether a question is close enough to a command to offer it as a "try it" button:
+    very close in meaning, or naming the command's own topic ("what is a cnn?")."""
+    topic = set(re.findall(r"[a-z]+", row.topic.lower()))
+    return score >= 0.8 or bool(topic and topic <= set(re.findall(r"[a-z]+", text)))
+
+
+def _reading_name(name: str, slots: Slots) -> str:
+    """A move that names a step is a jump to it ("go back to the flashcards")."""
+    if name in ("back", "next") and slots.step:
+        return "goto"
+    if name in ("train", "train_default") and slots.again:
+        return "retrain"
+    return name
+
+
+def _slot_value(session: Session, slot: str, slots: Slots, single: int | None) -> Any:
+    settings = session.settings
+    if slot == "split":
+        return "validation" if slots.split == "valid" else "training"
+    if slot == "image":
+        return slots.image if slots.image is not None else single
+    if slot == "epochs":
+        return slots.epochs or (single if single and single <= 50 else None)
+    if slot == "units":
+        return slots.units or single
+    if slot == "activation":
+        return slots.activation or "relu"
+    if slot == "optimizer":
+        return slots.optimizer
+    if slot == "rate":
+        if slots.rate is not None:
+            return f"{slots.rate:g}"
+        current = settings.learning_rate or DEFAULT_RATES.get(settings.optimizer, 0.001)
+        if slots.direction:
+            return f"{current / 10 if slots.direction == 'down' else min(current * 10, 1.0):g}"
+        return None
+    if slot == "batch":
+        if single is not None:
+            return single
+        if slots.direction:
+            return max(1, settings.batch_size // 2) if slots.direction == "down" else settings.batch_size * 2
+        return None
+    if slot == "count":
+        return single
+    if slot == "run":
+        if slots.run == -1:
+            return len(session.runs) or None
+        return slots.run or single
+    if slot == "step":
+        return slots.step
+    return None
