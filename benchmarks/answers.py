@@ -70,11 +70,12 @@ def passes(text: str, groups: list[list[str]], facts: dict[str, str]) -> bool:
 KINDS = ("action", "follow_up", "comparison", "direct", "not_steered", "steered", "ambiguous")
 SPLITS = ("tune", "held_out")
 EXPECT_KEYS = frozenset({"contains", "not_contains", "steered", "state", "first_sentence",
-                         "options_contain", "check"})
+                         "starts_with", "options_contain", "check"})
 CONVERSATION_SLICE = 2000  # training images per fit in the conversation set, to keep it short
 SETUP_EPOCHS = 2  # what `trained: true` trains before the conversation
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 BOLD_TITLE = re.compile(r"^\*\*([^*]{1,60})\*\*\s*")
+LEADING_NOTE = re.compile(r"^\*?\([^)]{0,200}\)\*?\s*")  # "*(I read that as `next`.)*"
 
 
 def load_conversations(path: Path | str = CONVERSATIONS) -> list[dict[str, Any]]:
@@ -168,10 +169,13 @@ def _found(option: str, text: str, whole_words: bool = False) -> bool:
 
 
 def opening(text: str) -> str:
-    """The reply's first sentence, after heading lines, with a short bold title before it kept."""
+    """The reply's first sentence, after heading lines and a leading note in parentheses, with a
+    short bold title before it kept ("**Bias.** A bias is ...")."""
     lines = [line for line in text.strip().splitlines()
              if line.strip() and not line.lstrip().startswith("#")]
     body = " ".join(" ".join(lines).split())
+    while LEADING_NOTE.match(body):
+        body = LEADING_NOTE.sub("", body, count=1)
     title = ""
     match = BOLD_TITLE.match(body)
     if match and len(match.group(1).split()) <= 6:
@@ -202,6 +206,15 @@ def _turn_trained(session, reply, before: Before) -> bool:
     """Whether this turn ran a fit."""
     return (len(session.runs) > before.runs or session.history != before.history
             or reply.progress is not None)
+
+
+def _asks(reply) -> bool:
+    """Whether the reply puts a question to the learner: a quiz, or a question in its opening."""
+    if reply.kind in ("check", "flashcard"):
+        return True
+    lines = [line for line in reply.text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    sentences = SENTENCE_END.split(" ".join(" ".join(lines).split()))
+    return any(sentence.rstrip("*_ )").endswith("?") for sentence in sentences[:3])
 
 
 def _new_sentence(text: str, previous: str) -> bool:
@@ -239,6 +252,7 @@ CHECKS: dict[str, Check] = {
     "model_unchanged": lambda arg, s, r, b: s.model_spec == b.spec and s.settings == b.settings,
     "differs_from_previous": lambda arg, s, r, b: _new_sentence(r.text, b.text),
     "options_at_least": lambda arg, s, r, b: len(r.options) >= int(arg),
+    "asks_question": lambda arg, s, r, b: _asks(r),
 }
 
 
@@ -250,6 +264,20 @@ def _checks(value: Any) -> list[tuple[str, str]]:
         name, _, argument = str(entry).partition(":")
         pairs.append((name.strip(), argument.strip()))
     return pairs
+
+
+def _sentence_groups(value: Any) -> list[list[str]]:
+    """`first_sentence`: a list of strings is one group, a list of lists is several."""
+    if not value:
+        return []
+    if all(isinstance(part, list) for part in value):
+        return _groups(value)
+    return [[str(part) for part in value]]
+
+
+def _starts(text: str, option: str) -> bool:
+    """Whether `text` opens with `option` as whole words ("no" is not the start of "not")."""
+    return re.match(rf"{re.escape(option)}(?![a-z])", text) is not None
 
 
 def _options_match(groups: list[list[str]], options: list[str]) -> bool:
@@ -283,11 +311,16 @@ def grade(expect: dict[str, Any], reply, session, before: Before, facts: dict[st
         for option in expect.get("not_contains") or []:
             if _found(_fill(str(option), facts), haystack):
                 problems.append(f"contains {option!r}")
-        if "first_sentence" in expect:
-            first = opening(reply.text).lower()
-            wanted = [_fill(str(option), facts) for option in expect["first_sentence"]]
+        first = opening(reply.text).lower()
+        for group in _sentence_groups(expect.get("first_sentence")):
+            wanted = [_fill(option, facts) for option in group]
             if not any(_found(option, first, whole_words=True) for option in wanted):
                 problems.append(f"first sentence {first[:100]!r} has none of {wanted}")
+        if "starts_with" in expect:
+            start = first.replace("*", "").replace("_", "").lstrip(" \"'")
+            wanted = [_fill(str(option), facts).lower() for option in expect["starts_with"]]
+            if not any(_starts(start, option) for option in wanted):
+                problems.append(f"reply starts {start[:60]!r}, not with one of {wanted}")
     except KeyError as missing:
         problems.append(f"needs {missing} but the learner has not trained")
     if "steered" in expect:

@@ -1,15 +1,15 @@
 """Live answers about the data and the learner's own settings, each leading with what was asked.
 
 "What is validation image 6174?" gets that image and its label, "how many images are we
-training on?" the number (the learner's slice when they set one), "what learning rate am I
-using?" their rate, "can I make it better?" a yes and the commands that do it. Every pattern
-here needs an image number, a count, the learner's own settings or an improvement question,
-so concept questions ("what is a label?") and commands ("scale the pixels") fall through to
-the lesson's answers.
+training on?" the number (their slice, if set), "what learning rate am I using?" their rate, "can
+I make it better?" a yes and the commands that do it. Every pattern needs an image number, a
+count, the learner's own settings or an improvement, so concept questions ("what is a label?")
+and commands ("scale the pixels") fall through to the lesson's answers.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
@@ -21,14 +21,14 @@ from tutor.session import Session
 from tutor.tools import lesson
 
 IC = re.IGNORECASE
+OPENING = r"^(?:(?:ok(?:ay)?|so|and|but|hey|hi|hello|um+|uh+|well|then|also|please|wait|sorry|quick "
+OPENING += r"question|tutor)\b[\s,:;!.-]*)*"  # words a question may open with before its real start
 CLASS_WORDS: dict[str, int] = {
-    "t-shirt": 0, "t-shirts": 0, "tshirt": 0, "t shirt": 0, "tee": 0, "top": 0,
-    "trouser": 1, "trousers": 1, "pants": 1, "jeans": 1,
-    "pullover": 2, "pullovers": 2, "sweater": 2, "jumper": 2,
+    "t-shirt": 0, "t-shirts": 0, "tshirt": 0, "t shirt": 0, "tee": 0, "top": 0, "trouser": 1,
+    "trousers": 1, "pants": 1, "jeans": 1, "pullover": 2, "pullovers": 2, "sweater": 2, "jumper": 2,
     "dress": 3, "dresses": 3, "coat": 4, "coats": 4, "jacket": 4, "sandal": 5, "sandals": 5,
-    "shirt": 6, "shirts": 6, "sneaker": 7, "sneakers": 7, "trainer": 7, "trainers": 7,
-    "bag": 8, "bags": 8, "handbag": 8, "purse": 8,
-    "ankle boot": 9, "ankle boots": 9, "boot": 9, "boots": 9,
+    "shirt": 6, "shirts": 6, "sneaker": 7, "sneakers": 7, "trainer": 7, "trainers": 7, "bag": 8,
+    "bags": 8, "handbag": 8, "purse": 8, "ankle boot": 9, "ankle boots": 9, "boot": 9, "boots": 9,
 }
 CLASS_WORD = re.compile(r"\b(?:" + "|".join(
     re.escape(word) for word in sorted(CLASS_WORDS, key=len, reverse=True)) + r")\b", IC)
@@ -38,24 +38,24 @@ IMAGE_REF = re.compile(
     r"(?P<index>-?\d+(?:,\d{3})*)\b", IC)
 VALID_WORD = re.compile(r"\b(?:validation|valid|test|quiz)\b", IC)
 IMAGE_SKIP = re.compile(r"predict|guess|think|classif|confiden|\bsure\b|\bmodel|network|neuron|pixel|"
-                        r"grid|numbers|values|bright|logit|output|weight|how many", IC)
+                        r"grid|numbers|values|bright|logit|output|weight|how many|differen|compar|\bvs\b", IC)
 ASKS_LABEL = re.compile(r"\b(?:label|class|category|kind of|type of|sort of|name of|called)\b", IC)
-WHAT_IS = re.compile(r"^(?:\w+,?\s+){0,2}?(?:what|what's|whats|wat)(?:\s+is|\s+was)?\s+(?:in|on)?\s*"
+WHAT_IS = re.compile(OPENING + r"(?:what|what's|whats|wat)(?:\s+is|\s+was)?\s+(?:in|on)?\s*"
                      r"(?:the\s+)?(?:\w+\s+){0,2}?(?:image|picture|pic|img|photo|sample|example)\b"
                      r"|\bwhat does\b.*\b(?:show|look like|contain|depict)", IC)
-IS_IT_A = re.compile(r"^(?:\w+,?\s+){0,2}?(?:is|was|isn't)\s+(?:the\s+)?(?:\w+\s+){0,2}?"
+IS_IT_A = re.compile(OPENING + r"(?:is|was|isn't)\s+(?:the\s+)?(?:\w+\s+){0,2}?"
                      r"(?:image|picture|pic|img|photo|sample|example)\b", IC)
 
 HOW_MANY = re.compile(r"\bhow (?:many|much|big|large)\b|\bnumber of\b|\bcount\b", IC)
 COUNT_SKIP = re.compile(r"\b(?:right|wrong|correct\w*|mistak\w*|miss\w*|predict\w*|guess\w*|confus\w*|"
-                        r"accura\w*|time|seconds?|minutes?|long|fast|slow|should|recommend\w*|ideal|"
-                        r"enough|need|best|optimal|minimum|maximum|parameters?|params|weights?|loss|means?|"
-                        r"neurons?)\b", IC)
+                        r"accura\w*|why|time|seconds?|minutes?|long|fast|slow|should|recommend\w*|ideal|"
+                        r"enough|need|best|optimal|minimum|maximum|parameters?|params|loss|means?|neurons?|"
+                        r"weights?(?!\s+updates?))\b", IC)
 IMAGES = r"\b(?:images?|pictures?|pics?|photos?|examples?|samples?|items?|data|set|pile|clothes)\b"
 OWNER = re.compile(r"\b(?:my|our|mine|we|i|am i|the model|the network|this model)\b", IC)
 
-WH = re.compile(r"^(?:\w+,?\s+){0,2}?(?:what|what's|whats|wat|which|tell me)\b", IC)
-YES_NO = re.compile(r"^(?:\w+,?\s+){0,2}?(?:is|are|am|was|were|did|do|does|have|has|isn't|aren't)\b", IC)
+WH = re.compile(OPENING + r"(?:what|what's|whats|wat|which|tell me)\b", IC)
+YES_NO = re.compile(OPENING + r"(?:is|are|am|was|were|did|do|does|have|has|isn't|aren't)\b", IC)
 MINE = re.compile(r"\b(?:my|our|am i|i'm|im|are we|we're|we|i|current|currently|using|right now|"
                   r"set to|at the moment)\b", IC)
 SETTING_SKIP = re.compile(r"\b(?:mean|means|meaning|why|should|work|works|explain|difference|vs|good|"
@@ -74,12 +74,13 @@ SETTINGS: dict[str, re.Pattern[str]] = {
 
 IMPROVE = re.compile(
     r"\b(?:make|get)\s+(?:it\s+|(?:my|our|the|this)\s+(?:\w+\s+){0,3}?)(?:even\s+|much\s+|a bit\s+|any\s+)?"
-    r"(?:better|more accurate|smarter|stronger)\b|\bimprov(?:e|ing)\b|"
+    r"(?:better|more accurate|smarter|stronger)\b|\bimprov(?:e|ing)\s+(?:it|my|our|the model|the network|"
+    r"this model|(?:the )?(?:accuracy|results?|score|performance))\b|"
     r"\bdo better\b|\bbetter (?:accuracy|results?|score|model)\b|\bhigher (?:accuracy|score)\b|"
     r"\b(?:boost|increase|raise|push up|bump up)\b.{0,25}\b(?:accuracy|score|performance|results?)\b", IC)
-IMPROVE_ASK = re.compile(r"\b(?:i|we|you|my|our)\b|\bhow (?:to|do|can|could|would|should)\b|"
+IMPROVE_ASK = re.compile(r"\b(?:i|we|you|my|our)\b|\bhow (?:to|do (?:i|we|you)|can|could|would|should)\b|"
                          r"\b(?:tips?|ways?|suggestions?|ideas?|advice|possible)\b", IC)
-QUESTION = re.compile(r"\?\s*$|^(?:\w+,?\s+){0,2}?(?:how|what|which|can|could|would|will|should|is|are|"
+QUESTION = re.compile(r"\?\s*$|" + OPENING + r"(?:how|what|which|can|could|would|will|should|is|are|"
                       r"do|does|any|tips?|ways?|help|tell me|i want|i'd like|i would like)\b", IC)
 MOST_WORDS = 20  # a longer message asks more than "can it do better?": the lesson answers it
 IMPROVE_SKIP = re.compile(r"\b(?:why|difference|vs|versus|notebook|tutorial|mean|means)\b", IC)
@@ -147,6 +148,8 @@ def _image(session: Session, text: str) -> Reply | None:
 def _count(session: Session, text: str) -> Reply | None:
     if not HOW_MANY.search(text) or COUNT_SKIP.search(text):
         return None
+    if re.search(r"\bhow many times\b(?! (?:have|did) (?:i|we)\b)", text, IC):
+        return None  # "how many times does it see each image?" is about epochs
     for topic, pattern in _COUNT_TOPICS:
         if re.search(pattern, text, IC):
             return _COUNTERS[topic](session, text)
@@ -157,20 +160,19 @@ def _used(session: Session) -> int:
     return min(data.train_size(), session.settings.train_slice or data.train_size())
 
 
-def _count_batch(session: Session, text: str) -> Reply:
-    size = session.settings.batch_size
-    return Reply(text=f"**{size}** images per batch: your model looks at {size} pictures, then "
-                 f"nudges its weights once. Change it with `set batch size to 64`.", kind="answer")
-
-
 def _count_steps(session: Session, text: str) -> Reply:
     used, size = _used(session), session.settings.batch_size
-    steps = session.settings.steps_per_epoch(data.train_size())
+    given = re.search(r"\bbatch(?:[- ]?size)?(?: of| =| is)? (\d+)|\b(\d+) (?:images )?per batch", text, IC)
+    if given is not None and int(given.group(1) or given.group(2)) > 0:
+        size = int(given.group(1) or given.group(2))  # "with batch size 64": that batch size
+    steps = math.ceil(used / size)
     rounded = "" if used % size == 0 else (
         f" ({used / size:,.2f} rounded up: the last, smaller batch is a step too)")
+    own = session.settings.batch_size
+    mine = "" if size == own else f" With your own batch size, {own}, it is {math.ceil(used / own):,}."
     return Reply(text=f"**{steps:,}** steps per epoch: your {used:,} training images in batches of "
                  f"{size}{rounded}. Each step is one weight update, so a bigger batch means fewer "
-                 "updates per epoch.", kind="answer")
+                 f"updates per epoch.{mine}", kind="answer")
 
 
 def _count_runs(session: Session, text: str) -> Reply:
@@ -198,23 +200,23 @@ def _count_per_class(session: Session, text: str) -> Reply:
     number = re.search(r"\b(?:label|class)\s*(?P<label>\d)\b", text, IC)
     label = CLASS_WORDS[named.group(0).lower()] if named else int(number["label"]) if number else None
     if label is not None:
-        name = data.CLASS_NAMES[label]
-        return Reply(text=f"**{train[label]:,}** training images are label {label}, {name}, and "
-                     f"{valid[label]:,} validation images.", kind="answer")
-    if train.min() == train.max() and valid.min() == valid.max():
-        return Reply(text=f"**{train[0]:,}** training images per class, and {valid[0]:,} "
-                     "validation images per class: Fashion-MNIST is perfectly balanced, so no "
-                     "class is easier just because the model saw it more often.", kind="answer")
-    table = ", ".join(f"{name} {count:,}" for name, count in zip(data.CLASS_NAMES, train, strict=True))
-    return Reply(text=f"Between **{train.min():,}** and **{train.max():,}** training images per "
-                 f"class: {table}.", kind="answer")
+        return Reply(text=f"**{train[label]:,}** training images are label {label}, "
+                     f"{data.CLASS_NAMES[label]}, and {valid[label]:,} validation images.", kind="answer")
+    table = "" if train.min() == train.max() else ": " + ", ".join(
+        f"{name} {count:,}" for name, count in zip(data.CLASS_NAMES, train, strict=True))
+    return Reply(text=f"**{train.min():,}**{f' to {train.max():,}' if table else ''} training "
+                 f"images per class{table}, and {valid.min():,} validation images per class. Every "
+                 "class gets about the same share, so none is easier just for being seen more often.",
+                 kind="answer")
 
 
 def _count_pixels(session: Session, text: str) -> Reply:
     dataset = data.load_dataset()
     height, width = dataset.train_images.shape[1:]
-    reply = (f"**{height * width}** pixels per image: {height} rows of {width}. Each one is a number "
-             "from 0 (black) to 255 (white), and each becomes one input to every neuron.")
+    side = re.search(r"\b(?:wide|width|tall|high|height|rows?|columns?|side)\b", text, IC)
+    reply = (f"**{width}** pixels on each side, {height * width} in all" if side else
+             f"**{height * width}** pixels per image: {height} rows of {width}") + (
+        ". Each one is a number from 0 (black) to 255 (white), and each is one input to every neuron.")
     match = IMAGE_REF.search(text)
     if match is not None:
         split = "valid" if VALID_WORD.search(text) else "train"
@@ -236,13 +238,12 @@ def _count_valid(session: Session, text: str) -> Reply:
 def _count_train(session: Session, text: str) -> Reply:
     total, used = data.train_size(), _used(session)
     if used < total:
-        lead = f"There are **{total:,}** training images"
-        if OWNER.search(text) or re.search(r"\btraining on\b|\blearn\w* (?:from|on)\b", text, IC):
-            lead = f"**{used:,}**: you're training on the first {used:,} of the {total:,} training images"
-            return Reply(text=f"{lead}, to keep each epoch quick. Say `use all the data` to train "
-                         "on every one.", kind="answer")
-        return Reply(text=f"{lead}; you're using the first {used:,} of them, to keep each epoch "
-                     "quick (`use all the data` trains on every one).", kind="answer")
+        mine = OWNER.search(text) or re.search(r"\btraining on\b|\blearn\w* (?:from|on)\b", text, IC)
+        lead = (f"**{used:,}**: you're training on the first {used:,} of the {total:,} training "
+                "images" if mine else f"There are **{total:,}** training images; you're using the "
+                f"first {used:,} of them")
+        return Reply(text=f"{lead}, to keep each epoch quick. Say `use all the data` to train on "
+                     "every one.", kind="answer")
     return Reply(text=f"**{total:,}** training images: the flashcards the model studies, every "
                  "one of them in each epoch.", kind="answer")
 
@@ -255,9 +256,9 @@ def _count_all(session: Session, text: str) -> Reply:
 
 
 _COUNT_TOPICS: tuple[tuple[str, str], ...] = (
+    ("steps", r"\b(?:steps?|batches|updates|iterations)\b"),
     ("batch", r"\b(?:per|in (?:a|one|each|every)) batch\b|\bbatch[- ]?size\b|\bhow (?:big|large) is "
               r"(?:a|my|the|each|one) batch\b"),
-    ("steps", r"\b(?:steps?|batches|updates|iterations)\b"),
     ("runs", r"\b(?:runs|experiments)\b|\btimes (?:have|did) (?:i|we) (?:trained|train|run)\b"),
     ("per_class", r"\b(?:per|each|every) (?:class|category|label|kind)\b|\bof each\b|\bbalanced\b|"
                   r"\b(?:label|class) \d\b|" + CLASS_WORD.pattern),
@@ -268,7 +269,8 @@ _COUNT_TOPICS: tuple[tuple[str, str], ...] = (
     ("all", IMAGES),
 )
 _COUNTERS: dict[str, Callable[[Session, str], Reply | None]] = {
-    "batch": _count_batch, "steps": _count_steps, "runs": _count_runs,
+    "batch": lambda session, text: Reply(text=_batch_fact(session, text, False), kind="answer"),
+    "steps": _count_steps, "runs": _count_runs,
     "per_class": _count_per_class, "classes": _count_classes, "pixels": _count_pixels,
     "valid": _count_valid, "train": _count_train, "all": _count_all,
 }
@@ -336,12 +338,10 @@ def _scaled_fact(session: Session, text: str, yes_no: bool) -> str:
 
 def _slice_fact(session: Session, text: str, yes_no: bool) -> str:
     total, used = data.train_size(), _used(session)
-    if used < total:
-        lead = "No. " if yes_no else ""
-        return (f"{lead}You're training on **the first {used:,}** of the {total:,} training images. "
-                "`use all the data` trains on every one (each epoch takes longer).")
-    lead = "Yes. " if yes_no else ""
-    return f"{lead}You're training on **all {total:,}** training images."
+    lead = ("Yes. " if used == total else "No. ") if yes_no else ""
+    return lead + (f"You're training on **all {total:,}** training images." if used == total else
+                   f"You're training on **the first {used:,}** of the {total:,} training images. "
+                   "`use all the data` trains on every one (each epoch takes longer).")
 
 
 _SETTING_FACTS: dict[str, Callable[[Session, str, bool], str]] = {
@@ -386,29 +386,30 @@ def _improve(session: Session, text: str) -> Reply | None:
     if not (IMPROVE.search(text) and IMPROVE_ASK.search(text) and QUESTION.search(text)):
         return None
     ways = _ways(session)
-    lead = "Yes." if len(ways) > 1 else "Yes, a little."
+    commands = [way.split(":")[0] for way in ways]
+    named = ", ".join(commands[:-1]) + " and " + commands[-1] if len(commands) > 1 else commands[0]
+    count = ("One change helps", "Two changes help", "Three changes help", "Four changes help")
+    lead = f"{count[len(ways) - 1]}; try them in this order: {named}."
+    if YES_NO.search(text) or re.match(OPENING + r"(?:can|could|will|would|should|might)\b", text, IC):
+        lead = ("Yes. " if len(ways) > 1 else "Yes, a little. ") + lead
     steps = "\n".join(f"{number}. {way}" for number, way in enumerate(ways, start=1))
-    return Reply(text=f"{lead} {_where_now(session)} Ways to do better, biggest effect first:\n\n"
-                 f"{steps}\n\nChange one thing at a time and train again; `compare runs` shows "
-                 "which change helped.", kind="answer")
+    return Reply(text=f"{lead} {_where_now(session)}\n\n{steps}\n\nChange one thing at a time "
+                 "and train again; `compare runs` shows which change helped.", kind="answer")
 
 
 def _target(session: Session, text: str) -> Reply | None:
     match = TARGET.search(text)
-    if match is None or len(text.split()) > MOST_WORDS or IMPROVE_SKIP.search(text):
-        return None
-    if not TARGET_ASK.search(text):
+    if match is None or len(text.split()) > MOST_WORDS or IMPROVE_SKIP.search(text) \
+            or not TARGET_ASK.search(text):
         return None
     goal = float(match.group("pct"))
-    if goal > 96:
-        return Reply(text=f"No. {goal:g}% is out of reach on Fashion-MNIST: some pictures are "
-                     "ambiguous even to people (shirts and T-shirts at 28 x 28 pixels), and the "
-                     "best large networks published for it pass about 96%. " + _where_now(session),
-                     kind="answer")
     if goal > 92:
-        return Reply(text=f"No, not with the models in this lesson: a small CNN tops out a little "
-                     f"above 90%, and {goal:g}% takes the much larger networks of research papers "
-                     "(the best pass about 96%). " + _where_now(session), kind="answer")
+        why = ("No. {goal:g}% is out of reach on Fashion-MNIST: some pictures are ambiguous even to "
+               "people (shirts and T-shirts at 28 x 28 pixels), and the best large networks published "
+               "for it pass about 96%." if goal > 96 else "No, not with the models in this lesson: a "
+               "small CNN tops out a little above 90%, and {goal:g}% takes the much larger networks "
+               "of research papers (the best pass about 96%).")
+        return Reply(text=why.format(goal=goal) + " " + _where_now(session), kind="answer")
     best = max((row.get("val_accuracy", 0.0) for row in session.history), default=0.0)
     if best * 100 >= goal:
         return Reply(text=f"Yes, and you're already there: your best epoch reached {best:.1%}. "

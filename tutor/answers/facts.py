@@ -16,7 +16,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from tutor.answers.data_facts import data_answer
+from tutor.answers.data_facts import OPENING, data_answer
 from tutor.ml import backend, data
 from tutor.reply import Reply
 from tutor.session import Session
@@ -57,7 +57,7 @@ LIVE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                           r"(?:layers|architecture)|^(?:is|are|does|do|has|have)\b.*\b(?:my|our) "
                           r"(?:model|network)\b.*\b(?:hidden|layers?|cnn|conv\w*)", re.IGNORECASE)),
 ]
-YES_NO = re.compile(r"^(?:\w+,?\s+){0,2}?(?:is|are|does|do|has|have|did)\b", re.IGNORECASE)
+YES_NO = re.compile(OPENING + r"(?:is|are|does|do|has|have|did)\b", re.IGNORECASE)
 ABOUT_ME = re.compile(r"\b(?:my|mine|our|we|i|it|its|it's)\b", re.IGNORECASE)
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_PLEASE = r"(?:\s*(?:please|pls|plz|thanks|thank you|then|again|now|for me|a bit|a little))*"
+_PLEASE = (r"(?:\s*(?:please|pls|plz|thanks|thank you|then|again|now|for me|a bit|a little|though|tho|"
+           r"exactly|here|actually|really))*")
 _YOU = r"(?:(?:can|could|would|will) you\s+|please\s+|pls\s+|just\s+)*"
 KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("simpler", re.compile(

@@ -33,13 +33,15 @@ Encoder = Callable[[list[str]], np.ndarray]  # sentences -> unit-length rows
 INTENTS_FILE = "intents.yaml"
 # cosine similarity of sentence embeddings: at or above STRONG the meaning is clear; between
 # WEAK and STRONG it is a guess worth offering as a button, never acting on
-STRONG, WEAK = 0.72, 0.58
+# a message in the form of a request ("let's...", "can we...") is acted on from ACT up
+STRONG, ACT, WEAK = 0.72, 0.66, 0.58
 # the same for TF-IDF (word overlap scores lower for the same closeness of meaning)
-STRONG_WORDS, WEAK_WORDS = 0.55, 0.40
+STRONG_WORDS, ACT_WORDS, WEAK_WORDS = 0.55, 0.50, 0.40
 CLOSE = 0.03  # two rows this close are two readings of one message
 
 ASKS_TO_EXPLAIN = re.compile(
-    r"^(?:what(?:'s| is| are| does| do| did| was| were)?|whats|why|how (?:does|do|did|is|are|come)|"
+    r"^(?:what(?:'s| is| are| does| do| did| was| were)?|whats|why|how (?:does|do|did|is|are|come|many|much|"
+    r"long|big|fast|well|often|can|should|would)|should (?:i|we)|"
     r"who|when|where|which is|define|describe|explain|tell me (?:about|what|why|how)|"
     r"is (?:it|a|an|the|that|this)|are (?:they|there|the)|does|do (?:we|i|you) need|"
     r"(?:can|could) you (?:explain|tell me|describe|define)|i (?:don'?t|do not) (?:get|understand)|"
@@ -51,7 +53,8 @@ ASKS_TO_DO = re.compile(
     r"turn|bring|open|display|plot|draw|load|restore|swap|insert|stack|build|start|stop|export|"
     r"download|save|compare|visuali[sz]e|fit|double|halve|bump|get rid|include|normali[sz]e|scale|"
     r"redo|repeat|again|rewind|return|fast forward|back to|one more|another|next|keep|continue|"
-    r"quiz|test|check|ask me|throw|pull up|let me|i'?m ready|ok|okay)\b")
+    r"quiz|test|check|ask me|throw|pull up|let me|lemme|gimme|i'?m ready|ok|okay|hop|head|move|"
+    r"navigate|could i|can i|may i)\b")
 
 COMPARES = re.compile(r"\bvs\.?\b|\bversus\b|\bdifferen(?:ce|t)\b|\bor\b.*\b(?:better|best|which)\b")
 
@@ -63,6 +66,7 @@ class Reading:
     name: str
     score: float
     strong: bool
+    acts: bool = False  # close enough to act on when the message asks for an action
 
 
 @dataclass(frozen=True)
@@ -155,15 +159,16 @@ class IntentReader:
         query = _masked(text)
         if self._vectors is not None and self.encoder is not None:
             scores = self._vectors @ np.asarray(self.encoder([query]), dtype=np.float32)[0]
-            strong, weak = STRONG, WEAK
+            strong, act, weak = STRONG, ACT, WEAK
         else:
             scores = self._words.scores(query)
-            strong, weak = STRONG_WORDS, WEAK_WORDS
+            strong, act, weak = STRONG_WORDS, ACT_WORDS, WEAK_WORDS
         best: dict[str, float] = {}
         for label, score in zip(self._labels, scores.tolist(), strict=True):
             best[label] = max(best.get(label, -1.0), score)
         ranked = sorted(best.items(), key=lambda item: -item[1])[:3]
-        readings = tuple(Reading(name, score, score >= strong) for name, score in ranked if score >= weak)
+        readings = tuple(Reading(name, score, score >= strong, score >= act)
+                         for name, score in ranked if score >= weak)
         return Understanding(readings, message_form(text))
 
 

@@ -54,7 +54,7 @@ class Meaning:
         if self.reader is None or len(text.split()) < 3:
             return False
         understanding = self.reader.understand(text)
-        return bool(understanding.best and understanding.best.strong and understanding.form == "do")
+        return bool(understanding.best and understanding.best.acts and understanding.form == "do")
 
     def by_meaning(self, session: Session, text: str, message: str) -> Generator[Reply, None, bool]:
         """Act on, offer or annotate a command the message means; False when it means none."""
@@ -76,7 +76,9 @@ class Meaning:
         name = _reading_name(best.name, slots)
         command, missing = self.spell_out(session, name, slots)
         short = len(text.split()) <= 4
-        if understanding.form == "do" and best.strong:
+        plain_request = (understanding.form == "unclear" and best.strong and len(text.split()) >= 4
+                         and "?" not in message)  # "hop over to the part with predictions"
+        if (understanding.form == "do" and best.acts) or plain_request:
             steer = self.screen(session, message) if self.screen is not None else None
             if steer is not None:
                 yield steer
