@@ -61,12 +61,13 @@ class Meaning:
         if self.reader is None:
             return False
         understanding = self.reader.understand(text)
-        clause = self._command_clause(text)
-        if clause is not None and understanding.form != "explain":
+        clauses = self._command_clauses(text)
+        if clauses and understanding.form != "explain":
             steer = self.screen(session, message) if self.screen is not None else None
             if steer is not None:
                 yield steer
-            else:
+                return True
+            for clause in clauses:  # "use sgd and add a hidden layer": both, in order
                 yield from self._act(session, clause)
             return True
         best = understanding.best
@@ -117,14 +118,15 @@ class Meaning:
         yield from replies
         return True
 
-    def _command_clause(self, text: str) -> str | None:
-        """The one exact command in a longer request: "be my study buddy and quiz me" -> "quiz me"."""
+    def _command_clauses(self, text: str) -> list[str]:
+        """The exact commands in a longer request: "be my study buddy and quiz me" -> ["quiz me"].
+        Empty unless the message has two or more clauses and some are exact commands."""
         clauses = [re.sub(r"^(?:(?:can|could|would|will) you |please |then |just |also )+", "", part).strip()
                    for part in re.split(r",? (?:and(?: then)?|then)\b,? |, ", text) if part.strip()]
         if len(clauses) < 2:
-            return None
-        found = [clause for clause in clauses if parse_command(clause, self.pack.step_names()) is not None]
-        return found[0] if len(found) == 1 else None
+            return []
+        steps = self.pack.step_names()
+        return [clause for clause in clauses if parse_command(clause, steps) is not None][:3]
 
     def _act(self, session: Session, command: str) -> Iterator[Reply]:
         intent = parse_command(command, self.pack.step_names())
