@@ -11,8 +11,8 @@ import pytest
 
 from tutor.engine.followups import read_follow_up
 from tutor.engine.intents import message_form
-from tutor.engine.slots import read_slots
 from tutor.engine.lessons import load_pack
+from tutor.engine.slots import read_slots
 
 
 def say(tutor, session, message):

@@ -68,7 +68,8 @@ class Tutor:
         self.store = store if store is not None else Store()  # default: saves nothing
         self.answerer = Answerer(self.pack)
         self.agent = Agent(self.pack, answer=self.answerer, screen=self.answerer.steer_if_needed,
-                           reader=IntentReader(load_phrasings(self.pack.folder), encoder_factory=self._encoder))
+                           reader=IntentReader(load_phrasings(self.pack.folder),
+                                               encoder_factory=self._encoder))
         self.provider = provider if provider is not None else provider_from_env()
         if self.provider is not None:
             self.agent.answer = LLMAnswerer(self.provider, self.answerer, self.pack, self.agent.go_to)

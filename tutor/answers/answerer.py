@@ -95,8 +95,8 @@ class Answerer:
         if reply.steered:
             return
         lowered = f" {name_form(question)} "
-        subjects = [max((name for name in entry.names if f" {name} " in lowered), key=len, default=entry.title)
-                    for entry in named]
+        subjects = [max((name for name in entry.names if f" {name} " in lowered), key=len,
+                        default=entry.title) for entry in named]
         session.dialogue.remember(passage.key if passage is not None else "", kind, question, reply.text,
                                   subjects)
 

@@ -56,7 +56,8 @@ def answer_follow_up(follow_up: FollowUp, session: Session, knowledge: Knowledge
                                    "the lesson gives"))
     elif follow_up.kind == "example":
         reply = (f"An example with our own numbers: {passage.example}" if passage.example
-                 else _from_lesson(knowledge, f"example {passage.title}", passage, "An example from the lesson"))
+                 else _from_lesson(knowledge, f"example {passage.title}", passage,
+                                   "An example from the lesson"))
     else:  # more
         reply = _more(passage, knowledge, dialogue.depth)
         dialogue.depth += 1

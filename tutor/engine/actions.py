@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tutor.engine.commands import SPLITS, Intent
-from tutor.engine.lessons import LessonPack, LessonState
+from tutor.engine.lessons import LessonPack
 from tutor.engine.slots import read_slots
 from tutor.ml import data
 from tutor.reply import Reply

@@ -25,7 +25,8 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         rf"complicated|hard)|i (?:still )?(?:don'?t|do not) (?:get|understand) (?:it|that)|"
         rf"what does that mean|huh|i'?m (?:still )?confused|in english){_PLEASE}$")),
     ("why", re.compile(
-        rf"^(?:but |and |so )?(?:why|how come|why (?:is|does|do|did) (?:it|that|this)(?: (?:matter|work|happen))?|"
+        rf"^(?:but |and |so )?(?:why|how come|"
+        rf"why (?:is|does|do|did) (?:it|that|this)(?: (?:matter|work|happen))?|"
         rf"why (?:is )?that|for what reason|what(?:'s| is) the (?:point|reason)|why does it matter|"
         rf"why do we (?:do|need) (?:that|this|it)|why would (?:it|that|we)){_PLEASE}$")),
     ("example", re.compile(
@@ -34,7 +35,8 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         rf"^(?:for |an? )?example{_PLEASE}$|^(?:like what|such as|e\.?g\.?|for instance|"
         rf"can you show (?:me )?(?:that|it) with (?:an example|numbers)){_PLEASE}$")),
     ("more", re.compile(
-        rf"^{_YOU}(?:tell|say|explain|show) (?:me |us )?(?:a (?:bit|little) )?more(?: about (?:that|it|this))?"
+        rf"^{_YOU}(?:tell|say|explain|show) (?:me |us )?(?:a (?:bit|little) )?more"
+        rf"(?: about (?:that|it|this))?"
         rf"{_PLEASE}$|^(?:more|go on|keep going|continue|and then|what else|anything else|"
         rf"go deeper|more detail|in more detail|more details|elaborate|expand on (?:that|it)|"
         rf"(?:can|could) you elaborate|(?:can|could) you go deeper){_PLEASE}$")),

@@ -15,6 +15,7 @@ image 7" read the same.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 import threading
@@ -47,7 +48,8 @@ ASKS_TO_EXPLAIN = re.compile(
     r"(?:can|could) you (?:explain|tell me|describe|define)|i (?:don'?t|do not) (?:get|understand)|"
     r"meaning of|difference)\b")
 ASKS_TO_DO = re.compile(
-    r"^(?:let'?s|lets|(?:can|could|would|will) (?:we|you|i)|please|pls|i (?:want|wanna|would like|'?d like|need) to|"
+    r"^(?:let'?s|lets|(?:can|could|would|will) (?:we|you|i)|please|pls|"
+    r"i (?:want|wanna|would like|'?d like|need) to|"
     r"i'?d like|we should|how about|what about (?:trying|using|adding)|try|use|make|set|change|put|add|"
     r"show|go|take|skip|jump|train|run|give|do|increase|decrease|lower|raise|reduce|switch|remove|"
     r"turn|bring|open|display|plot|draw|load|restore|swap|insert|stack|build|start|stop|export|"
@@ -184,7 +186,7 @@ class _WordIndex:
     @staticmethod
     def _bag(text: str) -> Counter[str]:
         words = re.findall(r"[a-z0-9']+", text.lower())
-        return Counter(words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)])
+        return Counter(words + [f"{a} {b}" for a, b in itertools.pairwise(words)])
 
     def _weigh(self, bag: Counter[str]) -> dict[str, float]:
         weights = {term: count * self.idf.get(term, 0.0) for term, count in bag.items()}

@@ -15,7 +15,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from tutor.engine import checks
-from tutor.engine.commands import COMMANDS, Command, Intent, parse_command
+from tutor.engine.commands import COMMANDS, Command, parse_command
 from tutor.engine.intents import COMPARES, IntentReader, Understanding
 from tutor.engine.lessons import LessonPack
 from tutor.engine.slots import Slots, read_slots
@@ -32,7 +32,8 @@ ASKS_FOR_ANSWER = re.compile(
     r"(?:a )?hint|help me(?: with (?:this|it))?|i'?m stuck|i don'?t know|no idea|dunno|not sure|"
     r"which (?:one )?is (?:it|right|correct))\b")
 SLOT_WORDS = {
-    "image": "which image number", "epochs": "how many epochs", "optimizer": "which optimizer (Adam, SGD or RMSprop)",
+    "image": "which image number", "epochs": "how many epochs",
+    "optimizer": "which optimizer (Adam, SGD or RMSprop)",
     "rate": "which learning rate", "batch": "which batch size", "count": "how many images",
     "run": "which run number", "step": "which step",
 }
