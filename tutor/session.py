@@ -28,6 +28,7 @@ class Run:
     stopped: bool = False
     diverged: bool = False
     weights: list[Any] | None = None
+    seed: int | None = None  # the seed of the run's initial weights and shuffling, to repeat it
 
     @property
     def final_val_accuracy(self) -> float | None:
@@ -102,6 +103,14 @@ class Session:
     # every piece of code that ran: {"state", "kind", "code", "records"}; older saves lack "records"
     code_log: list[dict[str, Any]] = field(default_factory=list)
     dialogue: Dialogue = field(default_factory=Dialogue)
+    # mastery per concept id (tutor.engine.mastery keeps the inside of each entry) and the
+    # evidence that moved it, oldest first
+    mastery: dict[str, Any] = field(default_factory=dict)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    pending_prediction: dict[str, Any] | None = None  # a "predict before you run" guess to grade
+    class_code: str = ""  # the class the learner joined ("" for none)
+    pseudonym: str = ""  # the name an instructor sees; no other personal data is kept
+    entered_at: float = 0.0  # when the current step was entered (time.time()), for time on step
     rng: random.Random = field(default_factory=random.Random, repr=False)
     slots: Any = field(default=None, repr=False)  # the Tutor's shared TrainingSlots (runtime only)
     request_times: list[float] = field(default_factory=list, repr=False)  # for the rate limit

@@ -71,6 +71,7 @@ def _run_record(run: Run) -> dict[str, Any]:
         "stopped": bool(run.stopped),
         "diverged": bool(run.diverged),
         "has_weights": run.weights is not None,
+        "seed": run.seed,
     }
 
 
@@ -82,6 +83,7 @@ def _run_from(record: Mapping[str, Any]) -> Run:
         spec=_spec_from(record.get("spec")),
         history=[dict(row) for row in record.get("history", [])],
         seconds=float(record.get("seconds", 0.0)),
+        seed=None if record.get("seed") is None else int(record["seed"]),
         stopped=bool(record.get("stopped", False)),
         diverged=bool(record.get("diverged", False)),
     )
@@ -111,6 +113,12 @@ def record_and_runs(session: Session) -> tuple[dict[str, Any], list[Run]]:
         "transcript": _plain(session.transcript),
         "code_log": _plain(session.code_log),
         "dialogue": _plain(session.dialogue),
+        "mastery": _plain(session.mastery),
+        "evidence": _plain(session.evidence),
+        "pending_prediction": _plain(session.pending_prediction),
+        "class_code": session.class_code,
+        "pseudonym": session.pseudonym,
+        "entered_at": float(session.entered_at),
     }
     return record, runs
 
@@ -147,6 +155,12 @@ def session_from_record(record: Mapping[str, Any]) -> Session:
         transcript=[dict(message) for message in record.get("transcript", [])],
         code_log=[dict(entry) for entry in record.get("code_log", [])],
         dialogue=_dialogue_from(record.get("dialogue")),
+        mastery={str(key): value for key, value in (record.get("mastery") or {}).items()},
+        evidence=[dict(item) for item in record.get("evidence") or []],
+        pending_prediction=record.get("pending_prediction"),
+        class_code=str(record.get("class_code") or ""),
+        pseudonym=str(record.get("pseudonym") or ""),
+        entered_at=float(record.get("entered_at") or 0.0),
     )
     if record.get("id"):
         session.id = str(record["id"])
