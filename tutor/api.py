@@ -208,7 +208,17 @@ class Tutor:
             return
         if str(message).strip():
             session.transcript.append({"role": "user", "text": str(message)[:2000]})
+        dialogue = session.dialogue
+        before = (session.state_id, dialogue.topic, dialogue.question, dialogue.kind)
+        yield from self._turn(session, message)
+        if session.state_id != before[0] and (dialogue.topic, dialogue.question, dialogue.kind) == before[1:]:
+            dialogue.remember("", "step", "", "")  # a new step: "why?" is now about this step
+
+    def _turn(self, session: Session, message: str) -> Iterator[Reply]:
+        """The agent's blocks, logged, saved and noted as the dialogue's last figure."""
         for reply in self.agent.handle(session, message):
+            if reply.final and reply.figures:
+                session.dialogue.figure = " ".join(plot.alt for plot in reply.figures if plot.alt)[:600]
             if reply.final and reply.text:
                 session.transcript.append({"role": "tutor", "text": reply.text})
             if reply.final and reply.code and reply.kind != "error":

@@ -66,6 +66,7 @@ class Dialogue:
     guided: bool = False  # the last reply was a guiding question (never twice in a row)
     guided_for: str = ""  # the question a guiding question stands in front of
     offers: list[str] = field(default_factory=list)  # messages offered as "did you mean" buttons
+    figure: str = ""  # the description (alt text) of the last figure shown, for "what is this?"
 
     def remember(self, topic: str, kind: str, question: str, answer: str,
                  subjects: list[str] | None = None) -> None:

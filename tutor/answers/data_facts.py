@@ -97,8 +97,8 @@ def data_answer(session: Session, text: str) -> Reply | None:
     for answer in _ANSWERS:
         try:
             reply = answer(session, text)
-        except data.DataUnavailable as error:
-            return Reply(text=str(error), kind="answer")
+        except data.DataUnavailable as error:  # an image needs the files; a count has the lesson
+            return Reply(text=str(error), kind="answer") if answer is _image else None
         if reply is not None:
             return reply
     return None
@@ -106,6 +106,7 @@ def data_answer(session: Session, text: str) -> Reply | None:
 
 # ----- one image ------------------------------------------------------------------------------
 def _image(session: Session, text: str) -> Reply | None:
+    """The image itself and its label: the label array answers, not a glossary entry."""
     match = IMAGE_REF.search(text)
     if match is None or IMAGE_SKIP.search(text):
         return None
@@ -146,6 +147,7 @@ def _image(session: Session, text: str) -> Reply | None:
 
 # ----- counts ---------------------------------------------------------------------------------
 def _count(session: Session, text: str) -> Reply | None:
+    """A count from the arrays and the learner's settings, so a slice or batch size shows."""
     if not HOW_MANY.search(text) or COUNT_SKIP.search(text):
         return None
     if re.search(r"\bhow many times\b(?! (?:have|did) (?:i|we)\b)", text, IC):
@@ -278,6 +280,7 @@ _COUNTERS: dict[str, Callable[[Session, str], Reply | None]] = {
 
 # ----- the learner's settings -----------------------------------------------------------------
 def _settings(session: Session, text: str) -> Reply | None:
+    """The learner's own setting, with yes or no first when the question is a yes/no one."""
     yes_no = bool(YES_NO.search(text))
     if not (yes_no or WH.search(text)) or not MINE.search(text) or SETTING_SKIP.search(text):
         return None
@@ -381,6 +384,7 @@ def _ways(session: Session) -> list[str]:
 
 
 def _improve(session: Session, text: str) -> Reply | None:
+    """Only the changes this learner has not made yet, as the commands that make them."""
     if len(text.split()) > MOST_WORDS or IMPROVE_SKIP.search(text):
         return None
     if not (IMPROVE.search(text) and IMPROVE_ASK.search(text) and QUESTION.search(text)):
@@ -398,6 +402,7 @@ def _improve(session: Session, text: str) -> Reply | None:
 
 
 def _target(session: Session, text: str) -> Reply | None:
+    """Whether an accuracy is reachable, against what the lesson's models actually reach."""
     match = TARGET.search(text)
     if match is None or len(text.split()) > MOST_WORDS or IMPROVE_SKIP.search(text) \
             or not TARGET_ASK.search(text):

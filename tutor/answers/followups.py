@@ -43,9 +43,21 @@ def answer_follow_up(follow_up: FollowUp, session: Session, knowledge: Knowledge
         return _and_about(follow_up.subject, session, knowledge, ask)
     if follow_up.kind == "means":
         return _what_it_means(follow_up.subject, session, knowledge, pack, ask)
+    if follow_up.kind == "judge" and session.history and dialogue.kind in ("figure", "action", "step", ""):
+        return _judge_the_model(session, ask)
     passage = topic_passage(knowledge, session, pack)
+    if follow_up.kind == "looking_at" and dialogue.figure:
+        about = (f"\n\n{passage.simple or passage.short}"
+                 if passage is not None and passage.kind == "glossary" else "")
+        text = f"That figure shows {dialogue.figure[:1].lower()}{dialogue.figure[1:]}{about}"
+        _keep(session, text)
+        return Reply(text=text, kind="answer")
     if passage is None:
         return None
+    if follow_up.kind == "judge":
+        follow_up = FollowUp("why")
+    if follow_up.kind == "looking_at":
+        follow_up = FollowUp("simpler")
     name = _name(passage)
     if follow_up.kind == "simpler":
         text = passage.simple or passage.short or passage.text.split(". ")[0] + "."
@@ -65,6 +77,18 @@ def answer_follow_up(follow_up: FollowUp, session: Session, knowledge: Knowledge
         return Reply(text=reply, kind="answer")
     _keep(session, reply)
     return Reply(text=reply, kind="answer")
+
+
+def _judge_the_model(session: Session, ask: Ask) -> Reply:
+    """"Is that good?" after a figure about the learner's model: a verdict first, then the figures."""
+    accuracy = session.history[-1].get("val_accuracy", 0.0)
+    verdict = ("Yes, for ten neurons that is good" if accuracy >= 0.75 else
+               "It's a start, better than guessing" if accuracy > 0.2 else
+               "Not yet: that is about what guessing gets")
+    reply = ask(session, "how accurate is my model")
+    reply.text = (f"{verdict}: {accuracy:.1%} of images it never studied, where guessing gets 10% and "
+                  f"people get about 90%.\n\n{reply.text}")
+    return reply
 
 
 def _keep(session: Session, text: str, keep_depth: bool = False) -> None:
@@ -125,10 +149,13 @@ def _what_it_means(subject: str, session: Session, knowledge: KnowledgeBase, pac
 
 def _and_about(subject: str, session: Session, knowledge: KnowledgeBase, ask: Ask) -> Reply | None:
     """The last question again, about a new subject: "how many weights...?" then "and biases?"."""
+    subject = re.sub(r"^(?:on|for|with|in|about|of|to) (?:the |my |our )?", "", subject.strip())
     named = knowledge.named(subject)
+    question = session.dialogue.question
+    if session.dialogue.kind == "figure" and question:  # "how accurate?", then "and on the training images?"
+        return ask(session, f"{question.rstrip(' ?')} on the {subject}?")
     if not named:
         return None
-    question = session.dialogue.question
     for old in session.dialogue.subjects:
         pattern = re.compile(rf"\b{re.escape(old)}s?\b", re.IGNORECASE)
         if question and pattern.search(question):

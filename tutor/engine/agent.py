@@ -121,11 +121,12 @@ class Agent(Meaning, Actions):
         if state is not None:
             yield from self._enter(session, state)
             return
-        if session.pending_check and not self.asks_for_action(text):
+        if session.pending_check and not self.not_an_answer(text):
             reply = self._grade_check(session, message)
             if reply is not None:
                 yield reply
                 return
+        if session.pending_check:
             guide = self._guide_check(session, text)
             if guide is not None:
                 yield guide

@@ -14,37 +14,64 @@ from dataclasses import dataclass
 
 _PLEASE = (r"(?:\s*(?:please|pls|plz|thanks|thank you|then|again|now|for me|a bit|a little|though|tho|"
            r"exactly|here|actually|really))*")
-_YOU = r"(?:(?:can|could|would|will) you\s+|please\s+|pls\s+|just\s+)*"
+_YOU = r"(?:(?:can|could|would|will) (?:you|u)\s+|please\s+|pls\s+|just\s+)*"
 KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("simpler", re.compile(
         rf"^{_YOU}(?:explain|say|put|tell me|describe)?\s*(?:it|that|this)?\s*(?:in\s+)?"
         rf"(?:more\s+simply|simpler|in simple(?:r)? (?:words|terms)|in plain (?:words|english)|"
         rf"like i'?m (?:5|five|a kid|a child|12)|for a (?:beginner|kid|child)|more plainly|easier|"
-        rf"dumb it down|without (?:the )?jargon){_PLEASE}$|"
-        rf"^(?:simpler|simply|eli5|too (?:complicated|hard|technical)|that'?s (?:too )?(?:confusing|"
-        rf"complicated|hard)|i (?:still )?(?:don'?t|do not) (?:get|understand) (?:it|that)|"
-        rf"what does that mean|huh|i'?m (?:still )?confused|in english){_PLEASE}$")),
+        rf"without (?:the )?jargon){_PLEASE}$|"
+        rf"^{_YOU}(?:dumb (?:it|that) down|make (?:it|that) simpler|simplify (?:it|that)|say (?:it|that) "
+        rf"(?:differently|another way)|explain (?:it|that) (?:again|differently|another way)){_PLEASE}$|"
+        rf"^(?:simpler|simply|eli5|too (?:complicated|hard|technical|confusing)|"
+        rf"that'?s (?:too )?(?:confusing|complicated|hard)|"
+        rf"i (?:still )?(?:don'?t|dont|do not) (?:get|understand)(?: (?:it|that|this))?|"
+        rf"what does that mean|what do you mean|what did you mean(?: by (?:that|this|it))?|huh|"
+        rf"i'?m (?:still )?(?:confused|lost)|in english|lost me|you lost me){_PLEASE}$")),
     ("why", re.compile(
         rf"^(?:but |and |so )?(?:why|how come|"
         rf"why (?:is|does|do|did) (?:it|that|this)(?: (?:matter|work|happen))?|"
         rf"why (?:is )?that|for what reason|what(?:'s| is) the (?:point|reason)|why does it matter|"
-        rf"why do we (?:do|need) (?:that|this|it)|why would (?:it|that|we)){_PLEASE}$")),
+        rf"why do we (?:do|need) (?:that|this|it)|why would (?:it|that|we)|why not|why so|"
+        rf"why is that so|how so|what for|but why would it){_PLEASE}$")),
     ("example", re.compile(
         rf"^{_YOU}(?:give|show|got|have) (?:me |us )?(?:an?|one|another|some|a concrete|a real) "
         rf"(?:example|instance)s?(?: (?:of (?:that|this|it)|please))?{_PLEASE}$|"
+        rf"^{_YOU}(?:give|show) (?:an?|one) example{_PLEASE}$|"
         rf"^(?:for |an? )?example{_PLEASE}$|^(?:like what|such as|e\.?g\.?|for instance|"
         rf"can you show (?:me )?(?:that|it) with (?:an example|numbers)){_PLEASE}$")),
     ("more", re.compile(
         rf"^{_YOU}(?:tell|say|explain|show) (?:me |us )?(?:a (?:bit|little) )?more"
         rf"(?: about (?:that|it|this))?"
-        rf"{_PLEASE}$|^(?:more|go on|keep going|continue|and then|what else|anything else|"
+        rf"{_PLEASE}$|^(?:(?:even|some|a bit|a little|any) more|more|go on|keep going|and then|what else|"
+        rf"anything else|"
         rf"go deeper|more detail|in more detail|more details|elaborate|expand on (?:that|it)|"
         rf"(?:can|could) you elaborate|(?:can|could) you go deeper){_PLEASE}$")),
     ("again", re.compile(
         rf"^{_YOU}(?:say|repeat|tell me) (?:that|it) again{_PLEASE}$|^what did you (?:just )?say|"
+        rf"^{_YOU}repeat(?: (?:that|it|yourself|the answer|the last (?:answer|part)))?{_PLEASE}$|"
         rf"^(?:repeat|come again|sorry\??|pardon|what was that|say again|one more time)"
         rf"(?: (?:that|please))?{_PLEASE}$|^(?:do|run|try) (?:it|that) again{_PLEASE}$|^again$")),
+    ("judge", re.compile(
+        rf"^(?:so |and |but )?(?:is|was|are) (?:that|this|it|these|those) (?:good|bad|ok|okay|normal|high|"
+        rf"low|a lot|much|enough|any good|good or bad|fine|right|expected|correct)(?: or (?:not|bad|good))?"
+        rf"{_PLEASE}$|^(?:good or bad|is that a good (?:number|score|result)|"
+        rf"should i be (?:happy|worried)(?: about (?:that|it))?)"
+        rf"{_PLEASE}$")),
+    ("looking_at", re.compile(
+        r"^(?:so )?what (?:am i|are we|is this|are these|am i even) (?:looking at|seeing)"
+        r"(?: here| now)?$|"
+        r"^what (?:does|do|is) (?:this|these|that|the) "
+        r"(?:graph|plot|picture|image|chart|figure|curves?|maps?|bars?|grid|table|squares?|colou?rs?)s? "
+        r"(?:show|showing|mean|tell(?: me| us)?|say)(?: me| us)?$|"
+        r"^(?:what is|what's|whats) (?:this|that) (?:graph|plot|picture|chart|figure|image)$|"
+        r"^(?:can you |could you )?(?:explain|describe|read) (?:this|that|the) "
+        r"(?:graph|plot|picture|chart|figure|image|curves?)(?: for me| to me)?$|"
+        r"^how do i read (?:this|that|the) (?:graph|plot|chart|figure|picture)$")),
+
 )
+FILLER = re.compile(r"^(?:(?:ok(?:ay)?|hmm+|um+|uh+|so|sorry|thanks|nice|cool|great|wait|oh|ah|right|"
+                    r"alright|yeah|yes|hm+|erm)[, ]+)+")
 MEANS = re.compile(r"^(?:what|wdym|what do you|what did you|and what|whats|what's)\s*(?:do you |did you )?"
                    r"(?:mean|meant|means) by\s+(?P<subject>.+?)$|^what(?:'s| is) (?:a |an |the )?"
                    r"(?P<subject2>.+?) (?:in|here in) (?:that|this|what you (?:just )?said)$")
@@ -62,15 +89,20 @@ class FollowUp:
 
 def read_follow_up(text: str) -> FollowUp | None:
     """The follow-up in a cleaned, lower-case message (end punctuation dropped), or None."""
-    text = re.sub(r"^(?:ok(?:ay)?|hmm+|um+|so|sorry|thanks|nice|cool|great)[, ]+", "", text.strip(" ?!.,"))
-    for kind, pattern in KINDS:
-        if pattern.search(text):
-            return FollowUp(kind)
+    text = FILLER.sub("", text.strip(" ?!.,"))
+    clauses = [text] + [part.strip() for part in reversed(re.split(r"[,;:]\s*|\s+-+\s+", text)[1:])]
+    for clause in clauses:  # "too complicated, dumb it down for me": the last clause says it
+        clause = FILLER.sub("", clause.strip(" ?!.,"))
+        for kind, pattern in KINDS:
+            if clause and pattern.search(clause):
+                return FollowUp(kind)
     match = MEANS.search(text)
     if match:
         return FollowUp("means", (match.group("subject") or match.group("subject2") or "").strip(" ?\"'"))
     match = AND_ABOUT.search(text)
     if (match and len(match.group("subject").split()) <= 5
-            and not re.match(r"\w+ing\b|we\b|you\b|i\b", match.group("subject"))):
+            and not re.match(r"\w+ing\b|we\b|you\b|i\b|now\b|then\b|another\b|one more\b",
+                             match.group("subject"))
+            and not re.search(r"\d", match.group("subject"))):
         return FollowUp("and_about", match.group("subject").strip())
     return None

@@ -43,7 +43,8 @@ CLOSE = 0.03  # two rows this close are two readings of one message
 ASKS_TO_EXPLAIN = re.compile(
     r"^(?:what(?:'s| is| are| does| do| did| was| were)?|whats|why|how (?:does|do|did|is|are|come|many|much|"
     r"long|big|fast|well|often|can|should|would)|should (?:i|we)|"
-    r"who|when|where|which is|define|describe|explain|tell me (?:about|what|why|how)|"
+    r"who|when|where|which|define|describe|explain|tell me (?:about|what|why|how|the|which|if|whether)|"
+    r"(?:am|was) i|(?:is|are|was|were) (?:my|our|we|you)|did|has|have (?:i|we|you)|"
     r"is (?:it|a|an|the|that|this)|are (?:they|there|the)|does|do (?:we|i|you) need|"
     r"(?:can|could) you (?:explain|tell me|describe|define)|i (?:don'?t|do not) (?:get|understand)|"
     r"meaning of|difference)\b")
@@ -107,8 +108,13 @@ def message_form(text: str) -> str:
     return "unclear"
 
 
+FILLER = re.compile(r"^(?:(?:ok(?:ay)?|hmm+|um+|uh+|so|well|oh|ah|alright|right|yeah|hey|hi|now)[, ]+)+")
+
+
 def _masked(text: str) -> str:
-    return re.sub(r"\d[\d,]*(?:\.\d+)?|\.\d+", "5", text.lower())
+    """Numbers as one digit and fillers dropped: "hmm show image 42?" reads "show image 5"."""
+    text = FILLER.sub("", text.lower().strip(" ?!.,"))
+    return re.sub(r"\d[\d,]*(?:\.\d+)?|\.\d+", "5", text)
 
 
 @functools.cache

@@ -16,6 +16,7 @@ from typing import Any
 
 from tutor.engine import checks
 from tutor.engine.commands import COMMANDS, Command, parse_command
+from tutor.engine.followups import read_follow_up
 from tutor.engine.intents import COMPARES, IntentReader, Understanding
 from tutor.engine.lessons import LessonPack
 from tutor.engine.slots import Slots, read_slots
@@ -31,6 +32,14 @@ ASKS_FOR_ANSWER = re.compile(
     r"\b(?:what(?:'s| is) the (?:right |correct )?answer|tell me the answer|give me the answer|"
     r"(?:a )?hint|help me(?: with (?:this|it))?|i'?m stuck|i don'?t know|no idea|dunno|not sure|"
     r"which (?:one )?is (?:it|right|correct))\b")
+QUESTION_WORDS = re.compile(r"\b(?:why|how|what|which|whether|if|when|because|does|did|is|are|am)\b")
+ABOUT_DATA = re.compile(r"\b(?:my|mine|am i|our)\b|\b(?:image|picture|pic|img|sample)\s*#?\s*\d")
+HOW_TO = re.compile(r"^(?:so )?how (?:do|can|would|should|could) (?:i|we|you)\b")
+ANOTHER = re.compile(r"^(?:and |now |then |ok |okay )*(?:another|one more|again|same again)"
+                     r"(?: one| time| layer)?"
+                     r"(?: (?:with|of|at|for|but with))? (?:\d)")
+NOT_ANSWERS = re.compile(r"\b(?:don'?t|dont|do not) (?:get|understand)|\bconfus|\bi'?m lost\b|\bstupid\b|"
+                         r"\bhomework\b|\bexplain\b|\btell me\b")
 SLOT_WORDS = {
     "image": "which image number", "epochs": "how many epochs",
     "optimizer": "which optimizer (Adam, SGD or RMSprop)",
@@ -50,8 +59,13 @@ class Meaning:
 
 
     # ----- acting on meaning ----------------------------------------------------------------
-    def asks_for_action(self, text: str) -> bool:
-        """Whether a message clearly asks for a command (so it is no answer to a pending check)."""
+    def not_an_answer(self, text: str) -> bool:
+        """Whether a message is surely no answer to a pending check: a follow-up, a tentative
+        question ("learning rate 0.1?"), a learner who is lost, or a clear request."""
+        if read_follow_up(text) is not None or NOT_ANSWERS.search(text):
+            return True
+        if text.endswith("?") and len(text.split()) >= 2:
+            return True
         if self.reader is None or len(text.split()) < 3:
             return False
         understanding = self.reader.understand(text)
@@ -61,6 +75,10 @@ class Meaning:
         """Act on, offer or annotate a command the message means; False when it means none."""
         if self.reader is None:
             return False
+        again = self.another_like_last(session, text)
+        if again is not None:
+            yield from self._act(session, again)
+            return True
         understanding = self.reader.understand(text)
         clauses = self._command_clauses(text)
         if clauses and understanding.form != "explain":
@@ -79,7 +97,8 @@ class Meaning:
         command, missing = self.spell_out(session, name, slots)
         short = len(text.split()) <= 4
         plain_request = (understanding.form == "unclear" and best.strong and len(text.split()) >= 4
-                         and "?" not in message)  # "hop over to the part with predictions"
+                         and "?" not in message  # "hop over to the part with predictions"
+                         and not QUESTION_WORDS.search(text))
         if (understanding.form == "do" and best.acts) or plain_request:
             steer = self.screen(session, message) if self.screen is not None else None
             if steer is not None:
@@ -95,14 +114,8 @@ class Meaning:
             yield from self._act(session, command)
             return True
         if understanding.form == "unclear" and best.strong and short and command is not None \
-                and name not in NO_BUTTON:
-            subject = text.strip(" ?!.")
-            yield Reply(
-                text=f"Do you want me to do it (`{command}`), or to explain what {subject} means?",
-                kind="help",
-                options=[Option(f"Do it: {command}", command),
-                         Option(f"Explain {subject}", f"what is {subject}")],
-            )
+                and name not in NO_BUTTON and not ABOUT_DATA.search(text):
+            yield from self._both_readings(session, text, message, command)
             return True
         replies = list(self._answer(session, message))
         last = replies[-1] if replies else None
@@ -116,6 +129,8 @@ class Meaning:
             elif (best.strong and not last.steered and _fits(ROWS[name], best.score, text)
                   and not COMPARES.search(text)):
                 last.options = [Option(f"Try it: {command}", command), *self.options_for(session)]
+                if HOW_TO.search(text):  # "how do I delete a layer I added?": the answer is the command
+                    last.text = f"Here you just say `{command}` (or press **Try it**).\n\n{last.text}"
         yield from replies
         return True
 
@@ -128,6 +143,30 @@ class Meaning:
             return []
         steps = self.pack.step_names()
         return [clause for clause in clauses if parse_command(clause, steps) is not None][:3]
+
+    def _both_readings(self, session: Session, text: str, message: str, command: str) -> Iterator[Reply]:
+        """A bare "convolutions?": the explanation, and both readings as buttons."""
+        subject = text.strip(" ?!.")
+        buttons = [Option(f"Do it: {command}", command), Option(f"Explain {subject}", f"what is {subject}")]
+        replies = list(self._answer(session, message))
+        if not replies or replies[-1].steered or not replies[-1].text:
+            yield Reply(text=f"Do you want me to do it (`{command}`), or to explain what {subject} means?",
+                        kind="help", options=buttons)
+            return
+        replies[-1].text += (f"\n\n*Did you want me to do it instead? Press **Do it: {command}**.*")
+        replies[-1].options = [*buttons, *self.options_for(session)]
+        yield from replies
+
+    def another_like_last(self, session: Session, text: str) -> str | None:
+        """ "and now another one with 32" after `add a hidden layer of 64 relu neurons`: the same
+        command with the new value, as an exact command; None when there is no such last command."""
+        if not ANOTHER.search(text) or session.dialogue.kind != "action" or not session.dialogue.question:
+            return None
+        last = parse_command(session.dialogue.question, self.pack.step_names())
+        if last is None or last.name not in ROWS or not ROWS[last.name].slots:
+            return None
+        command, _ = self.spell_out(session, last.name, read_slots(text, self.pack.named_steps()))
+        return command
 
     def _act(self, session: Session, command: str) -> Iterator[Reply]:
         intent = parse_command(command, self.pack.step_names())
@@ -206,7 +245,7 @@ class Meaning:
 
     def _guide_check(self, session: Session, text: str) -> Reply | None:
         """One guiding question before revealing a check's answer; "just tell me" reveals it."""
-        if not ASKS_FOR_ANSWER.search(text) or session.dialogue.guided:
+        if not ASKS_FOR_ANSWER.search(text) or session.dialogue.guided or len(text.split()) > 7:
             return None
         state = self.pack.get(session.pending_check)
         if state.check is None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from tutor.ml.data import Dataset
+from tutor.ml.seeds import epoch_orders, kernel_seeds, new_seed, steps_taken
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear")
@@ -54,6 +55,10 @@ class TrainSettings:
     # The last epoch (of two or more) at a tenth of the learning rate: the big steps get close
     # to the minimum fast, the small ones settle into it instead of jumping around it.
     cooldown: bool = False
+    # The seed of the model's start: its first weights (`build_model`) and the order of the
+    # images in every epoch (`train`). Not compared: the same settings with another seed are
+    # the same experiment, started elsewhere. None: a fit draws one (and cannot be repeated).
+    seed: int | None = field(default=None, compare=False)
 
     @property
     def base_rate(self) -> float:
@@ -107,9 +112,10 @@ def gpu_devices() -> list[str]:
     return [device.name for device in tf.config.list_physical_devices("GPU")]
 
 
-def build_model(spec: ModelSpec = ModelSpec(), number_of_classes: int = 10):
+def build_model(spec: ModelSpec = ModelSpec(), number_of_classes: int = 10, seed: int | None = None):
     """Build the model of `spec` the Keras 3 way: the input declared with `keras.Input`.
 
+    Its first weights come from `seed` (a new one when None), which `seeds.model_seed` tells.
     The layers are named as a notebook's first model names them (`flatten`, `dense`,
     `dense_1`, ...). Keras numbers names across every model in the process, so on a shared
     server a learner's summary said `dense_37`, and the model diagram, drawn once for all
@@ -118,6 +124,8 @@ def build_model(spec: ModelSpec = ModelSpec(), number_of_classes: int = 10):
     import keras
     from keras import layers
 
+    seed = new_seed() if seed is None else int(seed)
+    seeds = kernel_seeds(seed)
     counts: dict[str, int] = {}
 
     def name(kind: str) -> str:
@@ -125,20 +133,26 @@ def build_model(spec: ModelSpec = ModelSpec(), number_of_classes: int = 10):
         counts[kind] = number + 1
         return kind if number == 0 else f"{kind}_{number}"
 
+    def kernel():
+        return keras.initializers.GlorotUniform(seed=next(seeds))
+
     stack: list = [keras.Input(shape=(28, 28))]
     if spec.convolutional:
         stack += [
             layers.Reshape((28, 28, 1), name=name("reshape")),
-            layers.Conv2D(32, 3, activation="relu", name=name("conv2d")),
+            layers.Conv2D(32, 3, activation="relu", name=name("conv2d"), kernel_initializer=kernel()),
             layers.MaxPooling2D(name=name("max_pooling2d")),
-            layers.Conv2D(64, 3, activation="relu", name=name("conv2d")),
+            layers.Conv2D(64, 3, activation="relu", name=name("conv2d"), kernel_initializer=kernel()),
             layers.MaxPooling2D(name=name("max_pooling2d")),
         ]
     stack.append(layers.Flatten(name=name("flatten")))
     for units, activation in spec.hidden:
-        stack.append(layers.Dense(units, activation=activation, name=name("dense")))
-    stack.append(layers.Dense(number_of_classes, name=name("dense")))
-    return keras.Sequential(stack, name="sequential")
+        stack.append(layers.Dense(units, activation=activation, name=name("dense"),
+                                  kernel_initializer=kernel()))
+    stack.append(layers.Dense(number_of_classes, name=name("dense"), kernel_initializer=kernel()))
+    model = keras.Sequential(stack, name="sequential")
+    model.brain_tutor_seed = seed
+    return model
 
 
 def layer_table(model) -> list[dict[str, object]]:
@@ -289,9 +303,12 @@ def _tensor(array: np.ndarray):
 
 
 def input_pipeline(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool,
-                   count: int | None = None):
+                   count: int | None = None, order=None):
     """Batches of (images, labels) from the first `count` rows, as a `tf.data.Dataset`: the same
     batches `model.fit` makes of arrays, without tf.data's autotuning thread.
+
+    `order`: a variable holding the order of the rows for the epoch about to run (`EpochOrders`
+    sets it); else, with `shuffle`, tf.data draws a fresh order every epoch.
 
     Why: a tf.data iterator with autotuning (the default) runs a model thread, and the iterator's
     destructor joins it. Given arrays, Keras builds such a pipeline (parallel map, autotuned
@@ -305,10 +322,15 @@ def input_pipeline(images: np.ndarray, labels: np.ndarray, batch_size: int, shuf
 
     images, labels = _tensor(images), _tensor(labels)
     count = int(images.shape[0]) if count is None else min(int(count), int(images.shape[0]))
-    order = tf.data.Dataset.range(count)
-    if shuffle:
-        order = order.shuffle(count, reshuffle_each_iteration=True)
-    batches = order.batch(batch_size).map(
+    if order is not None:  # read when an epoch's iterator starts, after EpochOrders set it
+        indices = tf.data.Dataset.range(1).flat_map(
+            lambda _: tf.data.Dataset.from_tensor_slices(order.read_value()),
+        ).apply(tf.data.experimental.assert_cardinality(count))  # so Keras knows the epoch's end
+    else:
+        indices = tf.data.Dataset.range(count)
+        if shuffle:
+            indices = indices.shuffle(count, reshuffle_each_iteration=True)
+    batches = indices.batch(batch_size).map(
         lambda index: (tf.gather(images, index), tf.gather(labels, index))
     )
     options = tf.data.Options()
@@ -328,26 +350,31 @@ def train(
 
     Setting `stop` ends the fit after the current batch; the epochs finished so far stay.
     A loss that turns into NaN or infinity ends the fit with `diverged=True`.
-    The fit is the one `codegen.fit_code(settings)` shows, fed by `input_pipeline` (same batches).
+    The fit is the one `codegen.fit_code(settings)` shows, fed by `input_pipeline` (same batches)
+    in the order `epoch_order` gives for `settings.seed`: a model built from the same seed and
+    trained with the same settings learns the same way, step for step.
     """
     import keras
 
     # The whole arrays, which the pipelines slice: their tensors are made once per process.
     train_images, train_labels, valid_images, valid_labels = training_arrays(
         dataset, replace(settings, train_slice=None))
+    count = min(len(train_images), settings.train_slice or len(train_images))
+    seed = settings.seed if settings.seed is not None else new_seed()
+    order, orders = epoch_orders(seed, steps_taken(model), count)
     steps = settings.steps_per_epoch(len(dataset.train_images))
     every = 0.25  # seconds between progress reports: often enough to look live, cheap
     callback = _progress_callback(settings.epochs, steps, on_update, stop, every)
-    callbacks = [callback]
+    callbacks = [orders, callback]
     if settings.cools_down:
         # After the progress callback, which so keeps "learning_rate" out of the history rows.
         callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch: settings.rate_at(epoch)))
-    base_rate = model.optimizer.learning_rate.numpy() if callbacks[1:] else None
+    base_rate = model.optimizer.learning_rate.numpy() if callbacks[2:] else None
     started = time.perf_counter()
     try:
         model.fit(
             input_pipeline(train_images, train_labels, settings.batch_size, shuffle=True,
-                           count=settings.train_slice),
+                           count=count, order=order),
             epochs=settings.epochs,
             verbose=0,
             validation_data=input_pipeline(valid_images, valid_labels, VALIDATION_BATCH_SIZE,

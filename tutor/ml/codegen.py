@@ -3,9 +3,11 @@
 Each builder in `tutor.ml.backend` has a twin here that writes the code it runs (`build_model`
 and `model_code`, `compile_model` and `compile_code`, `train` and `fit_code`), so the learner
 sees exactly the code behind every result. Plain strings only: nothing here imports Keras.
-`record` writes, beside such code, what ran and with which settings as plain data, so that
-a notebook export reads the settings instead of parsing them back out of the code; the
-readers `spec_from_code` and `settings_from_code` remain for sessions saved before records.
+`record` writes, beside such code, what ran and with which settings (the seed among them) as
+plain data, so that a notebook export reads the settings instead of parsing them back out of
+the code; the readers `spec_from_code` and `settings_from_code` remain for sessions saved
+before records. A model's code begins with `keras.utils.set_random_seed(seed)` when the tutor
+knows its seed: a notebook has one learner, so the process-wide seed is the simple way there.
 """
 
 from __future__ import annotations
@@ -47,11 +49,27 @@ def settings_from_record(plain: Mapping[str, Any]) -> TrainSettings:
     return TrainSettings(**{key: value for key, value in plain.items() if key in known})
 
 
-def model_code(spec: ModelSpec = NOTEBOOK_MODEL) -> str:
-    """The Keras code that `build_model(spec)` runs, as the learner would type it."""
+def seed_code(seed: int) -> str:
+    """The line that makes a notebook's next model start from `seed`: the same first weights as
+    the tutor's model (`tutor.ml.seeds.kernel_seeds`), and the same run whenever it is run again."""
+    return f"tf.keras.utils.set_random_seed({int(seed)})  # the run's seed: same start every time"
+
+
+SEED_LINE = re.compile(r"^tf\.keras\.utils\.set_random_seed\((\d+)\)", re.M)
+
+
+def seed_from_code(code: str) -> int | None:
+    """The seed a `seed_code` line in `code` sets, if any."""
+    match = SEED_LINE.search(code)
+    return int(match.group(1)) if match else None
+
+
+def model_code(spec: ModelSpec = NOTEBOOK_MODEL, seed: int | None = None) -> str:
+    """The Keras code that `build_model(spec, seed=seed)` runs, as the learner would type it."""
     lines = [
         "number_of_classes = int(train_labels.max()) + 1  # 10 (a plain int, as Keras 3 wants)",
         "",
+        *([seed_code(seed)] if seed is not None else []),
         "model = tf.keras.Sequential([",
         "    tf.keras.Input(shape=(28, 28)),",
     ]
