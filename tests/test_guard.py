@@ -27,7 +27,7 @@ TUNING = [item["message"] for item in NOT_STEERED if not item.get("held_out")]
 HELD_OUT = [item["message"] for item in NOT_STEERED if item.get("held_out")]
 GLOSSARY = yaml.safe_load((DEFAULT_PACK / "glossary.yaml").read_text(encoding="utf-8"))
 GUARD = guard_for()
-GUARD_KINDS = ("code", "injection", "hostile")  # the guard's own; off_topic comes from retrieval
+GUARD_KINDS = ("code", "injection", "hostile")  # the guard's own; off_topic mostly comes from retrieval
 
 
 def _code_lines() -> list[str]:
@@ -62,8 +62,10 @@ def test_the_sets_are_big_enough_and_a_quarter_is_held_out():
 
 @pytest.mark.parametrize("item", STEER, ids=[item["kind"] for item in STEER])
 def test_every_must_steer_message_gets_its_kind(item):
-    expected = item["kind"] if item["kind"] in GUARD_KINDS else None  # off_topic: retrieval's call
-    assert GUARD.classify(item["message"]) == expected
+    if item["kind"] in GUARD_KINDS:
+        assert GUARD.classify(item["message"]) == item["kind"]
+    else:  # off topic: retrieval's call, or the guard's rule for other subjects' homework
+        assert GUARD.classify(item["message"]) in (None, "off_topic")
 
 
 @pytest.mark.parametrize("message", TUNING + HELD_OUT)
@@ -124,7 +126,7 @@ def test_classify_takes_anything():
 
 def test_every_rule_says_what_it_catches():
     kinds = {rule.kind for rule in GUARD.rules}
-    assert kinds == set(GUARD_KINDS)
+    assert kinds == {*GUARD_KINDS, "off_topic"}
     assert all(rule.catches and rule.strength in ("always", "order") for rule in GUARD.rules)
 
 

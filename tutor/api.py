@@ -357,6 +357,14 @@ class Tutor:
             for state in self.pack.states
         ]
 
+    def mastery(self, session: Session) -> dict[str, float]:
+        """Concept id -> the probability (0-1) that this learner knows it, for every concept of
+        the pack's concept map (`lessons/concepts.yaml`), from Bayesian Knowledge Tracing over
+        their answers (`tutor.engine.mastery`); a concept without evidence has the prior."""
+        from tutor.engine import mastery
+
+        return mastery.probabilities(self.agent.concepts, session)
+
 
 def merge_replies(replies: list[Reply]) -> Reply:
     """Join the blocks of one turn: texts and code in order, all figures, the last options."""

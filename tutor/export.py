@@ -14,6 +14,8 @@ did silently (a model it built on the way, a compile it did first), the export a
 tagged `brain-tutor-export`, so that the notebook runs in a fresh kernel. Set the environment
 variable `BRAIN_TUTOR_EXPORT_SLICE` to train on the first N training images only (for a quick
 check in CI); the images the notebook looks at by number are always kept.
+Every model cell sets the seed its model started from in the tutor (added where the tutor's code
+lacks it), so the notebook builds the same first weights and repeats itself when run again.
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ from nbformat import v4
 from tutor.engine.lessons import LessonPack
 from tutor.ml import backend, codegen
 from tutor.ml.backend import ModelSpec, TrainSettings
-from tutor.ml.data import CLASS_NAMES
+from tutor.ml.codegen import RESLICE_CODE, setup_code
 from tutor.session import Run, Session
 
-SLICE_VARIABLE = "BRAIN_TUTOR_EXPORT_SLICE"
+BUILD_TOOLS = ("build_model", "new_experiment", "train_same_start")  # records of a model built
 EXPORT_TAG = "brain-tutor-export"  # the tag of every cell the export adds to the learner's code
 
 # Where one action's code starts inside a block that joined several actions with blank lines
@@ -81,6 +83,9 @@ class _Notebook:
     last_learner_code: str | None = None
     scaled_fit: bool = False  # the last fit trained on pixels divided by 255
     fits: int = 0
+    unseeded: Any = None  # the last model cell, while it sets no seed and no fit has told it
+    model_seed: int | None = None  # the seed the notebook's current model starts from
+    unknown_starts: int = 0  # fits of a model whose seed nobody knows (an older session)
 
     def markdown(self, text: str) -> None:
         self.cells.append(v4.new_markdown_cell(text.strip()))
@@ -141,36 +146,6 @@ def export_notebook(session: Session, pack: LessonPack, path: str | Path) -> Pat
 
 
 # ----- the pieces ---------------------------------------------------------------------------
-
-
-def setup_code(images_needed: int = 0) -> str:
-    """The first cell: imports, the data, the optional slice, the class count and names."""
-    keep = (
-        f"\nif SLICE is not None:\n    SLICE = max(SLICE, {images_needed})  "
-        f"# this notebook looks at training image {images_needed - 1}"
-        if images_needed
-        else ""
-    )
-    return (
-        "# Setup: the imports and the data every later cell uses.\n"
-        "import os\n\n"
-        "import matplotlib.pyplot as plt\n"
-        "import numpy as np\n"
-        "import tensorflow as tf\n\n"
-        f"# {SLICE_VARIABLE}=N trains on the first N training images only (unset: all 60,000).\n"
-        f"SLICE = int(os.environ.get('{SLICE_VARIABLE}') or 0) or None{keep}\n\n"
-        "fashion_mnist = tf.keras.datasets.fashion_mnist\n"
-        "(train_images, train_labels), (valid_images, valid_labels) = fashion_mnist.load_data()\n"
-        "train_images, train_labels = train_images[:SLICE], train_labels[:SLICE]\n\n"
-        "number_of_classes = 10\n"
-        f"class_names = {list(CLASS_NAMES)!r}"
-    )
-
-
-RESLICE_CODE = (
-    f"# Added by the export: keep the {SLICE_VARIABLE} slice after loading the data again.\n"
-    "train_images, train_labels = train_images[:SLICE], train_labels[:SLICE]"
-)
 
 
 def split_code(code: str) -> list[str]:
@@ -277,7 +252,7 @@ def _add_learner_code(book: _Notebook, chunk: str, fit_runs: list[Run | None],
     defines = "model = tf.keras.Sequential(" in chunk
     compiles = "model.compile(" in chunk
     fits = "model.fit(" in chunk
-    built = _take(records, ("build_model", "new_experiment")) if defines else None
+    built = _take(records, BUILD_TOOLS) if defines else None
     trained = _take(records, ("train",)) if fits else None
     if chunk == book.last_learner_code and not fits:  # a repeat changes nothing; a fit trains more
         return
@@ -298,6 +273,7 @@ def _add_learner_code(book: _Notebook, chunk: str, fit_runs: list[Run | None],
         book.code("# Added by the export: the model the tutor built for you here.\n" + code,
                   added=True, patched=reasons)
         book.model_code, book.model_spec, book.compiled = model, ModelSpec(), True
+        book.unseeded, book.model_seed = book.cells[-1], None
     if fits and not book.compiled:
         book.code("# Added by the export: the tutor compiled your model before training.\n"
                   + book.last_compile, added=True)
@@ -309,7 +285,9 @@ def _add_learner_code(book: _Notebook, chunk: str, fit_runs: list[Run | None],
     if fits:
         run = fit_runs[book.fits] if book.fits < len(fit_runs) else None
         settings = codegen.settings_from_record(trained["settings"]) if trained else None
-        book.markdown(_fit_note(chunk, run, settings))
+        _seed_the_model(book, run.seed if run is not None and run.seed is not None
+                        else settings.seed if settings is not None else None)
+        book.markdown(_fit_note(chunk, run, settings, book.model_seed))
         book.fits += 1
     elif book.scaled_fit and "model.predict" in chunk and "_scaled" not in chunk:
         book.markdown("Your model learned from pixels divided by 255, and the tutor gave it scaled "
@@ -322,6 +300,8 @@ def _add_learner_code(book: _Notebook, chunk: str, fit_runs: list[Run | None],
     if defines:
         book.model_code, book.compiled = chunk, compiles
         book.model_spec = _spec_of(chunk, built)
+        book.model_seed = codegen.seed_from_code(chunk)
+        book.unseeded = book.cells[-1] if book.model_seed is None else None
     if compiles:
         book.compiled = True
         match = re.search(r"^model\.compile\(.*?^\)", chunk, re.M | re.S)
@@ -331,6 +311,21 @@ def _add_learner_code(book: _Notebook, chunk: str, fit_runs: list[Run | None],
         book.scaled_fit = "_scaled" in chunk
     if "load_data()" in chunk:
         book.code(RESLICE_CODE, added=True)
+
+
+def _seed_the_model(book: _Notebook, seed: int | None) -> None:
+    """Before a fit: a model cell that sets no seed gets the seed its model started from in the
+    tutor (known only now, from the fit's run), so the notebook starts from the same weights."""
+    if book.unseeded is not None and seed is not None:
+        cell = book.unseeded
+        cell.source = codegen.with_seed(cell.source, seed)
+        notes = cell.metadata.setdefault("brain_tutor", {}).setdefault("patched", [])
+        notes.append(f"the tutor started this model from seed {seed}: set here, the notebook "
+                     "builds the same first weights and repeats itself when run again")
+        book.model_seed = seed
+    book.unseeded = None
+    if book.model_seed is None:
+        book.unknown_starts += 1
 
 
 def _take(records: list[dict[str, Any]], tools: tuple[str, ...]) -> dict[str, Any] | None:
@@ -348,7 +343,8 @@ def _spec_of(code: str, record: dict[str, Any] | None) -> ModelSpec:
     return codegen.spec_from_code(code)
 
 
-def _fit_note(code: str, run: Run | None, settings: TrainSettings | None = None) -> str:
+def _fit_note(code: str, run: Run | None, settings: TrainSettings | None = None,
+              seed: int | None = None) -> str:
     """What a fit cell does, from the settings it ran with (else, an older session, its code)."""
     if settings is None:
         settings = codegen.settings_from_code(code)
@@ -357,6 +353,8 @@ def _fit_note(code: str, run: Run | None, settings: TrainSettings | None = None)
     pixels = "pixels scaled to 0-1" if settings.scaled else "raw 0-255 pixels"
     text = (f"You trained for {settings.epochs} epoch{'s' if settings.epochs != 1 else ''} here, "
             f"on {images}, with {pixels} and batches of {settings.batch_size}.")
+    if seed is not None:
+        text += f" The model started from seed {seed}."
     if run is not None:
         if run.diverged:
             text += (" In the tutor the loss became NaN and the tutor put your earlier weights "
@@ -390,7 +388,8 @@ def closing_markdown(session: Session, book: _Notebook | None = None) -> str:
             accuracy = run.final_val_accuracy
             status = " (stopped)" if run.stopped else " (failed: NaN)" if run.diverged else ""
             shown = "" if accuracy is None else f"{accuracy:.1%}"
-            lines.append(f"| {run.number} | {run.model} | {_settings_text(run.settings)} | "
+            seed = "" if run.seed is None else f", seed {run.seed}"
+            lines.append(f"| {run.number} | {run.model} | {_settings_text(run.settings)}{seed} | "
                          f"{len(run.history)}{status} | {shown} |")
         best = max((run for run in session.runs if run.final_val_accuracy is not None),
                    key=lambda run: run.final_val_accuracy, default=None)
@@ -404,8 +403,14 @@ def closing_markdown(session: Session, book: _Notebook | None = None) -> str:
         if book is not None and book.model_spec is not None and book.model_spec != session.model_spec:
             lines.append("The tutor restored an earlier run for you (`use run N`), which this "
                          "notebook does not replay, so its last model is the one built last.")
-    lines += ["", "Numbers in a re-run differ a little: every training starts from new random "
-                  "weights."]
+    if book is not None and book.fits and not book.unknown_starts:
+        lines += ["", "Every model here starts from its seed (`tf.keras.utils.set_random_seed`): "
+                      "the same first weights as in the tutor, and the same numbers each time you "
+                      "run the notebook. They differ a little from the tutor's, which shuffled the "
+                      "images in an order of its own."]
+    else:
+        lines += ["", "Numbers in a re-run differ a little: every training starts from new random "
+                      "weights."]
     return "\n".join(lines)
 
 

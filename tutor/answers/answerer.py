@@ -145,9 +145,9 @@ class Answerer:
         }
         ranked = sorted(by_key, key=lambda key: -scores[key])
         best = by_key[ranked[0]]
-        if asks_to_compare(text) and len(named) >= 2:
+        if len(named) >= 2 and (asks_to_compare(text) or " or " in f" {corrected} "):
             first, second = _in_order(corrected, named[:3])[:2]
-            reply = Reply(text=compare(first, second, session, self.pack.folder), kind="answer")
+            reply = Reply(text=compare(first, second, session, self.pack.folder, text), kind="answer")
             self._remember(session, text, reply, first, "comparison", [first, second])
             return reply
         parts = [self._render(best)]

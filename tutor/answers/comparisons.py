@@ -28,19 +28,23 @@ OPTIMIZER_TERMS = {"adam": "adam", "sgd": "sgd", "rmsprop": "rmsprop"}
 SCALING_TERMS = {"scaling pixels", "pixel"}
 
 
+ASKS_WHICH = re.compile(r"\b(?:better|best|prefer|should|choose|pick|which|recommend|or)\b", re.IGNORECASE)
+
+
 @functools.cache
-def load_comparisons(folder: Path) -> dict[frozenset[str], str]:
-    """Curated contrasts keyed by their two glossary terms (lower case), read once."""
+def load_comparisons(folder: Path) -> dict[frozenset[str], tuple[str, str]]:
+    """Curated contrasts (answer, verdict) keyed by their two glossary terms (lower case), read once."""
     path = Path(folder) / COMPARISONS_FILE
     if not path.is_file():
         return {}
     entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    table: dict[frozenset[str], str] = {}
+    table: dict[frozenset[str], tuple[str, str]] = {}
     for entry in entries:
         terms = [str(term).lower() for term in entry.get("terms") or []]
         if len(terms) != 2 or terms[0] == terms[1] or not entry.get("answer"):
             raise ValueError(f"{path.name}: each comparison needs two different terms and an answer: {entry}")
-        table[frozenset(terms)] = " ".join(str(entry["answer"]).split())
+        table[frozenset(terms)] = (" ".join(str(entry["answer"]).split()),
+                                   " ".join(str(entry.get("verdict") or "").split()))
     return table
 
 
@@ -48,11 +52,17 @@ def asks_to_compare(text: str) -> bool:
     return bool(ASKS_TO_COMPARE.search(text))
 
 
-def compare(first: Passage, second: Passage, session: Session, folder: Path) -> str:
-    """One answer that contrasts two glossary entries, tied to the learner's runs where it can."""
-    curated = load_comparisons(folder).get(frozenset({first.title.lower(), second.title.lower()}))
-    if curated:
-        text = f"**{_name(first)} vs {_name(second)}.** {curated}"
+def compare(first: Passage, second: Passage, session: Session, folder: Path, question: str = "") -> str:
+    """One answer that contrasts two glossary entries, tied to the learner's runs where it can.
+    Asked "which is better?", the verdict comes first."""
+    answer, verdict = load_comparisons(folder).get(
+        frozenset({first.title.lower(), second.title.lower()}), ("", ""))
+    if answer:
+        text = f"**{_name(first)} vs {_name(second)}.** {answer}"
+        if verdict and ASKS_WHICH.search(question):
+            text = f"{verdict}\n\n**{_name(first)} vs {_name(second)}.** {answer}"
+        elif verdict:
+            text += f" {verdict}"
     else:
         text = (f"**{_name(first)} vs {_name(second)}.** They answer different questions. "
                 f"**{_name(first)}:** {first.short or first.text} "

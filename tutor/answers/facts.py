@@ -41,7 +41,7 @@ LIVE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                           r"number of (?:parameters|params|weights)", re.IGNORECASE)),
     ("overfit", re.compile(r"over-?fit", re.IGNORECASE)),
     ("loss", re.compile(r"\bloss\b.*(?:so |too |very )?(?:big|high|large|huge|10|\d{2})|"
-                        r"(?:my|the)\s+(?:\w+\s+)?loss|loss (?:is|was)", re.IGNORECASE)),
+                        r"(?:my|the)\s+(?:\w+\s+){0,2}loss|loss (?:is|was)", re.IGNORECASE)),
     ("accuracy", re.compile(r"how (?:accurate|good|well)|accuracy|val(?:idation)? acc|score|"
                             r"how did (?:it|my model|we) do|results?|any good|(?:is it|model) good|"
                             r"learn(?:ed|t)? anything|just guessing|how (?:did|does) (?:it|my model) "

@@ -16,7 +16,7 @@ from tutor.engine.slots import read_slots
 from tutor.ml import data
 from tutor.reply import Reply
 from tutor.session import Session
-from tutor.tools import catalog, lesson, registry, training
+from tutor.tools import catalog, lab, lesson, registry, training
 
 
 def _number(value: str) -> int:
@@ -84,6 +84,8 @@ class Actions:
             epochs = _number(values["number"]) if "number" in values else 5
             yield catalog.run_tool(session, "new_experiment", {})
             yield from training.train(session, epochs)
+        elif name == "same_start":  # a fresh model from the last run's seed and settings
+            yield from training.train_same_start(session)
         elif name == "predict":
             split = SPLITS.get(values.get("split", "training"), "train")
             yield lesson.predict_image(session, split, _number(values["number"]))
@@ -101,6 +103,10 @@ class Actions:
             yield self._ask_check(session)
         elif name == "help":
             yield self._help(session, understood=True)
+        elif name == "review":  # "what should I review?", "review parameters"
+            yield self.review_command(session, values)
+        elif name == "progress":  # "how am I doing?"
+            yield self.progress_report(session)
         else:
             yield from self._experiment(session, name, values)
 
@@ -133,13 +139,15 @@ class Actions:
         elif name == "all_data":  # the whole training set, which new_experiment stores as "no slice"
             changes = {"train_slice": data.train_size()}
         if changes is not None:
-            yield catalog.run_tool(session, "new_experiment", changes)
+            yield self._change(session, name, changes)
         elif name == "compare":
             yield catalog.run_tool(session, "compare_runs")
         elif name == "use_run":
             yield catalog.run_tool(session, "use_run", {"number": _number(number)})
+            session.pending_prediction = None  # an earlier run's model: nothing left to predict
         elif name == "undo":
             yield catalog.run_tool(session, "use_run", {"number": 0})
+            session.pending_prediction = None
         elif name == "weights":
             yield catalog.run_tool(session, "weight_maps")
         elif name == "confusion":
@@ -152,6 +160,18 @@ class Actions:
             yield catalog.run_tool(session, "you_vs_model")
         elif name == "export":
             yield self.export(session)
+
+    def _change(self, session: Session, name: str, changes: dict[str, Any]) -> Reply:
+        """A new experiment; with an earlier run to compare with, a "predict before you run"
+        question follows (`Coaching.ask_prediction`), and the tool's own expectation waits."""
+        runs = len(session.runs)
+        try:
+            expectations = lab._validated(changes, session)[2]  # what new_experiment will say it expects
+        except registry.ToolInputError:
+            expectations = []  # new_experiment refuses it below, with the same message
+        reply = catalog.run_tool(session, "new_experiment", changes)
+        self.ask_prediction(session, name, reply, expectations, runs)
+        return reply
 
     def export(self, session: Session) -> Reply:
         """Write the learner's own path as a Jupyter notebook and offer it for download."""

@@ -13,10 +13,12 @@ from typing import Any
 
 from tutor.engine import checks
 from tutor.engine.actions import Actions
+from tutor.engine.coaching import Coaching, is_review
 from tutor.engine.commands import clean_message, help_lines, parse_command
 from tutor.engine.followups import read_follow_up
 from tutor.engine.intents import IntentReader
 from tutor.engine.lessons import LessonPack, LessonState
+from tutor.engine.mastery import load_concepts
 from tutor.engine.meaning import Meaning
 from tutor.ml.data import CLASS_NAMES, DataUnavailable
 from tutor.reply import Option, Reply
@@ -31,7 +33,7 @@ MAX_MESSAGE_CHARS = 2000
 Answer = Callable[[Session, str], Reply | Iterator[Reply] | None]
 
 
-class Agent(Meaning, Actions):
+class Agent(Meaning, Actions, Coaching):
     """Turns learner messages into Replies for one lesson pack.
 
     `answer` answers questions (offline or through a language model); `reader` understands
@@ -47,6 +49,7 @@ class Agent(Meaning, Actions):
         screen: Callable[[Session, str], Reply | None] | None = None,
     ) -> None:
         self.pack = pack
+        self.concepts = load_concepts(pack)  # the concept map that mastery is kept over
         self.answer = answer
         self.reader = reader
         self.screen = screen
@@ -58,7 +61,11 @@ class Agent(Meaning, Actions):
 
     def handle(self, session: Session, message: Any) -> Iterator[Reply]:
         """Handle one learner message; never raises, always yields at least one block."""
-        yield from self._guarded(session, lambda: self._dispatch(session, message))
+        yield from self._guarded(session, lambda: self._turn(session, message))
+
+    def _turn(self, session: Session, message: Any) -> Iterator[Reply]:
+        yield from self._dispatch(session, message)
+        yield from self.settle_prediction(session)  # a run after a "predict before you run"
 
     def _guarded(self, session: Session, produce: Callable[[], Iterator[Reply]]) -> Iterator[Reply]:
         blocks: list[Reply] = []
@@ -112,6 +119,10 @@ class Agent(Meaning, Actions):
             self.remember_action(session, intent.name, text)
             yield from self._run_intent(session, intent, text)
             return
+        prediction = self.take_prediction(session, text)
+        if prediction is not None:
+            yield prediction
+            return
         if session.pending_card is not None:
             guess = checks.parse_class(text)
             if guess is not None:
@@ -121,14 +132,16 @@ class Agent(Meaning, Actions):
         if state is not None:
             yield from self._enter(session, state)
             return
+        review = is_review(session.pending_check)
         if session.pending_check and not self.not_an_answer(text):
-            reply = self._grade_check(session, message)
+            reply = self.grade_review(session, message) if review else self._grade_check(session, message)
             if reply is not None:
                 yield reply
                 return
-        if session.pending_check:
+        if session.pending_check and not review:
             guide = self._guide_check(session, text)
             if guide is not None:
+                self.note_help(session, session.pending_check, "hint")
                 yield guide
                 return
         follow_up = read_follow_up(text)
@@ -199,7 +212,10 @@ class Agent(Meaning, Actions):
         block.state = state.id
         if block.text or block.figures or not streamed:
             yield block
-        if state.check is not None and session.pending_card is None:
+        review = self.review_on_entry(session, state) if session.pending_card is None else None
+        if review is not None:  # a weak concept this step builds on; the step's check follows it
+            yield review
+        elif state.check is not None and session.pending_card is None:
             session.pending_check = state.id
             yield Reply(
                 text=checks.format_question(state.check) + "\n\n*Answer here, or just move on.*",
@@ -213,6 +229,7 @@ class Agent(Meaning, Actions):
     # ----- flashcards and checks ------------------------------------------------------
     def _grade_card(self, session: Session, guess: int) -> Iterator[Reply]:
         reply = lesson.grade_card(session, guess)
+        self.note_card(session, session.flashcard_answers[-1])
         if session.pending_card is None:
             state = self.pack.get(session.state_id)
             if state.check is not None:
@@ -236,8 +253,12 @@ class Agent(Meaning, Actions):
                 return
             yield Reply(text=text, kind="flashcard")
             return
+        if is_review(session.pending_check):
+            yield self.skip_review(session)
+            return
         if session.pending_check:
             state = self.pack.get(session.pending_check)
+            self.note_help(session, state.id, "skip")
             session.pending_check = None
             yield Reply(text=f"Skipped. The answer was **{state.check.answer}**. "
                         f"{state.check.explanation}", kind="check")
@@ -259,6 +280,7 @@ class Agent(Meaning, Actions):
             return None
         attempts = session.check_attempts.get(state.id, 0) + 1
         session.check_attempts[state.id] = attempts
+        self.note_check(session, state.id, verdict, attempts, session.checks_passed.get(state.id) is True)
         if verdict:
             session.pending_check = None
             session.checks_passed[state.id] = True
@@ -289,7 +311,7 @@ class Agent(Meaning, Actions):
             return [Option("Start", "next")]
         options = list(self.pack.get(session.state_id).options)
         if session.pending_check:
-            check = self.pack.get(session.pending_check).check
+            check = self.pending_question(session)
             if check is not None and check.kind == "choice":
                 letters = [Option(f"{chr(97 + number)}) {choice}", chr(97 + number))
                            for number, choice in enumerate(check.choices)]

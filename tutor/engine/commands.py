@@ -210,6 +210,28 @@ COMMANDS: tuple[Command, ...] = (
          r"^(?:you|me) vs (?:the )?model$|^compare (?:me|my guesses|my answers)(?: (?:with|to) the model)?$",
          ("compare me with the model", "me vs model", "compare my guesses to the model"),
          ("Compare me with the model.",), "`compare me with the model`"),
+    _row("same_start",
+         r"^(?:(?:train|fit|run)(?: it| the model| my model)? again|re(?:peat|run|train)"
+         r"(?: it| the| my| that| this)?(?: last)?(?: run| training| model)?) (?:with|from) "
+         r"(?:the )?same (?:start|seed|starting weights)$|^(?:the )?same (?:start|seed)(?: again)?$",
+         ("train again with the same start", "same start", "repeat the run with the same seed"),
+         ("Train again with the same start.", "Same start.", "Repeat the run with the same seed."),
+         "`train again with the same start`", "notebook", topic="random variation between runs"),
+    _row("review",
+         r"^(?:what (?:should|do|can) i (?:review|revise|go over|practi[sc]e|work on|study)(?: next| again| now)?"
+         r"|what (?:should|do) i need to (?:review|revise|go over|work on)|what am i (?:weak|bad) at"
+         r"|review(?: the| my)?(?: weak(?:est)? (?:ones?|spots?|concepts?|ideas?))?"
+         r"|review (?!(?:the |my )?runs?$)(?P<concept>[a-z0-9][a-z0-9 ,'./()-]*))\??$",
+         ("what should i review?", "review", "review parameters", "what am i weak at"),
+         ("What should I review?", "Review.", "What am I weak at?"),
+         "`what should i review?`", "moving"),
+    _row("progress",
+         r"^(?:how am i doing|how(?:'s| is| am i getting on with) (?:my progress|it going|the lesson)"
+         r"|how (?:much|well) do i know(?: it| this)?|(?:show )?my (?:progress|mastery|scores?)"
+         r"|what do i know(?: so far)?|(?:show (?:the |my )?)?mastery(?: map)?|progress(?: report)?)\??$",
+         ("how am i doing?", "show my progress", "what do i know so far", "mastery map"),
+         ("How am I doing?", "Show my progress.", "What do I know so far?"),
+         "`how am i doing?`", "moving"),
     # last: "go to" anything (an unknown step gets the list of steps), and the looser openings
     # ("open", "show me the", "switch to") only when what follows names a step
     _row("goto", r"^(?:go to|goto|jump to|take me to)\s+(?P<target>.+)$",

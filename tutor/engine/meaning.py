@@ -35,8 +35,8 @@ ASKS_FOR_ANSWER = re.compile(
 QUESTION_WORDS = re.compile(r"\b(?:why|how|what|which|whether|if|when|because|does|did|is|are|am)\b")
 ABOUT_DATA = re.compile(r"\b(?:my|mine|am i|our)\b|\b(?:image|picture|pic|img|sample)\s*#?\s*\d")
 HOW_TO = re.compile(r"^(?:so )?how (?:do|can|would|should|could) (?:i|we|you)\b")
-ANOTHER = re.compile(r"^(?:and |now |then |ok |okay )*(?:another|one more|again|same again)"
-                     r"(?: one| time| layer)?"
+ANOTHER = re.compile(r"^(?:and |now |then |ok |okay )*(?:another|1 more|one more|again|same again)"
+                     r"(?: one| 1| time| layer)?"
                      r"(?: (?:with|of|at|for|but with))? (?:\d)")
 NOT_ANSWERS = re.compile(r"\b(?:don'?t|dont|do not) (?:get|understand)|\bconfus|\bi'?m lost\b|\bstupid\b|"
                          r"\bhomework\b|\bexplain\b|\btell me\b")
@@ -165,7 +165,8 @@ class Meaning:
         last = parse_command(session.dialogue.question, self.pack.step_names())
         if last is None or last.name not in ROWS or not ROWS[last.name].slots:
             return None
-        command, _ = self.spell_out(session, last.name, read_slots(text, self.pack.named_steps()))
+        values = re.sub(r"^.*?\b(?:another|more|again)(?: one| 1| time| layer)?\b", "", text)  # "another 1 with 32"
+        command, _ = self.spell_out(session, last.name, read_slots(values, self.pack.named_steps()))
         return command
 
     def _act(self, session: Session, command: str) -> Iterator[Reply]:

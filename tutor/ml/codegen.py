@@ -18,10 +18,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from tutor.ml.backend import VALIDATION_BATCH_SIZE, ModelSpec, TrainSettings
+from tutor.ml.data import CLASS_NAMES
 
 GPU_CODE = "import tensorflow as tf\n\ntf.config.list_physical_devices('GPU')"
 NOTEBOOK_MODEL = ModelSpec()  # the defaults are the notebook's: one Dense layer,
 NOTEBOOK_SETTINGS = TrainSettings()  # raw pixels, Adam, batch 32
+SLICE_VARIABLE = "BRAIN_TUTOR_EXPORT_SLICE"  # an exported notebook trains on this many images
 
 
 def record(tool: str, spec: ModelSpec | None = None, settings: TrainSettings | None = None,
@@ -62,6 +64,12 @@ def seed_from_code(code: str) -> int | None:
     """The seed a `seed_code` line in `code` sets, if any."""
     match = SEED_LINE.search(code)
     return int(match.group(1)) if match else None
+
+
+def with_seed(code: str, seed: int) -> str:
+    """A `model_code` written without a seed, with the `seed_code` line it would have had."""
+    return re.sub(r"^(?=model = tf\.keras\.Sequential\()", seed_code(seed) + "\n", code,
+                  count=1, flags=re.M)
 
 
 def model_code(spec: ModelSpec = NOTEBOOK_MODEL, seed: int | None = None) -> str:
@@ -164,3 +172,33 @@ def settings_from_code(code: str) -> TrainSettings:
     return TrainSettings(epochs=int(epochs.group(1)) if epochs else 1,
                          batch_size=int(batch.group(1)) if batch else 32, scaled="_scaled" in code,
                          train_slice=int(part.group(1)) if part else None)
+
+
+def setup_code(images_needed: int = 0) -> str:
+    """The first cell: imports, the data, the optional slice, the class count and names."""
+    keep = (
+        f"\nif SLICE is not None:\n    SLICE = max(SLICE, {images_needed})  "
+        f"# this notebook looks at training image {images_needed - 1}"
+        if images_needed
+        else ""
+    )
+    return (
+        "# Setup: the imports and the data every later cell uses.\n"
+        "import os\n\n"
+        "import matplotlib.pyplot as plt\n"
+        "import numpy as np\n"
+        "import tensorflow as tf\n\n"
+        f"# {SLICE_VARIABLE}=N trains on the first N training images only (unset: all 60,000).\n"
+        f"SLICE = int(os.environ.get('{SLICE_VARIABLE}') or 0) or None{keep}\n\n"
+        "fashion_mnist = tf.keras.datasets.fashion_mnist\n"
+        "(train_images, train_labels), (valid_images, valid_labels) = fashion_mnist.load_data()\n"
+        "train_images, train_labels = train_images[:SLICE], train_labels[:SLICE]\n\n"
+        "number_of_classes = 10\n"
+        f"class_names = {list(CLASS_NAMES)!r}"
+    )
+
+
+RESLICE_CODE = (
+    f"# Added by the export: keep the {SLICE_VARIABLE} slice after loading the data again.\n"
+    "train_images, train_labels = train_images[:SLICE], train_labels[:SLICE]"
+)

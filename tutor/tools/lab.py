@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from tutor.figures import curve_plots, model_plots, picture_plots
-from tutor.ml import backend, codegen, data, probes
+from tutor.ml import backend, codegen, data, probes, seeds
 from tutor.ml.backend import ModelSpec, TrainSettings
 from tutor.reply import Reply
 from tutor.session import Session
@@ -144,9 +144,10 @@ def new_experiment(
     if train_slice is None:
         changes.pop("train_slice")
     spec, settings, expectations = _validated(changes, session)
+    settings = replace(settings, seed=seeds.new_seed(session.rng))  # a fresh start of its own
     with session.model_lock:
         session.model_spec, session.settings = spec, settings
-        session.model = backend.build_model(spec)
+        session.model = backend.build_model(spec, seed=settings.seed)
         backend.compile_model(session.model, settings)
         session.compiled = True
         session.history = []
@@ -157,7 +158,7 @@ def new_experiment(
         + " ".join(expectations)
         + f"{runs} Say `train for 5 epochs` (or `train for 1 epoch` for the CNN) to find out."
     )
-    code = codegen.model_code(spec) + "\n\n" + codegen.compile_code(settings)
+    code = codegen.model_code(spec, settings.seed) + "\n\n" + codegen.compile_code(settings)
     return Reply(text=text, code=code, kind="tool",
                  records=[codegen.record("new_experiment", spec=spec, settings=settings)])
 
@@ -182,8 +183,9 @@ def compare_runs(session: Session) -> Reply:
     for run in session.runs:
         accuracy = run.final_val_accuracy
         status = " (stopped)" if run.stopped else " (failed: NaN)" if run.diverged else ""
+        seed = "" if run.seed is None else f", seed {run.seed}"
         rows.append(
-            f"| {run.number} | {run.model} | {_settings_line(run.settings)} | {len(run.history)}"
+            f"| {run.number} | {run.model} | {_settings_line(run.settings)}{seed} | {len(run.history)}"
             f"{status} | {run.seconds:.1f} s | "
             f"{'' if accuracy is None or run.diverged else f'{accuracy:.1%}'} |")
     curves = [(f"run {run.number}", run.history) for run in session.runs if run.history]
@@ -195,6 +197,9 @@ def compare_runs(session: Session) -> Reply:
     if best is not None:
         text += f"\n\nBest so far: **run {best.number}** at {best.final_val_accuracy:.1%}. "
         text += "Say `use run N` to get a run's model back."
+    if session.runs[-1].seed is not None:
+        text += ("\n\nA run's seed decides its first weights and the order of the images: "
+                 "`train again with the same start` repeats the last run, curve and all.")
     return Reply(text=text, figures=figures, kind="tool")
 
 
@@ -215,8 +220,9 @@ def use_run(session: Session, number: int = 0) -> Reply:
         run = matches[0]
     with session.model_lock:
         session.model_spec = run.spec
-        session.settings = replace(run.settings, epochs=5)
-        session.model = backend.build_model(run.spec)
+        session.settings = replace(run.settings, epochs=5, seed=run.seed)
+        session.model = backend.build_model(run.spec, seed=run.seed)
+        session.model.brain_tutor_seed = run.seed  # None: a run from before seeds were kept
         backend.compile_model(session.model, session.settings)
         backend.restore_weights(session.model, run.weights)
         session.compiled = True

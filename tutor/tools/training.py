@@ -5,6 +5,10 @@ what is kept of each run.
 iterator of Replies: progress while it runs, then the table, curves and an explanation. The
 thread records each run on the session; `stop_training` and `wait_for_training` are how the
 rest of the tutor ends or waits for it.
+
+Every run records the seed its model started from (`Run.seed`; the learner's current one is
+`session.settings.seed`): the first weights and each epoch's order of images come from it
+(`tutor.ml.seeds`), so `train_same_start` repeats a run: same start, same curve.
 """
 
 from __future__ import annotations
@@ -14,14 +18,15 @@ import os
 import queue
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from tutor.figures import curve_plots
-from tutor.ml import backend, codegen, data
+from tutor.ml import backend, codegen, data, seeds
 from tutor.reply import Progress, Reply
 from tutor.session import Run, Session, TrainingJob
 from tutor.tools.lesson import ensure_model
-from tutor.tools.registry import ToolInputError, tool
+from tutor.tools.registry import ToolInputError, _not_while_training, tool
 
 MAX_EPOCHS = 50
 
@@ -45,13 +50,85 @@ def train(session: Session, epochs: int = 5) -> Iterator[Reply]:
         raise ToolInputError("Your model is already training. Press Stop to end it early.")
     dataset = data.load_dataset()
     notes = ensure_model(session)
+    with session.model_lock:
+        seed = model_start(session)
     settings = backend.TrainSettings(**{**session.settings.__dict__, "epochs": epochs})
-    return _train_stream(session, dataset, settings, notes)
+    return _train_stream(session, dataset, settings, notes, seed)
+
+
+def model_start(session: Session) -> int | None:
+    """The seed the learner's model started from, kept in `session.settings.seed` (saved with
+    their progress); None when nobody knows (a model trained before seeds were kept).
+
+    A model built here carries its seed; one loaded from a save is checked against the saved
+    seed (its layers keep their initializers' seeds). An untrained model of unknown start is
+    started afresh from a new seed: nothing it learned is lost. Call with the model lock held.
+    """
+    model = session.model
+    seed = seeds.model_seed(model)
+    saved = session.settings.seed
+    if seed is None and saved is not None and seeds.starts_from(model, saved):
+        seed = saved
+    if seed is None and not session.history:
+        seed = seeds.new_seed(session.rng)
+        backend.restore_weights(model, backend.build_model(session.model_spec, seed=seed).get_weights())
+        model.brain_tutor_seed = seed
+    if session.settings.seed != seed:
+        session.settings = replace(session.settings, seed=seed)
+    return seed
+
+
+@tool
+def train_same_start(session: Session) -> Iterator[Reply]:
+    """Train a fresh model from the last run's seed and settings, for as many epochs: the same
+    first weights and the same order of images, so the same curve."""
+    _not_while_training(session)
+    if not session.runs:
+        raise ToolInputError("There is no run to repeat yet. Train once (say `train for 5 epochs`), "
+                             "then ask again.")
+    run = session.runs[-1]
+    if run.seed is None:
+        raise ToolInputError(f"Run {run.number} was trained before the tutor kept seeds, so I "
+                             "cannot give it the same start. Say `train again` for a fresh one.")
+    dataset = data.load_dataset()
+    settings = replace(run.settings, seed=run.seed)
+    continued = len(session.history) > len(run.history) and session.settings.seed == run.seed
+    with session.model_lock:
+        session.model_spec, session.settings = run.spec, settings
+        session.model = backend.build_model(run.spec, seed=run.seed)
+        backend.compile_model(session.model, settings)
+        session.compiled = True
+        session.history = []
+    accuracy = run.final_val_accuracy
+    text = (f"**The same start as run {run.number}:** seed {run.seed}, so the same first weights "
+            f"and the same order of images in every epoch. {run.spec.describe()}, "
+            f"{settings.epochs} epoch(s)"
+            + (f"; run {run.number} ended at {accuracy:.1%} validation accuracy, and so should "
+               "this one." if accuracy is not None and not run.diverged and not run.stopped
+               else "."))
+    if run.stopped:
+        text += f" Run {run.number} was stopped early; this one trains all {settings.epochs} epochs."
+    if continued:
+        text += (f" Run {run.number} went on from a model that had already trained; this one "
+                 "starts fresh, so its curve is the fresh model's.")
+    first = Reply(text=text, kind="tool",
+                  code=codegen.model_code(run.spec, run.seed) + "\n\n" + codegen.compile_code(settings),
+                  records=[codegen.record("train_same_start", spec=run.spec, settings=settings)])
+    return _same_start_stream(first, _train_stream(session, dataset, settings, [], run.seed))
+
+
+def _same_start_stream(first: Reply, training: Iterator[Reply]) -> Iterator[Reply]:
+    yield first
+    yield from training
 
 
 def _train_stream(
-    session: Session, dataset: data.Dataset, settings: backend.TrainSettings, notes: list[str]
+    session: Session, dataset: data.Dataset, settings: backend.TrainSettings, notes: list[str],
+    seed: int | None,
 ) -> Iterator[Reply]:
+    """Fit in a thread and stream its progress; the run records `seed`, the model's start (the
+    fit shuffles from a new one when that is unknown)."""
+    fit_settings = replace(settings, seed=seed if seed is not None else seeds.new_seed(session.rng))
     updates: queue.Queue = queue.Queue()
     job = TrainingJob(stop=threading.Event())
     start_epoch = len(session.history)
@@ -85,10 +162,10 @@ def _train_stream(
                     return
                 workers = getattr(slots, "workers", None)  # a server fits in worker processes
                 fit = workers.train if workers is not None else backend.train
-                result = fit(session.model, dataset, settings, on_update, job.stop)
+                result = fit(session.model, dataset, fit_settings, on_update, job.stop)
                 if result.diverged:
                     backend.restore_weights(session.model, previous_weights)
-            _record_run(session, settings, result)
+            _record_run(session, settings, result, seed)
             updates.put(result)
         except Exception as error:  # reported to the learner, never raised into the chat
             job.error = f"{type(error).__name__}: {error}"
@@ -175,7 +252,8 @@ def _progress_line(update: backend.TrainingUpdate) -> str:
 
 
 def _record_run(
-    session: Session, settings: backend.TrainSettings, result: backend.TrainingResult
+    session: Session, settings: backend.TrainSettings, result: backend.TrainingResult,
+    seed: int | None,
 ) -> None:
     if not result.diverged:
         session.history = session.history + result.history
@@ -192,6 +270,7 @@ def _record_run(
             diverged=result.diverged,
             spec=session.model_spec,
             weights=None if result.diverged else backend.copy_weights(session.model),
+            seed=seed,
         )
     )
 
@@ -233,6 +312,8 @@ def _training_done(
     )
     if result.history:
         text += "\n\n" + explain_history(result.history, settings)
+    if settings.seed is not None:
+        text += f"\n\n*Seed {settings.seed}: `train again with the same start` repeats this run.*"
     figures = [curve_plots.training_curves(history)] if history else []
     last = result.history[-1] if result.history else {}
     return Reply(
