@@ -35,6 +35,13 @@ MIN_SIMILARITY = 0.3  # below this cosine, the question is about something else 
 #                       off-topic messages score 0.1-0.3, lesson questions 0.3-0.9)
 NAMED_BONUS = 0.2
 GLOSSARY_PRIOR = 0.1
+DIRECT_QUESTION = re.compile(
+    r"^(?:(?:so|and|but|ok|okay|wait|hmm+)[, ]+)?(?:do|does|did|is|are|was|were|can|could|will|would|should|"
+    r"has|have|am|how (?:many|much|long|big)|isn'?t|aren'?t|doesn'?t|don'?t)\b", re.IGNORECASE)
+FAQ_SHARE = 0.85  # an FAQ answer is given when it scores at least this share of the best passage
+PLAIN_WORDS = re.compile(  # "explain it like I'm 10": the glossary's plain-words version first
+    r"\b(?:i'?m|i am) (?:\d+|a kid|a child|ten|five|new to this)\b|\blike i'?m\b|\beli5\b|"
+    r"\bsimple (?:words|terms)\b|\bfor a (?:kid|child|beginner)\b|\bin plain\b|\bsimply\b", re.IGNORECASE)
 LOST = re.compile(
     r"(?:don'?t|dont|do not) (?:get|understand)|what are we doing|i'?m lost|confused|what is "
     r"this|where am i|what now|what'?s (?:going on|happening)|huh\??$|what do i do",
@@ -144,13 +151,23 @@ class Answerer:
             for key, passage in by_key.items()
         }
         ranked = sorted(by_key, key=lambda key: -scores[key])
+        if not DIRECT_QUESTION.search(text):  # an FAQ answer opens with yes/no or a figure: not for "why?"
+            ranked = [key for key in ranked if by_key[key].kind != "faq"] or ranked
         best = by_key[ranked[0]]
+        topic = best
+        faq = self._direct_answer(text, knowledge, all_scores, scores[best.key])
+        if faq is not None and best.kind != "faq":  # a yes/no or "how many" question: answer first
+            ranked = [faq.key, *ranked]
+            by_key[faq.key], scores[faq.key] = faq, scores[best.key]
+            best = faq
+        if topic.kind == "faq":
+            topic = next((by_key[key] for key in ranked if by_key[key].kind == "glossary"), topic)
         if len(named) >= 2 and (asks_to_compare(text) or " or " in f" {corrected} "):
             first, second = _in_order(corrected, named[:3])[:2]
             reply = Reply(text=compare(first, second, session, self.pack.folder, text), kind="answer")
             self._remember(session, text, reply, first, "comparison", [first, second])
             return reply
-        parts = [self._render(best)]
+        parts = [self._render(best, plain=bool(PLAIN_WORDS.search(text)))]
         runner_up = next((by_key[key] for key in ranked[1:3]
                           if by_key[key].kind != best.kind or asks_to_compare(text)), None)
         if runner_up is not None and scores[runner_up.key] >= 0.75 * scores[best.key]:
@@ -163,10 +180,27 @@ class Answerer:
         if where:
             parts.append(f"*{where}*")
         reply = Reply(text="\n\n".join(parts), kind="answer")
-        self._remember(session, text, reply, best, "concept", named or [best])
+        self._remember(session, text, reply, topic, "concept", named or [topic])
         return reply
 
-    def _render(self, passage: Passage) -> str:
+    @staticmethod
+    def _direct_answer(text: str, knowledge: KnowledgeBase, all_scores: np.ndarray,
+                       best_score: float) -> Passage | None:
+        """The FAQ entry that answers a yes/no or "how many" question, when one fits as well as
+        the best explanation does (its answer starts with Yes, No or the figure)."""
+        if not DIRECT_QUESTION.search(text):
+            return None
+        faqs = [(float(all_scores[index]), passage) for index, passage in enumerate(knowledge.passages)
+                if passage.kind == "faq"]
+        if not faqs:
+            return None
+        score, passage = max(faqs, key=lambda item: item[0])
+        return passage if score >= FAQ_SHARE * best_score else None
+
+    def _render(self, passage: Passage, plain: bool = False) -> str:
+        if passage.kind == "glossary" and plain and passage.simple:
+            name = passage.title[:1].upper() + passage.title[1:]
+            return f"**{name}, in plain words.** {passage.simple}\n\n{passage.short}"
         if passage.kind == "glossary":
             answer = f"**{passage.title[:1].upper() + passage.title[1:]}.** {passage.text}"
             if passage.related:

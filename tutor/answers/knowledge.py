@@ -87,7 +87,8 @@ class KnowledgeBase:
     @classmethod
     def from_pack(cls, pack: LessonPack, mode: str = "hybrid") -> KnowledgeBase:
         """Index a pack's glossary and passages; `mode` is bm25, embeddings or hybrid."""
-        passages = _glossary_passages(pack.folder / "glossary.yaml") + _lesson_passages(pack)
+        passages = (_glossary_passages(pack.folder / "glossary.yaml")
+                    + _faq_passages(pack.folder / "faq.yaml") + _lesson_passages(pack))
         corpus = [passage.search_text for passage in passages]
         tokens = bm25s.tokenize(corpus, stopwords="en", stemmer=_STEMMER, show_progress=False)
         retriever = bm25s.BM25()
@@ -271,7 +272,26 @@ def _glossary_passages(path: Path) -> list[Passage]:
     return passages
 
 
+def _faq_passages(path: Path) -> list[Passage]:
+    """Common questions with their direct answers ("Do I need a GPU?" -> "No. ..."): the answer
+    comes first, so a yes/no or "how many" question gets its answer in the first word."""
+    if not path.is_file():
+        return []
+    passages = []
+    for number, entry in enumerate(yaml.safe_load(path.read_text(encoding="utf-8")) or []):
+        asked = [str(entry["question"]), *(str(other) for other in entry.get("also") or [])]
+        answer = " ".join(str(entry["answer"]).split())
+        passages.append(Passage(
+            key=f"faq:{number}", kind="faq", title=str(entry["question"]), text=answer,
+            state=str(entry.get("state", "")),
+            search_text=" ".join(asked * 2) + " " + answer,  # the ways it is asked count twice
+            names=tuple(asked)))
+    return passages
+
+
 def _embedding_text(passage: Passage) -> str:
+    if passage.kind == "faq":
+        return " ".join(passage.names)  # a question is closest to the ways it is asked
     if passage.kind == "glossary":
         return f"{passage.title}: {passage.text}"
     return _plain(passage.text)

@@ -211,7 +211,9 @@ class Coaching:
             lines.append(f"| {concept.name} | {p:.0%} | {mastery.level(p, 1)} |")
         unseen = [concept.name for concept in self.concepts.concepts if not mastery.seen(session, concept.id)]
         if unseen:
-            lines += ["", f"Not met yet: {', '.join(unseen)}."]
+            later = (", ".join(unseen) if len(unseen) <= 4 else
+                     f"{len(unseen)} ideas, from {unseen[0]} to {unseen[-1]}")
+            lines += ["", f"Not met yet: {later}."]
         first = weakest[0]
         lines += ["", f"Weakest so far: **{first.name}**. Press the button for a question on it."]
         button = Option(f"Review: {first.name}", f"review {first.id}")
@@ -243,7 +245,8 @@ class Coaching:
         change = concept.experiments[command]
         session.pending_prediction = {
             "command": command, "concept": concept.id, "change": change, "baseline": float(baseline),
-            "baseline_run": last.number, "runs": len(session.runs), "guess": None,
+            "baseline_run": last.number, "baseline_epochs": len(last.history), "runs": len(session.runs),
+            "guess": None,
             "expected": expected, "turn": mastery.turn_of(session),
         }
         reply.text += (f"\n\n**Predict before you run:** compared with run {last.number} "
@@ -281,7 +284,7 @@ class Coaching:
         session.pending_prediction = None
         run = session.runs[int(pending["runs"])]
         expected = pending.get("expected") or ""
-        seen = f" What I expected from {pending['change']}: {expected}" if expected else ""
+        seen = f" What I expected: {expected}" if expected else ""
         accuracy = run.final_val_accuracy
         if run.stopped or (accuracy is None and not run.diverged):
             if seen:
@@ -303,6 +306,10 @@ class Coaching:
         text = (f"**Your prediction:** {mastery.PREDICTIONS[guess]}. Run {run.number} {reached}, "
                 f"against {baseline:.1%} for run {pending['baseline_run']}: "
                 f"{mastery.PREDICTIONS[result]}. ")
+        epochs = int(pending.get("baseline_epochs") or 0)
+        if epochs and len(run.history) != epochs and not run.diverged:
+            text += (f"(Run {run.number} trained {len(run.history)} epoch(s) and run "
+                     f"{pending['baseline_run']} {epochs}, so part of the gap is the training time.) ")
         text += ("Well predicted!" if correct else "Not what you expected, and that is where the "
                  "learning is. Two runs can differ by a point or two by luck, so a second run is "
                  "worth it when the gap is small.")

@@ -279,9 +279,9 @@ def ranked(concepts: ConceptMap, session: Session, among: Iterable[Concept] | No
 def due_review(concepts: ConceptMap, session: Session, state_id: str) -> Concept | None:
     """The weakest concept this step builds on that is worth a review now, if any.
 
-    Weak: under WEAK with evidence. Spaced: not within REVIEW_GAP_TURNS turns of the concept's
-    last review or of the last evidence about it (so a check just missed is not asked again at
-    once, in other words).
+    Weak: under WEAK, with evidence. Spaced: at least REVIEW_GAP_TURNS of the learner's turns
+    after the concept's last review and after the last evidence about it, so that a check just
+    missed (and explained) is not asked about again at once.
     """
     turn = turn_of(session)
     for concept in ranked(concepts, session, concepts.built_on_at(state_id)):

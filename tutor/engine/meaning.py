@@ -165,7 +165,8 @@ class Meaning:
         last = parse_command(session.dialogue.question, self.pack.step_names())
         if last is None or last.name not in ROWS or not ROWS[last.name].slots:
             return None
-        values = re.sub(r"^.*?\b(?:another|more|again)(?: one| 1| time| layer)?\b", "", text)  # "another 1 with 32"
+        # "another 1 with 32": the value is what follows "another"
+        values = re.sub(r"^.*?\b(?:another|more|again)(?: one| 1| time| layer)?\b", "", text)
         command, _ = self.spell_out(session, last.name, read_slots(values, self.pack.named_steps()))
         return command
 

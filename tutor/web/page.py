@@ -29,7 +29,7 @@ from tutor.web.messages import (
     reply_to_messages,
     training_box,
 )
-from tutor.web.panel import EPOCH_ORDER, lesson_map_markdown, live_curve
+from tutor.web.panel import EPOCH_ORDER, lesson_map_markdown, live_curve, mastery_map_html
 from tutor.web.voice_panel import VoicePanel
 
 LATEX_DELIMITERS = [
@@ -117,6 +117,7 @@ class TutorBlock(VoicePanel):
             with gr.Column(scale=1, min_width=240):
                 self.status = gr.Markdown(tutor.status(), elem_id="status-line")
                 self.lesson_map = gr.Markdown(lesson_map_markdown(tutor, None), elem_id="lesson-map")
+                self.mastery_map = gr.HTML(mastery_map_html(tutor, None), elem_id="mastery-map")
                 self.live_curve = gr.LinePlot(
                     x="epoch", y="accuracy", color="data", label="Live training curve",
                     show_label=False,  # a shown label pushes the legend out of the box
@@ -143,7 +144,7 @@ class TutorBlock(VoicePanel):
     def _wire(self) -> None:
         """The page's events: each way of sending a turn, then reading its reply aloud."""
         outputs = [self.chatbot, self.chat, self.session, self.lesson_map, self.live_curve, self.status,
-                   self.learner]
+                   self.learner, self.mastery_map]
         submit_kwargs: dict[str, Any] = {"concurrency_limit": None}
         # the box empties at once (so Enter cannot send a message twice); the turn reads the
         # message from a hidden field, which is also what the named API endpoint takes
@@ -178,7 +179,7 @@ class TutorBlock(VoicePanel):
             self._welcome,
             [self.chat, self.session, self.learner],
             [self.chatbot, self.chat, self.session, self.lesson_map, self.live_curve, self.status,
-             self.learner],
+             self.learner, self.mastery_map],
             api_name="start",
         )
         demo.load(self._restore_read_aloud, [self.read_aloud_saved], [self.read_aloud],
@@ -204,6 +205,7 @@ class TutorBlock(VoicePanel):
             curve,
             self.tutor.status() if status is None else status,
             chat.session.id,
+            mastery_map_html(self.tutor, chat.session),
         )
         chat.chat_stored = chat.session_stored = True  # from this update on, the States hold them
         return update

@@ -1,16 +1,19 @@
-"""The side panel's values: the lesson map and the live training curve.
+"""The side panel's values: the lesson map, the mastery map and the live training curve.
 
-Beside the chat the page shows where the learner is in the notebook and how their training is
-going; these are built on every update of a turn, from the Tutor and the learner's Session.
+Beside the chat the page shows where the learner is in the notebook, how sure the tutor is that
+they have each idea of the lesson, and how their training is going; these are built on every
+update of a turn, from the Tutor and the learner's Session.
 """
 
 from __future__ import annotations
 
+import html
 import math
 
 import pandas as pd
 
 from tutor.api import Tutor
+from tutor.engine import mastery
 from tutor.session import Session
 
 EPOCH_ORDER = [str(epoch) for epoch in range(1, 1001)]  # the live curve's x axis, in order
@@ -54,3 +57,54 @@ def lesson_map_markdown(tutor: Tutor, session: Session | None) -> str:
             lines.append(f"Flashcards: {right} of {asked} right")
     lines.append("<small>▶ you are here · ✓ visited · ★ check passed</small>")
     return "  \n".join(lines)
+
+
+# the bar colour of each level (colour-blind safe, Dark2); the level is also written out in words
+LEVEL_COLOURS = {"needs review": "#d95f02", "getting there": "#e6ab02", "good": "#66a61e",
+                 "mastered": "#1b9e77", "not seen yet": "#bbbbbb"}
+
+
+def mastery_map_html(tutor: Tutor, session: Session | None) -> str:
+    """The side panel's mastery map: one row per concept with a bar, its estimate and level.
+
+    The bars are decoration (`aria-hidden`); each row says the same in words ("Parameters: 13%,
+    needs review") and a first sentence sums the map up, so a screen reader gets all of it.
+    """
+    concepts = tutor.agent.concepts.concepts
+    if not concepts:
+        return ""
+    rows, met, solid, review = [], 0, 0, []
+    for concept in concepts:
+        seen = mastery.seen(session, concept.id) if session is not None else 0
+        p = mastery.probability(session, concept.id) if session is not None else mastery.P_INIT
+        level = mastery.level(p, seen)
+        met += bool(seen)
+        solid += seen > 0 and p >= 0.8
+        if seen and p < mastery.WEAK:
+            review.append(f"{concept.name} ({p:.0%})")
+        width = round(p * 100) if seen else 0
+        words = f"{p:.0%}, {level}" if seen else level
+        rows.append(
+            f'<tr data-concept="{html.escape(concept.id)}" title="{html.escape(concept.description)}">'
+            f'<th scope="row" style="text-align:left;font-weight:normal;padding:1px 6px 1px 0">'
+            f"{html.escape(concept.name)}</th>"
+            f'<td style="width:34%;padding:1px 4px" aria-hidden="true"><div style="background:#eee;'
+            f'border-radius:3px;height:0.7em"><div style="width:{width}%;height:100%;border-radius:3px;'
+            f'background:{LEVEL_COLOURS[level]}"></div></div></td>'
+            f'<td style="white-space:nowrap;padding:1px 0">{html.escape(words)}</td></tr>'
+        )
+    summary = (f"Mastery map: {met} of {len(concepts)} ideas met so far, {solid} solid"
+               + (f", to review: {', '.join(review)}." if review else "."))
+    if not met:
+        summary = (f"Mastery map: {len(concepts)} ideas, none met yet. Each quick check, flashcard "
+                   "and review you answer moves them.")
+    return (
+        '<section aria-labelledby="mastery-map-title" style="font-size:0.85em">'
+        '<h3 id="mastery-map-title" style="font-size:1em;margin:0 0 4px">What you know</h3>'
+        f'<p class="mastery-summary" style="margin:0 0 4px">{html.escape(summary)}</p>'
+        '<table style="width:100%;border-collapse:collapse"><tbody>'
+        + "".join(rows)
+        + "</tbody></table>"
+        '<p style="margin:4px 0 0"><small>Say "what should I review?" or "how am I doing?"</small></p>'
+        "</section>"
+    )
