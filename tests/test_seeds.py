@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 from tutor import Tutor
-from tutor.export import build_notebook
+from tutor.export import build_notebook, split_code
 from tutor.ml import backend, codegen, saving, seeds
 from tutor.ml.backend import ModelSpec, TrainSettings
 from tutor.ml.workers import TrainingWorkers
@@ -86,6 +86,8 @@ def test_the_code_the_learner_sees_builds_the_same_first_weights(dataset, spec):
     for theirs, mine in zip(namespace["model"].get_weights(), ours.get_weights(), strict=True):
         assert np.array_equal(theirs, mine)
     assert codegen.with_seed(codegen.model_code(spec), 4242) == code
+    experiment = code + "\n\n" + codegen.compile_code()  # one cell in a notebook, as before
+    assert split_code(f"{codegen.GPU_CODE}\n\n{experiment}") == [codegen.GPU_CODE, experiment]
 
 
 def test_a_saved_model_is_known_by_its_seed_and_an_unknown_start_gets_one(tutor_instance, session):

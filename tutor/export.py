@@ -43,6 +43,7 @@ EXPORT_TAG = "brain-tutor-export"  # the tag of every cell the export adds to th
 SNIPPET_STARTS = (
     "import tensorflow as tf",  # GPU_CODE and data.LOAD_CODE
     "import matplotlib.pyplot as plt",  # show_image / flashcards
+    "tf.keras.utils.set_random_seed(",  # codegen.model_code with a seed
     "number_of_classes = ",  # codegen.model_code (and new_experiment)
     "model.summary()",
     "model.compile(",
@@ -57,6 +58,7 @@ SNIPPET_STARTS = (
 # ...except where one action's own code has two of those starts (new_experiment, a scaled fit).
 KEEP_TOGETHER = (
     ("number_of_classes = ", "model.compile("),
+    ("tf.keras.utils.set_random_seed(", "model.compile("),
     ("train_images_scaled = ", "history = model.fit("),
 )
 

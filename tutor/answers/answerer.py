@@ -162,12 +162,15 @@ class Answerer:
             best = faq
         if topic.kind == "faq":
             topic = next((by_key[key] for key in ranked if by_key[key].kind == "glossary"), topic)
-        if len(named) >= 2 and (asks_to_compare(text) or " or " in f" {corrected} "):
+        if len(named) >= 2 and (asks_to_compare(text) or _either_or(corrected, named)):
             first, second = _in_order(corrected, named[:3])[:2]
             reply = Reply(text=compare(first, second, session, self.pack.folder, text), kind="answer")
             self._remember(session, text, reply, first, "comparison", [first, second])
             return reply
         parts = [self._render(best, plain=bool(PLAIN_WORDS.search(text)))]
+        if best.kind == "faq" and topic.kind == "glossary":  # the direct answer, then the concept
+            parts.append(f"**{topic.title[:1].upper() + topic.title[1:]}.** {topic.short or topic.text}")
+            ranked = [key for key in ranked if key != topic.key]
         runner_up = next((by_key[key] for key in ranked[1:3]
                           if by_key[key].kind != best.kind or asks_to_compare(text)), None)
         if runner_up is not None and scores[runner_up.key] >= 0.75 * scores[best.key]:
@@ -200,7 +203,7 @@ class Answerer:
     def _render(self, passage: Passage, plain: bool = False) -> str:
         if passage.kind == "glossary" and plain and passage.simple:
             name = passage.title[:1].upper() + passage.title[1:]
-            return f"**{name}, in plain words.** {passage.simple}\n\n{passage.short}"
+            return f"**{name}, in plain words.** {passage.simple}\n\n{passage.text}"
         if passage.kind == "glossary":
             answer = f"**{passage.title[:1].upper() + passage.title[1:]}.** {passage.text}"
             if passage.related:
@@ -226,6 +229,20 @@ class Answerer:
             "that puzzles you."
         )
         return Reply(text=text, kind="answer")
+
+
+def _either_or(text: str, named: list[Passage]) -> bool:
+    """Whether two named terms stand on either side of "or" ("relu or sigmoid for the layer?")."""
+    lowered = f" {name_form(text)} "
+    for first in named:
+        for second in named:
+            if first.key == second.key:
+                continue
+            for a in first.names:
+                for b in second.names:
+                    if any(f" {a} or {article}{b} " in lowered for article in ("", "the ", "a ", "an ")):
+                        return True
+    return False
 
 
 def _in_order(text: str, passages: list[Passage]) -> list[Passage]:

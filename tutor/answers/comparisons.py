@@ -67,6 +67,9 @@ def compare(first: Passage, second: Passage, session: Session, folder: Path, que
         text = (f"**{_name(first)} vs {_name(second)}.** They answer different questions. "
                 f"**{_name(first)}:** {first.short or first.text} "
                 f"**{_name(second)}:** {second.short or second.text}")
+    if answer:  # the contrast, then each side in its own words
+        text += (f"\n\nIn one line each: **{_name(first)}:** {first.short or first.text} "
+                 f"**{_name(second)}:** {second.short or second.text}")
     own = _own_runs(first, second, session)
     return f"{text}\n\n{own}" if own else text
 

@@ -79,6 +79,11 @@ AND_ABOUT = re.compile(r"^(?:and|what about|how about|and what about|and for|sam
                        r"(?:the |a |an |my |our )?(?P<subject>[a-z][\w\s./()-]{0,40}?)$")
 
 
+def _kind(clause: str) -> str | None:
+    clause = FILLER.sub("", clause.strip(" ?!.,"))
+    return next((kind for kind, pattern in KINDS if clause and pattern.search(clause)), None)
+
+
 @dataclass(frozen=True)
 class FollowUp:
     """A recognised follow-up: its kind and, for "what do you mean by X" / "and X?", the subject."""
@@ -90,12 +95,16 @@ class FollowUp:
 def read_follow_up(text: str) -> FollowUp | None:
     """The follow-up in a cleaned, lower-case message (end punctuation dropped), or None."""
     text = FILLER.sub("", text.strip(" ?!.,"))
-    clauses = [text] + [part.strip() for part in reversed(re.split(r"[,;:]\s*|\s+-+\s+", text)[1:])]
-    for clause in clauses:  # "too complicated, dumb it down for me": the last clause says it
-        clause = FILLER.sub("", clause.strip(" ?!.,"))
-        for kind, pattern in KINDS:
-            if clause and pattern.search(clause):
-                return FollowUp(kind)
+    parts = re.split(r"[,;:]\s*|\s+-+\s+", text)
+    for kind, pattern in KINDS:
+        if pattern.search(text):
+            return FollowUp(kind)
+    # "too complicated, dumb it down for me": the last clause says it, when what comes before is
+    # a few words or a follow-up itself ("my loss is huge, is that bad?" is a question, not one)
+    if len(parts) > 1 and all(len(part.split()) <= 3 or _kind(part) for part in parts[:-1]):
+        kind = _kind(parts[-1])
+        if kind:
+            return FollowUp(kind)
     match = MEANS.search(text)
     if match:
         return FollowUp("means", (match.group("subject") or match.group("subject2") or "").strip(" ?\"'"))

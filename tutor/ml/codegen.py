@@ -68,16 +68,15 @@ def seed_from_code(code: str) -> int | None:
 
 def with_seed(code: str, seed: int) -> str:
     """A `model_code` written without a seed, with the `seed_code` line it would have had."""
-    return re.sub(r"^(?=model = tf\.keras\.Sequential\()", seed_code(seed) + "\n", code,
-                  count=1, flags=re.M)
+    return re.sub(r"^(?=number_of_classes = )", seed_code(seed) + "\n", code, count=1, flags=re.M)
 
 
 def model_code(spec: ModelSpec = NOTEBOOK_MODEL, seed: int | None = None) -> str:
     """The Keras code that `build_model(spec, seed=seed)` runs, as the learner would type it."""
     lines = [
+        *([seed_code(seed)] if seed is not None else []),
         "number_of_classes = int(train_labels.max()) + 1  # 10 (a plain int, as Keras 3 wants)",
         "",
-        *([seed_code(seed)] if seed is not None else []),
         "model = tf.keras.Sequential([",
         "    tf.keras.Input(shape=(28, 28)),",
     ]
