@@ -195,3 +195,44 @@ def test_orders_to_change_the_tutor_are_steered_even_with_a_command_inside(tutor
     reply = say(tutor_instance, session, message)
     assert reply.steered, reply.text[:200]
     assert not session.history and session.settings.optimizer == "adam"
+
+
+def test_is_that_good_after_a_live_figure_gives_a_verdict_first(tutor_instance, session):
+    session.settings = type(session.settings)(**{**session.settings.__dict__, "train_slice": 1000})
+    say(tutor_instance, session, "train for 1 epoch")
+    say(tutor_instance, session, "how accurate is my model?")
+    reply = say(tutor_instance, session, "hmm, is that good?")
+    first = reply.text.split(":")[0].lower()
+    assert any(word in first for word in ("yes", "start", "not yet")), reply.text[:120]
+    assert "10%" in reply.text
+
+
+def test_what_am_i_looking_at_describes_the_last_figure(tutor_instance, session):
+    shown = say(tutor_instance, session, "show training image 3")
+    reply = say(tutor_instance, session, "what am I looking at here?")
+    assert reply.text.startswith("That figure shows")
+    assert shown.figures[0].alt[:30].lower() in reply.text.lower()
+
+
+def test_another_one_repeats_the_last_command_with_the_new_value(tutor_instance, session):
+    say(tutor_instance, session, "add a hidden layer of 64 neurons")
+    say(tutor_instance, session, "and now another one with 16")
+    assert [next(iter(layer)) for layer in session.model_spec.hidden] == [64, 16]
+
+
+def test_a_how_to_question_leads_with_the_command(tutor_instance, session):
+    reply = say(tutor_instance, session, "how do I get rid of a layer I put in?")
+    assert "`remove the hidden layers`" in reply.text.split("\n\n")[0]
+    assert session.model_spec.hidden == () or list(session.model_spec.hidden) == []
+
+
+def test_a_yes_no_question_gets_yes_or_no_first(tutor_instance, session):
+    for question in ("will this run without a graphics card?", "is the quiz pile used to train the model?"):
+        reply = say(tutor_instance, session, question)
+        assert reply.text.split()[0].strip(".,:").lower() in ("yes", "no", "not"), reply.text[:80]
+
+
+def test_questions_about_my_settings_are_answered_not_obeyed(tutor_instance, session):
+    reply = say(tutor_instance, session, "am i using sgd at the moment?")
+    assert session.settings.optimizer == "adam"
+    assert reply.text.lower().startswith("no")

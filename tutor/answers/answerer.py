@@ -38,6 +38,7 @@ GLOSSARY_PRIOR = 0.1
 DIRECT_QUESTION = re.compile(
     r"^(?:(?:so|and|but|ok|okay|wait|hmm+)[, ]+)?(?:do|does|did|is|are|was|were|can|could|will|would|should|"
     r"has|have|am|how (?:many|much|long|big)|isn'?t|aren'?t|doesn'?t|don'?t)\b", re.IGNORECASE)
+WITHOUT = re.compile(r"\bwithout\b", re.IGNORECASE)
 FAQ_SHARE = 0.85  # an FAQ answer is given when it scores at least this share of the best passage
 PLAIN_WORDS = re.compile(  # "explain it like I'm 10": the glossary's plain-words version first
     r"\b(?:i'?m|i am) (?:\d+|a kid|a child|ten|five|new to this)\b|\blike i'?m\b|\beli5\b|"
@@ -155,7 +156,7 @@ class Answerer:
             ranked = [key for key in ranked if by_key[key].kind != "faq"] or ranked
         best = by_key[ranked[0]]
         topic = best
-        faq = self._direct_answer(text, knowledge, all_scores, scores[best.key])
+        faq = self._direct_answer(text, knowledge, all_scores, float(all_scores[index_of[best.key]]))
         if faq is not None and best.kind != "faq":  # a yes/no or "how many" question: answer first
             ranked = [faq.key, *ranked]
             by_key[faq.key], scores[faq.key] = faq, scores[best.key]
@@ -168,6 +169,8 @@ class Answerer:
             self._remember(session, text, reply, first, "comparison", [first, second])
             return reply
         parts = [self._render(best, plain=bool(PLAIN_WORDS.search(text)))]
+        if best.kind == "faq":
+            parts[0] = _same_polarity(text, best)
         if best.kind == "faq" and topic.kind == "glossary":  # the direct answer, then the concept
             parts.append(f"**{topic.title[:1].upper() + topic.title[1:]}.** {topic.short or topic.text}")
             ranked = [key for key in ranked if key != topic.key]
@@ -229,6 +232,17 @@ class Answerer:
             "that puzzles you."
         )
         return Reply(text=text, kind="answer")
+
+
+def _same_polarity(question: str, faq: Passage) -> str:
+    """The FAQ answer turned round when the question is the FAQ's asked the other way round:
+    "will it run without a GPU?" is "do I need a GPU?" with the answer flipped (No -> Yes)."""
+    asked, canonical = bool(WITHOUT.search(question)), bool(WITHOUT.search(faq.title))
+    if asked == canonical:
+        return faq.text
+    flipped = {"Yes.": "No.", "No.": "Yes.", "Yes,": "No,", "No,": "Yes,"}
+    first, _, rest = faq.text.partition(" ")
+    return f"{flipped[first]} {rest}" if first in flipped else faq.text
 
 
 def _either_or(text: str, named: list[Passage]) -> bool:
