@@ -305,7 +305,8 @@ class LLMAnswerer:
         if reply is None:
             reply = Reply(text="Could you ask that another way?", kind="answer")
         self._remember(session, message, context, reply.text)
-        claim = re.sub(r'[*_`"\\]', "", problem.claim)[:80]
+        claim = re.sub(r"(?<=\d)\s*\*\s*(?=\d)", " × ", problem.claim)  # 28 * 2, not bold
+        claim = re.sub(r'[*_`"\\]', "", claim)[:80]
         reply.text = f"{REPLACED_NOTICE.format(claim=claim)}\n\n{reply.text}"
         yield reply
 

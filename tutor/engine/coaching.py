@@ -56,8 +56,8 @@ class Coaching:
                         guess=guess, first_try=not after_hint)
 
     def note_help(self, session: Session, state_id: str, kind: str) -> None:
-        """A hint or the answer asked for before any try: counted as a wrong first answer (as
-        ASSISTments and OATutor count a hint request)."""
+        """A hint or the answer asked for before any try: counted as a wrong first answer (in
+        knowledge tracing only a right first answer without help counts as right)."""
         item = f"check:{state_id}"
         check = self.pack.get(state_id).check
         if check is None or session.check_attempts.get(state_id, 0) or mastery.observations(session, item):

@@ -78,6 +78,8 @@ class Understanding:
 
     readings: tuple[Reading, ...] = ()
     form: str = "unclear"  # "do", "explain" or "unclear"
+    strong_at: float = STRONG  # the thresholds these scores were judged by (embeddings or words)
+    act_at: float = ACT
 
     @property
     def best(self) -> Reading | None:
@@ -177,7 +179,7 @@ class IntentReader:
         ranked = sorted(best.items(), key=lambda item: -item[1])[:3]
         readings = tuple(Reading(name, score, score >= strong, score >= act)
                          for name, score in ranked if score >= weak)
-        return Understanding(readings, message_form(text))
+        return Understanding(readings, message_form(text), strong, act)
 
 
 class _WordIndex:

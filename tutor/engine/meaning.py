@@ -17,7 +17,7 @@ from typing import Any
 from tutor.engine import checks
 from tutor.engine.commands import COMMANDS, Command, parse_command
 from tutor.engine.followups import read_follow_up
-from tutor.engine.intents import COMPARES, IntentReader, Understanding
+from tutor.engine.intents import COMPARES, IntentReader, Reading, Understanding
 from tutor.engine.lessons import LessonPack
 from tutor.engine.slots import Slots, read_slots
 from tutor.ml.backend import DEFAULT_RATES
@@ -40,6 +40,23 @@ ANOTHER = re.compile(r"^(?:and |now |then |ok |okay )*(?:another|1 more|one more
                      r"(?: (?:with|of|at|for|but with))? (?:\d)")
 NOT_ANSWERS = re.compile(r"\b(?:don'?t|dont|do not) (?:get|understand)|\bconfus|\bi'?m lost\b|\bstupid\b|"
                          r"\bhomework\b|\bexplain\b|\btell me\b")
+NAVIGATE = re.compile(r"\b(?:skip|jump|go|take me|bring me|move|head|hop|return|get me|fast forward|"
+                      r"rewind|open|navigate|back)\b(?: \w+){0,2} (?:to|into)\b")
+CONFIRM = {"restart": "Start the whole lesson over? That clears your model and runs. Or did you mean the "
+           "first step, with everything kept?"}
+# a value the message names that a command uses: that command is more likely the one meant
+SLOT_OF_ROW = {
+    "optimizer": lambda slots, text: slots.optimizer is not None,
+    "use_run": lambda slots, text: slots.run is not None,
+    "show_image": lambda slots, text: slots.image is not None,
+    "predict": lambda slots, text: slots.image is not None,
+    "add_hidden": lambda slots, text: slots.units is not None,
+    "rate": lambda slots, text: bool(re.search(r"\b(?:learning rate|lr|step size)\b", text)),
+    "batch": lambda slots, text: "batch" in text,
+    "train": lambda slots, text: slots.epochs is not None,
+    "goto": lambda slots, text: slots.step is not None,
+}
+SLOT_BONUS = 0.06
 SLOT_WORDS = {
     "image": "which image number", "epochs": "how many epochs",
     "optimizer": "which optimizer (Adam, SGD or RMSprop)",
@@ -79,7 +96,11 @@ class Meaning:
         if again is not None:
             yield from self._act(session, again)
             return True
-        understanding = self.reader.understand(text)
+        slots = read_slots(text, self.pack.named_steps())
+        understanding = _agree_with_slots(self.reader.understand(text), slots, text)
+        if slots.step and NAVIGATE.search(text) and understanding.form != "explain":
+            understanding = Understanding((Reading("goto", 1.0, True, True),), "do",
+                                          understanding.strong_at, understanding.act_at)
         clauses = self._command_clauses(text)
         if clauses and understanding.form != "explain":
             steer = self.screen(session, message) if self.screen is not None else None
@@ -92,7 +113,6 @@ class Meaning:
         best = understanding.best
         if best is None:
             return False
-        slots = read_slots(text, self.pack.named_steps())
         name = _reading_name(best.name, slots)
         command, missing = self.spell_out(session, name, slots)
         short = len(text.split()) <= 4
@@ -110,6 +130,11 @@ class Meaning:
                 return True
             if command is None:
                 yield self._ask_for(name, missing)
+                return True
+            if name in CONFIRM:  # a command that wipes work is offered, never run on a guess
+                first = Option("Go to the first step", f"go to {self.pack.first().id}")
+                yield Reply(text=CONFIRM[name], kind="help",
+                            options=[Option(f"Yes: {command}", command), first])
                 return True
             yield from self._act(session, command)
             return True
@@ -142,7 +167,11 @@ class Meaning:
         if len(clauses) < 2:
             return []
         steps = self.pack.step_names()
-        return [clause for clause in clauses if parse_command(clause, steps) is not None][:3]
+        commands = [clause for clause in clauses if parse_command(clause, steps) is not None][:3]
+        others = [clause for clause in clauses if clause not in commands]
+        if any(re.search(r"\d", clause) for clause in others):
+            return []  # "bump the epochs to 3 and train": the number belongs to the whole request
+        return commands
 
     def _both_readings(self, session: Session, text: str, message: str, command: str) -> Iterator[Reply]:
         """A bare "convolutions?": the explanation, and both readings as buttons."""
@@ -263,6 +292,18 @@ class Meaning:
         )
 
 
+def _agree_with_slots(understanding: Understanding, slots: Slots, text: str) -> Understanding:
+    """Readings re-ranked: a row whose own value the message names ("rmsprop", "run 1") gains a little."""
+    readings = []
+    for reading in understanding.readings:
+        agrees = SLOT_OF_ROW.get(reading.name)
+        score = reading.score + (SLOT_BONUS if agrees is not None and agrees(slots, text) else 0.0)
+        readings.append(Reading(reading.name, score, score >= understanding.strong_at,
+                                score >= understanding.act_at))
+    readings.sort(key=lambda reading: -reading.score)
+    return Understanding(tuple(readings), understanding.form, understanding.strong_at, understanding.act_at)
+
+
 def _fits(row: Command, score: float, text: str) -> bool:
     """Whether a question is close enough to a command to offer it as a "try it" button:
     very close in meaning, or naming the command's own topic ("what is a cnn?")."""
@@ -298,13 +339,16 @@ def _slot_value(session: Session, slot: str, slots: Slots, single: int | None) -
             return f"{slots.rate:g}"
         current = settings.learning_rate or DEFAULT_RATES.get(settings.optimizer, 0.001)
         if slots.direction:
-            return f"{current / 10 if slots.direction == 'down' else min(current * 10, 1.0):g}"
+            factor = slots.factor or 10.0
+            return f"{current / factor if slots.direction == 'down' else min(current * factor, 1.0):g}"
         return None
     if slot == "batch":
         if single is not None:
             return single
         if slots.direction:
-            return max(1, settings.batch_size // 2) if slots.direction == "down" else settings.batch_size * 2
+            factor = int(slots.factor or 2)
+            return (max(1, settings.batch_size // factor) if slots.direction == "down"
+                    else settings.batch_size * factor)
         return None
     if slot == "count":
         return single

@@ -32,8 +32,12 @@ IMAGE_NUMBER = re.compile(
     r"\b(?:image|picture|pic|img|sample|card|photo|example)s?\s*(?:number|no\.?|#|at index|index)?\s*"
     + NUMBER + r"|#\s*" + NUMBER + r"|\b" + NUMBER + r"(?:st|nd|rd|th)\s+(?:\w+\s+)?(?:image|picture)")
 UNITS = re.compile(NUMBER + r"[- ]?(?:relu |sigmoid |tanh )?(?:neurons?|units?|nodes?|cells?)\b")
-EPOCHS = re.compile(NUMBER + r"\s*(?:more\s+)?(?:epochs?|passes|rounds|times)\b")
-RATE = re.compile(r"(?:learning rate|lr|step size|rate)\D{0,12}?" + NUMBER
+EPOCHS = re.compile(NUMBER + r"\s*(?:more\s+)?(?:epochs?|passes|rounds)\b"
+                    r"|\bepochs?\s+(?:to|=|at|of)\s+" + NUMBER)
+FACTOR = re.compile(r"\b(\d+)\s*(?:times|x)\s+(?:as\s+)?"
+                    r"(smaller|lower|less|tinier|slower|bigger|larger|higher|"
+                    r"more|greater|faster)\b")
+RATE = re.compile(r"(?:learning rate|lr|step size|rate)\D{0,12}?" + NUMBER + r"(?![\d,.]|\s*(?:times|x)\b)"
                   + r"|\b(0?\.\d+|\d(?:\.\d+)?e-\d+)\b")
 RUN = re.compile(r"\brun\s*(?:number|#)?\s*(\d+)|\b(\d+)(?:st|nd|rd|th)\s+run"
                  r"|\b(first|second|third|last) run")
@@ -55,6 +59,7 @@ class Slots:
     run: int | None = None
     step: str | None = None
     direction: str | None = None  # "down" or "up"
+    factor: float | None = None  # "10 times smaller": 10 (with direction "down")
     again: bool = False
 
 
@@ -101,6 +106,11 @@ def read_slots(text: str, steps: Collection[tuple[str, tuple[str, ...]]] = ()) -
         slots.direction = "down"
     elif up and not down:
         slots.direction = "up"
+    factor = FACTOR.search(text)
+    if factor:
+        slots.factor = float(factor.group(1))
+        slots.direction = "down" if DOWN.search(factor.group(2)) else "up"
+        slots.numbers = [number for number in slots.numbers if number != slots.factor]
     slots.again = bool(AGAIN.search(text))
     return slots
 

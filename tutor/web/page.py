@@ -117,7 +117,6 @@ class TutorBlock(VoicePanel):
             with gr.Column(scale=1, min_width=240):
                 self.status = gr.Markdown(tutor.status(), elem_id="status-line")
                 self.lesson_map = gr.Markdown(lesson_map_markdown(tutor, None), elem_id="lesson-map")
-                self.mastery_map = gr.HTML(mastery_map_html(tutor, None), elem_id="mastery-map")
                 self.live_curve = gr.LinePlot(
                     x="epoch", y="accuracy", color="data", label="Live training curve",
                     show_label=False,  # a shown label pushes the legend out of the box
@@ -126,6 +125,7 @@ class TutorBlock(VoicePanel):
                     sort=EPOCH_ORDER,
                     color_map={"training": "#1f77b4", "validation": "#d95f02"},
                 )
+                self.mastery_map = gr.HTML(mastery_map_html(tutor, None), elem_id="mastery-map")
                 with gr.Accordion("Try your own picture", open=False, elem_id="own-image"):
                     with gr.Tab("Upload or webcam"):
                         self.photo = gr.Image(

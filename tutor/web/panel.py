@@ -62,6 +62,7 @@ def lesson_map_markdown(tutor: Tutor, session: Session | None) -> str:
 # the bar colour of each level (colour-blind safe, Dark2); the level is also written out in words
 LEVEL_COLOURS = {"needs review": "#d95f02", "getting there": "#e6ab02", "good": "#66a61e",
                  "mastered": "#1b9e77", "not seen yet": "#bbbbbb"}
+CELL = "border:none;background:none;line-height:1.25;"  # no grid lines from the page's table style
 
 
 def mastery_map_html(tutor: Tutor, session: Session | None) -> str:
@@ -85,13 +86,14 @@ def mastery_map_html(tutor: Tutor, session: Session | None) -> str:
         width = round(p * 100) if seen else 0
         words = f"{p:.0%}, {level}" if seen else level
         rows.append(
-            f'<tr data-concept="{html.escape(concept.id)}" title="{html.escape(concept.description)}">'
-            f'<th scope="row" style="text-align:left;font-weight:normal;padding:1px 6px 1px 0">'
+            f'<tr data-concept="{html.escape(concept.id)}" title="{html.escape(concept.description)}" '
+            f'style="{CELL}">'
+            f'<th scope="row" style="{CELL}text-align:left;font-weight:normal;padding:1px 6px 1px 0">'
             f"{html.escape(concept.name)}</th>"
-            f'<td style="width:34%;padding:1px 4px" aria-hidden="true"><div style="background:#eee;'
+            f'<td style="{CELL}width:30%;padding:1px 4px" aria-hidden="true"><div style="background:#eee;'
             f'border-radius:3px;height:0.7em"><div style="width:{width}%;height:100%;border-radius:3px;'
             f'background:{LEVEL_COLOURS[level]}"></div></div></td>'
-            f'<td style="white-space:nowrap;padding:1px 0">{html.escape(words)}</td></tr>'
+            f'<td style="{CELL}white-space:nowrap;padding:1px 0">{html.escape(words)}</td></tr>'
         )
     summary = (f"Mastery map: {met} of {len(concepts)} ideas met so far, {solid} solid"
                + (f", to review: {', '.join(review)}." if review else "."))
@@ -102,7 +104,7 @@ def mastery_map_html(tutor: Tutor, session: Session | None) -> str:
         '<section aria-labelledby="mastery-map-title" style="font-size:0.85em">'
         '<h3 id="mastery-map-title" style="font-size:1em;margin:0 0 4px">What you know</h3>'
         f'<p class="mastery-summary" style="margin:0 0 4px">{html.escape(summary)}</p>'
-        '<table style="width:100%;border-collapse:collapse"><tbody>'
+        '<table style="width:100%;border-collapse:collapse;border:none;margin:0"><tbody>'
         + "".join(rows)
         + "</tbody></table>"
         '<p style="margin:4px 0 0"><small>Say "what should I review?" or "how am I doing?"</small></p>'
