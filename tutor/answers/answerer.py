@@ -196,8 +196,9 @@ class Answerer:
         the best explanation does (its answer starts with Yes, No or the figure)."""
         if not DIRECT_QUESTION.search(text):
             return None
+        counting = bool(re.search(r"\bhow (?:many|much|long|big)\b", text, re.IGNORECASE))
         faqs = [(float(all_scores[index]), passage) for index, passage in enumerate(knowledge.passages)
-                if passage.kind == "faq"]
+                if passage.kind == "faq" and _answers_that_way(passage.text, counting)]
         if not faqs:
             return None
         score, passage = max(faqs, key=lambda item: item[0])
@@ -232,6 +233,15 @@ class Answerer:
             "that puzzles you."
         )
         return Reply(text=text, kind="answer")
+
+
+def _answers_that_way(answer: str, counting: bool) -> bool:
+    """A "how many" question wants an answer that starts with a figure; a yes/no one, yes or no."""
+    first = answer.split(maxsplit=1)[0].strip(".,:;").lower() if answer.strip() else ""
+    if counting:
+        return bool(re.match(r"[\d*~]|about|around|roughly|one|two|three|four|five|six|seven|eight|nine|ten",
+                             first))
+    return first not in ("about", "around", "roughly") and not first[:1].isdigit()
 
 
 def _same_polarity(question: str, faq: Passage) -> str:
