@@ -47,18 +47,15 @@ def _label(dataset, split: str, index: int) -> tuple[int, str]:
 
 
 # ----- one image ------------------------------------------------------------------------------
-ENGINE_TAKES_IT = pytest.mark.xfail(
-    reason="the engine's meaning layer (tutor/engine/meaning.py) reads this question as a command "
-    "or asks which command was meant, before the answerer sees it", strict=False)
 IMAGE_QUESTIONS = [
     ("what's the label of training image 42?", "train", 42),
     ("what is validation image 6174?", "valid", 6174),
-    pytest.param("which class is validation picture 10", "valid", 10, marks=ENGINE_TAKES_IT),
+    ("which class is validation picture 10", "valid", 10),
     ("what is training image 7", "train", 7),
     ("what's in picture 3?", "train", 3),
     ("What kind of clothing is image 100?", "train", 100),
     ("what label does image 9 have?", "train", 9),
-    pytest.param("tell me the class of validation image 25", "valid", 25, marks=ENGINE_TAKES_IT),
+    ("tell me the class of validation image 25", "valid", 25),
     ("what does training image 1234 look like?", "train", 1234),
     ("what is image number twelve in the validation set", "valid", 12),
 ]
@@ -195,7 +192,6 @@ def test_the_learners_batch_size_and_optimizer(tutor_instance, session):
     assert first(live_answer(session, "am i using sgd at the moment").text) == "Yes."
 
 
-@ENGINE_TAKES_IT
 def test_am_i_using_sgd_is_answered_not_obeyed(tutor_instance, session):
     session.settings = replace(session.settings, optimizer="sgd")
     before = session.settings

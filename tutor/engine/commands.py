@@ -214,7 +214,7 @@ COMMANDS: tuple[Command, ...] = (
          r"^(?:(?:train|fit|run)(?: it| the model| my model)? again|re(?:peat|run|train)"
          r"(?: it| the| my| that| this)?(?: last)?(?: run| training| model)?) (?:with|from) "
          r"(?:the )?same (?:start|seed|starting weights)$|^(?:the )?same (?:start|seed)(?: again)?$",
-         ("train again with the same start", "same start", "repeat the run with the same seed"),
+         ("repeat the run with the same seed", "train again with the same seed", "same start"),
          ("Train again with the same start.", "Same start.", "Repeat the run with the same seed."),
          "`train again with the same start`", "notebook", topic="random variation between runs"),
     _row("review",

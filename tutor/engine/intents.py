@@ -44,7 +44,8 @@ ASKS_TO_EXPLAIN = re.compile(
     r"^(?:what(?:'s| is| are| does| do| did| was| were)?|whats|why|how (?:does|do|did|is|are|come|many|much|"
     r"long|big|fast|well|often|can|should|would)|should (?:i|we)|"
     r"who|when|where|which|define|describe|explain|tell me (?:about|what|why|how|the|which|if|whether)|"
-    r"(?:am|was) i|(?:is|are|was|were) (?:my|our|we|you)|did|has|have (?:i|we|you)|"
+    r"(?:am|was) i|(?:is|are|was|were|has|had|does|did|isn'?t|aren'?t|wasn'?t|doesn'?t|didn'?t)|"
+    r"have (?:i|we|you)|"
     r"is (?:it|a|an|the|that|this)|are (?:they|there|the)|does|do (?:we|i|you) need|"
     r"(?:can|could) you (?:explain|tell me|describe|define)|i (?:don'?t|do not) (?:get|understand)|"
     r"meaning of|difference)\b")
@@ -100,7 +101,7 @@ def message_form(text: str) -> str:
                   r"nice|thanks?|thank you)[, ]+", "", text)
     if re.match(r"(?:how|what) about (?:\w+ing|we|a|an|the|my)\b", text):
         return "do"
-    if re.match(r"(?:can|could|may|should|must) i (?!(?:see|have|get|look|try|download|export|save|go|"
+    if re.match(r"(?:can|could|may|should|must) i (?!(?:see|have|look|try|download|export|save|go|"
                 r"start|play|hear|please)\b)", text):
         return "explain"  # "can i make it better?" asks whether, not for an action
     if ASKS_TO_EXPLAIN.search(text) or COMPARES.search(text):

@@ -32,7 +32,7 @@ ASKS_FOR_ANSWER = re.compile(
     r"\b(?:what(?:'s| is) the (?:right |correct )?answer|tell me the answer|give me the answer|"
     r"(?:a )?hint|help me(?: with (?:this|it))?|i'?m stuck|i don'?t know|no idea|dunno|not sure|"
     r"which (?:one )?is (?:it|right|correct))\b")
-QUESTION_WORDS = re.compile(r"\b(?:why|how|what|which|whether|if|when|because|does|did|is|are|am)\b")
+QUESTION_WORDS = re.compile(r"\b(?:why|how|what|which|whether|if|when|because|does|did|is|are|am|was|were)\b")
 ABOUT_DATA = re.compile(r"\b(?:my|mine|am i|our)\b|\b(?:image|picture|pic|img|sample)\s*#?\s*\d")
 HOW_TO = re.compile(r"^(?:so )?how (?:do|can|would|should|could) (?:i|we|you)\b")
 ANOTHER = re.compile(r"^(?:and |now |then |ok |okay )*(?:another|1 more|one more|again|same again)"
