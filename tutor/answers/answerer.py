@@ -38,6 +38,10 @@ GLOSSARY_PRIOR = 0.1
 DIRECT_QUESTION = re.compile(
     r"^(?:(?:so|and|but|ok|okay|wait|hmm+)[, ]+)?(?:do|does|did|is|are|was|were|can|could|will|would|should|"
     r"has|have|am|how (?:many|much|long|big)|isn'?t|aren'?t|doesn'?t|don'?t)\b", re.IGNORECASE)
+ASIDE = re.compile(r"^(?:(?:remind me|quick question|hey|hi|so|ok(?:ay)?|um+|hmm+|sorry|also|btw|wait)"
+                   r"[,:]?\s+)+", re.IGNORECASE)
+QUESTION_OPENING = re.compile(r"(?:what|what's|whats|why|how|which|when|where|who|is|are|does|do|did|can|could|"
+                              r"should|will|would|am|was|were)\b", re.IGNORECASE)
 WITHOUT = re.compile(r"\bwithout\b", re.IGNORECASE)
 FAQ_SHARE = 0.85  # an FAQ answer is given when it scores at least this share of the best passage
 PLAIN_WORDS = re.compile(  # "explain it like I'm 10": the glossary's plain-words version first
@@ -85,7 +89,7 @@ class Answerer:
                 return reply
         if LOST.search(text) and len(text.split()) <= 8:
             return self._recap(session)
-        return self.ask(session, text)
+        return self.ask(session, _the_question(text))
 
     def ask(self, session: Session, text: str) -> Reply:
         """A fresh question (no follow-up): live facts first, then the lesson's knowledge.
@@ -242,6 +246,17 @@ def _answers_that_way(answer: str, counting: bool) -> bool:
         return bool(re.match(r"[\d*~]|about|around|roughly|one|two|three|four|five|six|seven|eight|nine|ten",
                              first))
     return first not in ("about", "around", "roughly") and not first[:1].isdigit()
+
+
+def _the_question(text: str) -> str:
+    """The part of a message that asks: "ignore the accuracy for a sec, what does the loss tell
+    me?" asks about the loss; "remind me, what batch size am I using?" about the batch size."""
+    text = ASIDE.sub("", text).strip()
+    parts = [part.strip() for part in re.split(r"[,;.!?]\s+|\s+-+\s+", text) if part.strip()]
+    asking = [part for part in parts if QUESTION_OPENING.match(part)]
+    if len(parts) > 1 and len(asking) == 1:
+        return asking[0] + ("?" if text.rstrip().endswith("?") else "")
+    return text
 
 
 def _same_polarity(question: str, faq: Passage) -> str:

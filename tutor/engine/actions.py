@@ -16,7 +16,7 @@ from tutor.engine.slots import read_slots
 from tutor.ml import data
 from tutor.reply import Reply
 from tutor.session import Session
-from tutor.tools import catalog, lab, lesson, registry, training
+from tutor.tools import catalog, classes, lab, lesson, registry, training
 
 
 def _number(value: str) -> int:
@@ -107,6 +107,8 @@ class Actions:
             yield self.review_command(session, values)
         elif name == "progress":  # "how am I doing?"
             yield self.progress_report(session)
+        elif name == "join_class":  # "join class demo", "join class demo as quiet otter"
+            yield classes.join_class(session, values.get("code", ""), values.get("name"))
         else:
             yield from self._experiment(session, name, values)
 

@@ -176,6 +176,8 @@ class Agent(Meaning, Actions, Coaching):
         session.pending_card = None
         session.card_queue = []
         session.pending_check = None
+        if any(action.name == "new_experiment" for action in state.actions):
+            session.pending_prediction = None  # the step changes the settings: a guess would not fit
         if state.id not in session.visited:
             session.visited.append(state.id)
         number = self.pack.index(state.id)

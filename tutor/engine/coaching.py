@@ -143,7 +143,7 @@ class Coaching:
             lead = "Skipped." if skipped else "Not quite."
             text = f"{lead} The answer is **{question.answer}**. {question.explanation}"
         text += (f"\n\n*{concept.name}: {before:.0%} → {after:.0%} "
-                 f"({mastery.level(after, mastery.seen(session, concept.id))}).*")
+                 f"({mastery.level_of(session, concept.id)}).*")
         reply = Reply(text=text, kind="check")
         state = self.pack.get(session.state_id) if session.state_id else None
         if state is not None and state.check is not None and session.pending_card is None \
@@ -187,7 +187,7 @@ class Coaching:
                     f"sure is **{first.name}** ({p:.0%}), if you want a question anyway.")
         else:
             text = (f"Review **{first.name}** first: my estimate that you have it is {p:.0%} "
-                    f"({mastery.level(p, 1)}). {first.description}")
+                    f"({mastery.level_of(session, first.id)}). {first.description}")
             if others:
                 text += f"\n\nAfter that: {others}."
         options = [Option(f"Review: {first.name}", f"review {first.id}")]
@@ -202,13 +202,13 @@ class Coaching:
             return self.what_to_review(session)
         right = sum(1 for piece in session.evidence if piece.get("correct"))
         solid = [concept for concept in weakest if mastery.probability(session, concept.id) >= 0.8]
-        shaky = [concept for concept in weakest if mastery.probability(session, concept.id) < mastery.WEAK]
+        shaky = [concept for concept in weakest if mastery.needs_review(session, concept.id)]
         lines = [f"From your {len(session.evidence)} answer(s) so far ({right} right), here is how "
                  f"sure I am of each idea you have met: {len(solid)} look solid, {len(shaky)} need "
                  "a review.", "", "| idea | my estimate | level |", "|---|---|---|"]
         for concept in weakest:
             p = mastery.probability(session, concept.id)
-            lines.append(f"| {concept.name} | {p:.0%} | {mastery.level(p, 1)} |")
+            lines.append(f"| {concept.name} | {p:.0%} | {mastery.level_of(session, concept.id)} |")
         unseen = [concept.name for concept in self.concepts.concepts if not mastery.seen(session, concept.id)]
         if unseen:
             later = (", ".join(unseen) if len(unseen) <= 4 else

@@ -232,6 +232,14 @@ COMMANDS: tuple[Command, ...] = (
          ("how am i doing?", "show my progress", "what do i know so far", "mastery map"),
          ("How am I doing?", "Show my progress.", "What do I know so far?"),
          "`how am i doing?`", "moving"),
+    _row("join_class",
+         r"^(?:please )?(?:join|enter|enrol (?:in|me in)|enroll (?:in|me in)|sign me up for)"
+         r"(?: the| my| a)? class(?: code)?(?: (?!as )(?P<code>[a-z0-9][a-z0-9_-]{0,39}))?"
+         r"(?: as (?P<name>[a-z0-9][a-z0-9 '_-]{0,29}))?$",
+         ("join class demo", "join class bio-101 as quiet otter", "enrol in class 7b"),
+         ("Join class {n}.", "Join a class."),
+         "`join class <code>` (your instructor's class, under a made-up name)", "moving",
+         canonical="join class {code}"),
     # last: "go to" anything (an unknown step gets the list of steps), and the looser openings
     # ("open", "show me the", "switch to") only when what follows names a step
     _row("goto", r"^(?:go to|goto|jump to|take me to)\s+(?P<target>.+)$",

@@ -32,7 +32,10 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         rf"^(?:but |and |so )?(?:why|how come|"
         rf"why (?:is|does|do|did) (?:it|that|this)(?: (?:matter|work|happen))?|"
         rf"why (?:is )?that|for what reason|what(?:'s| is) the (?:point|reason)|why does it matter|"
-        rf"why do we (?:do|need) (?:that|this|it)|why would (?:it|that|we)|why not|why so|"
+        rf"why (?:do|would|should|did) (?:we|i|you) (?:even )?(?:do|need|use|want|care about) "
+        rf"(?:that|this|it|them)|"
+        rf"why (?:does|would|did|will) (?:that|it|this) (?:help|matter|work|happen|change anything)|"
+        rf"why would (?:it|that|we)|why not|why so|"
         rf"why is that so|how so|what for|but why would it){_PLEASE}$")),
     ("example", re.compile(
         rf"^{_YOU}(?:give|show|got|have) (?:me |us )?(?:an?|one|another|some|a concrete|a real) "
@@ -70,6 +73,8 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"^how do i read (?:this|that|the) (?:graph|plot|chart|figure|picture)$")),
 
 )
+ABOUT_ME = re.compile(r"(?:i|im|i'm|i am|i'?ve|i was|i did|i didn'?t|i don'?t|i do not|me|my|sorry|lol|"
+                      r"please|pls|thanks)\b")
 FILLER = re.compile(r"^(?:(?:ok(?:ay)?|hmm+|um+|uh+|so|sorry|thanks|nice|cool|great|wait|oh|ah|right|"
                     r"alright|yeah|yes|hm+|erm)[, ]+)+")
 MEANS = re.compile(r"^(?:what|wdym|what do you|what did you|and what|whats|what's)\s*(?:do you |did you )?"
@@ -95,7 +100,7 @@ class FollowUp:
 def read_follow_up(text: str) -> FollowUp | None:
     """The follow-up in a cleaned, lower-case message (end punctuation dropped), or None."""
     text = FILLER.sub("", text.strip(" ?!.,"))
-    parts = re.split(r"[,;:]\s*|\s+-+\s+", text)
+    parts = [part for part in re.split(r"[,;:?!.]\s*|\s+-+\s+", text) if part.strip()]
     for kind, pattern in KINDS:
         if pattern.search(text):
             return FollowUp(kind)
@@ -103,6 +108,11 @@ def read_follow_up(text: str) -> FollowUp | None:
     # a few words or a follow-up itself ("my loss is huge, is that bad?" is a question, not one)
     if len(parts) > 1 and all(len(part.split()) <= 3 or _kind(part) for part in parts[:-1]):
         kind = _kind(parts[-1])
+        if kind:
+            return FollowUp(kind)
+    # "can you explain that simpler? im not a math person": a follow-up, then words about oneself
+    if len(parts) > 1 and all(ABOUT_ME.match(part.strip()) or len(part.split()) <= 2 for part in parts[1:]):
+        kind = _kind(parts[0])
         if kind:
             return FollowUp(kind)
     match = MEANS.search(text)

@@ -224,11 +224,29 @@ def probabilities(concepts: ConceptMap, session: Session) -> dict[str, float]:
     return {concept.id: round(probability(session, concept.id), 4) for concept in concepts.concepts}
 
 
-def level(p: float, n: int) -> str:
-    """The words for an estimate: "not seen yet", "needs review", ..., "mastered"."""
+def level(p: float, n: int, missed: bool = True) -> str:
+    """The words for an estimate: "not seen yet", "needs review", ..., "mastered". Under WEAK
+    without a single miss it is "just started" (one right flashcard leaves 0.44)."""
     if n == 0:
         return "not seen yet"
+    if p < WEAK and not missed:
+        return "just started"
     return next(name for floor, name in LEVELS if p >= floor)
+
+
+def missed(session: Session, concept_id: str) -> bool:
+    """Whether any evidence about this concept was a wrong answer (or help asked for)."""
+    record = session.mastery.get(concept_id)
+    return isinstance(record, dict) and int(record.get("n", 0)) > int(record.get("right", 0))
+
+
+def level_of(session: Session, concept_id: str) -> str:
+    return level(probability(session, concept_id), seen(session, concept_id), missed(session, concept_id))
+
+
+def needs_review(session: Session, concept_id: str) -> bool:
+    """Weak: an estimate under WEAK after at least one miss."""
+    return probability(session, concept_id) < WEAK and missed(session, concept_id)
 
 
 def turn_of(session: Session) -> int:
@@ -279,13 +297,13 @@ def ranked(concepts: ConceptMap, session: Session, among: Iterable[Concept] | No
 def due_review(concepts: ConceptMap, session: Session, state_id: str) -> Concept | None:
     """The weakest concept this step builds on that is worth a review now, if any.
 
-    Weak: under WEAK, with evidence. Spaced: at least REVIEW_GAP_TURNS of the learner's turns
-    after the concept's last review and after the last evidence about it, so that a check just
-    missed (and explained) is not asked about again at once.
+    Weak: under WEAK after at least one miss (`needs_review`). Spaced: at least REVIEW_GAP_TURNS
+    of the learner's turns after the concept's last review and after the last evidence about it,
+    so that a check just missed (and explained) is not asked about again at once.
     """
     turn = turn_of(session)
     for concept in ranked(concepts, session, concepts.built_on_at(state_id)):
-        if probability(session, concept.id) >= WEAK or not concept.reviews:
+        if not needs_review(session, concept.id) or not concept.reviews:
             continue
         record = entry(session, concept.id)
         last_evidence = max((piece.get("turn", 0) for piece in session.evidence

@@ -17,7 +17,7 @@ from typing import Any
 from tutor.engine import checks
 from tutor.engine.commands import COMMANDS, Command, parse_command
 from tutor.engine.followups import read_follow_up
-from tutor.engine.intents import COMPARES, IntentReader, Reading, Understanding
+from tutor.engine.intents import COMPARES, IntentReader, Reading, Understanding, message_form
 from tutor.engine.lessons import LessonPack
 from tutor.engine.slots import Slots, read_slots
 from tutor.ml.backend import DEFAULT_RATES
@@ -38,6 +38,7 @@ HOW_TO = re.compile(r"^(?:so )?how (?:do|can|would|should|could) (?:i|we|you)\b"
 ANOTHER = re.compile(r"^(?:and |now |then |ok |okay )*(?:another|1 more|one more|again|same again)"
                      r"(?: one| 1| time| layer)?"
                      r"(?: (?:with|of|at|for|but with))? (?:\d)")
+AND_VALUE = re.compile(r"^(?:and|what about|how about|now|then|ok|same for)\b.*\d")
 NOT_ANSWERS = re.compile(r"\b(?:don'?t|dont|do not) (?:get|understand)|\bconfus|\bi'?m lost\b|\bstupid\b|"
                          r"\bhomework\b|\bexplain\b|\btell me\b")
 NAVIGATE = re.compile(r"\b(?:skip|jump|go|take me|bring me|move|head|hop|return|get me|fast forward|"
@@ -57,6 +58,9 @@ SLOT_OF_ROW = {
     "goto": lambda slots, text: slots.step is not None,
 }
 SLOT_BONUS = 0.06
+PARTS = re.compile(r"[.?!;]\s+|,\s+|\s+-+\s+|\s+but\s+")
+ACK = re.compile(r"^(?:ok(?:ay)?|cool|nice|great|got it|thanks?|thank you|sure|alright|right|yes|yeah|oops|"
+                 r"hmm+|oh|ah|wow|lol|no)(?:[ ,]+(?:ok(?:ay)?|cool|nice|great|got it|thanks|sure|then|so))*$")
 SLOT_WORDS = {
     "image": "which image number", "epochs": "how many epochs",
     "optimizer": "which optimizer (Adam, SGD or RMSprop)",
@@ -85,7 +89,7 @@ class Meaning:
             return True
         if self.reader is None or len(text.split()) < 3:
             return False
-        understanding = self.reader.understand(text)
+        understanding, _ = self._read(text)
         return bool(understanding.best and understanding.best.acts and understanding.form == "do")
 
     def by_meaning(self, session: Session, text: str, message: str) -> Generator[Reply, None, bool]:
@@ -96,8 +100,7 @@ class Meaning:
         if again is not None:
             yield from self._act(session, again)
             return True
-        slots = read_slots(text, self.pack.named_steps())
-        understanding = _agree_with_slots(self.reader.understand(text), slots, text)
+        understanding, slots = self._read(text)
         if slots.step and NAVIGATE.search(text) and understanding.form != "explain":
             understanding = Understanding((Reading("goto", 1.0, True, True),), "do",
                                           understanding.strong_at, understanding.act_at)
@@ -116,9 +119,10 @@ class Meaning:
         name = _reading_name(best.name, slots)
         command, missing = self.spell_out(session, name, slots)
         short = len(text.split()) <= 4
-        plain_request = (understanding.form == "unclear" and best.strong and len(text.split()) >= 4
-                         and "?" not in message  # "hop over to the part with predictions"
-                         and not QUESTION_WORDS.search(text))
+        plain_request = (understanding.form == "unclear" and best.strong and "?" not in message
+                         and not QUESTION_WORDS.search(text)
+                         and (len(text.split()) >= 4  # "hop over to the part with predictions"
+                              or _names_its_value(name, slots)))  # "lr 0.005 plz", "even bigger batches"
         if (understanding.form == "do" and best.acts) or plain_request:
             steer = self.screen(session, message) if self.screen is not None else None
             if steer is not None:
@@ -159,11 +163,38 @@ class Meaning:
         yield from replies
         return True
 
+    def _read(self, text: str) -> tuple[Understanding, Slots]:
+        """The message's readings and values, looking into its parts when the whole is unclear:
+        "ok cool, got it. im ready for the next part" and "i think the rate is too big, make it
+        smaller" ask for something in one part; the values come from the whole message."""
+        steps = self.pack.named_steps()
+        slots = read_slots(text, steps)
+        whole = _agree_with_slots(self.reader.understand(text), slots, text)
+        if whole.form == "do" and whole.best is not None and whole.best.acts:
+            return whole, slots
+        parts = [part.strip() for part in PARTS.split(text) if len(part.split()) >= 2 and not ACK.match(part)]
+        if len(parts) < 2 and not (parts and parts[0] != text):
+            return whole, slots
+        chosen: tuple[Understanding, Slots] | None = None
+        for part in parts[:4]:
+            part_slots = read_slots(part, steps)
+            reading = _agree_with_slots(self.reader.understand(part), part_slots, part)
+            if reading.form == "do" and reading.best is not None and reading.best.acts and (
+                    chosen is None or reading.best.score > chosen[0].best.score):
+                chosen = (reading, part_slots)
+        if chosen is not None:
+            return chosen
+        if whole.best is not None and whole.best.acts and whole.form == "unclear" and any(
+                message_form(part) == "do" for part in parts):
+            return Understanding(whole.readings, "do", whole.strong_at, whole.act_at), slots
+        return whole, slots
+
     def _command_clauses(self, text: str) -> list[str]:
         """The exact commands in a longer request: "be my study buddy and quiz me" -> ["quiz me"].
         Empty unless the message has two or more clauses and some are exact commands."""
-        clauses = [re.sub(r"^(?:(?:can|could|would|will) you |please |then |just |also )+", "", part).strip()
-                   for part in re.split(r",? (?:and(?: then)?|then)\b,? |, ", text) if part.strip()]
+        clauses = [re.sub(r"^(?:(?:can|could|would|will) you |please |then |just |also )+|"
+                          r"(?: please| pls| plz| thanks| thank you)+$", "", part.strip(" ?!.")).strip()
+                   for part in re.split(r",? (?:and(?: then)?|then)\b,? |, |[.?!;]\s+", text) if part.strip()]
         if len(clauses) < 2:
             return []
         steps = self.pack.step_names()
@@ -189,14 +220,13 @@ class Meaning:
     def another_like_last(self, session: Session, text: str) -> str | None:
         """ "and now another one with 32" after `add a hidden layer of 64 relu neurons`: the same
         command with the new value, as an exact command; None when there is no such last command."""
-        if not ANOTHER.search(text) or session.dialogue.kind != "action" or not session.dialogue.question:
+        follows = ANOTHER.search(text) or (AND_VALUE.search(text) and len(text.split()) <= 7)
+        if not follows or session.dialogue.kind != "action" or not session.dialogue.question:
             return None
         last = parse_command(session.dialogue.question, self.pack.step_names())
         if last is None or last.name not in ROWS or not ROWS[last.name].slots:
             return None
-        # "another 1 with 32": the value is what follows "another"
-        values = re.sub(r"^.*?\b(?:another|more|again)(?: one| 1| time| layer)?\b", "", text)
-        command, _ = self.spell_out(session, last.name, read_slots(values, self.pack.named_steps()))
+        command, _ = self.spell_out(session, last.name, read_slots(text, self.pack.named_steps()))
         return command
 
     def _act(self, session: Session, command: str) -> Iterator[Reply]:
@@ -292,6 +322,21 @@ class Meaning:
         )
 
 
+def _names_its_value(name: str, slots: Slots) -> bool:
+    """Whether a short message gives the value a command needs ("lr 0.005", "bigger batches")."""
+    return {
+        "rate": slots.rate is not None or slots.direction is not None,
+        "batch": bool(slots.numbers) or slots.direction is not None,
+        "optimizer": slots.optimizer is not None,
+        "add_hidden": slots.units is not None,
+        "train": slots.epochs is not None,
+        "show_image": slots.image is not None,
+        "predict": slots.image is not None,
+        "use_run": slots.run is not None,
+        "slice": bool(slots.numbers),
+    }.get(name, False)
+
+
 def _agree_with_slots(understanding: Understanding, slots: Slots, text: str) -> Understanding:
     """Readings re-ranked: a row whose own value the message names ("rmsprop", "run 1") gains a little."""
     readings = []
@@ -329,7 +374,7 @@ def _slot_value(session: Session, slot: str, slots: Slots, single: int | None) -
     if slot == "epochs":
         return slots.epochs or (single if single and single <= 50 else None)
     if slot == "units":
-        return slots.units or single
+        return slots.units
     if slot == "activation":
         return slots.activation or "relu"
     if slot == "optimizer":

@@ -31,7 +31,9 @@ NUMBER = r"(\d[\d,]*(?:\.\d+)?(?:e-?\d+)?|\.\d+)"
 IMAGE_NUMBER = re.compile(
     r"\b(?:image|picture|pic|img|sample|card|photo|example)s?\s*(?:number|no\.?|#|at index|index)?\s*"
     + NUMBER + r"|#\s*" + NUMBER + r"|\b" + NUMBER + r"(?:st|nd|rd|th)\s+(?:\w+\s+)?(?:image|picture)")
-UNITS = re.compile(NUMBER + r"[- ]?(?:relu |sigmoid |tanh )?(?:neurons?|units?|nodes?|cells?)\b")
+UNITS = re.compile(NUMBER + r"[- ]?(?:relu |sigmoid |tanh )?(?:hidden )?(?:neurons?|units?|nodes?|cells?)\b"
+                   r"|\b(?:layer|1|one)\s+(?:of|with|at)\s+" + NUMBER + r"(?!\s*(?:epochs?|images?|%))"
+                   r"|\b(?:another|1 more|one more)(?: 1| one)?\s+(?:with|of)\s+" + NUMBER)
 EPOCHS = re.compile(NUMBER + r"\s*(?:more\s+)?(?:epochs?|passes|rounds)\b"
                     r"|\bepochs?\s+(?:to|=|at|of)\s+" + NUMBER)
 FACTOR = re.compile(r"\b(\d+)\s*(?:times|x)\s+(?:as\s+)?"
@@ -79,6 +81,7 @@ def read_slots(text: str, steps: Collection[tuple[str, tuple[str, ...]]] = ()) -
     `steps`: (step id, names) pairs; the step whose longest name appears in the text is the
     `step` slot ("skip to predictions" names `prediction` through its name "predictions").
     """
+    text = re.sub(r"\b(\d+(?:\.\d+)?)k\b", lambda match: str(int(float(match.group(1)) * 1000)), text)
     slots = Slots(numbers=[_value(number) for number in re.findall(NUMBER, text)
                            if re.search(r"\d", number)])
     units = _first(UNITS.search(text))
@@ -89,6 +92,9 @@ def read_slots(text: str, steps: Collection[tuple[str, tuple[str, ...]]] = ()) -
     slots.rate = _value(rate) if rate else None
     slots.optimizer = next((name for words, name in sorted(OPTIMIZERS.items(), key=lambda item: -len(item[0]))
                             if re.search(rf"\b{words}\b", text)), None)
+    if slots.optimizer is None and re.search(r"\boptimi[sz]er\b", text) and re.search(
+            r"\b(?:original|default|notebook|usual|normal|first)\b", text):
+        slots.optimizer = "adam"  # the notebook's own
     slots.activation = next((name for name in ACTIVATIONS if re.search(rf"\b{name}\b", text)), None)
     slots.split = next((split for word, split in SPLIT_WORDS.items()
                         if re.search(rf"\b{word}(?:ing)?\s+(?:set|data|images?|pictures?|split)\b|"
