@@ -40,8 +40,8 @@ DIRECT_QUESTION = re.compile(
     r"has|have|am|how (?:many|much|long|big)|isn'?t|aren'?t|doesn'?t|don'?t)\b", re.IGNORECASE)
 ASIDE = re.compile(r"^(?:(?:remind me|quick question|hey|hi|so|ok(?:ay)?|um+|hmm+|sorry|also|btw|wait)"
                    r"[,:]?\s+)+", re.IGNORECASE)
-QUESTION_OPENING = re.compile(r"(?:what|what's|whats|why|how|which|when|where|who|is|are|does|do|did|can|could|"
-                              r"should|will|would|am|was|were)\b", re.IGNORECASE)
+QUESTION_OPENING = re.compile(r"(?:what|what's|whats|why|how|which|when|where|who|is|are|does|do|did|can|"
+                              r"could|should|will|would|am|was|were)\b", re.IGNORECASE)
 WITHOUT = re.compile(r"\bwithout\b", re.IGNORECASE)
 FAQ_SHARE = 0.85  # an FAQ answer is given when it scores at least this share of the best passage
 PLAIN_WORDS = re.compile(  # "explain it like I'm 10": the glossary's plain-words version first
