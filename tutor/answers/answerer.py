@@ -40,6 +40,8 @@ DIRECT_QUESTION = re.compile(
     r"has|have|am|how (?:many|much|long|big)|isn'?t|aren'?t|doesn'?t|don'?t)\b", re.IGNORECASE)
 ASIDE = re.compile(r"^(?:(?:remind me|quick question|hey|hi|so|ok(?:ay)?|um+|hmm+|sorry|also|btw|wait)"
                    r"[,:]?\s+)+", re.IGNORECASE)
+SET_ASIDE = re.compile(r"(?:ignore|forget|never ?mind|leaving aside|apart from|besides|putting aside|"
+                       r"not about|aside from)\b", re.IGNORECASE)
 QUESTION_OPENING = re.compile(r"(?:what|what's|whats|why|how|which|when|where|who|is|are|does|do|did|can|"
                               r"could|should|will|would|am|was|were)\b", re.IGNORECASE)
 WITHOUT = re.compile(r"\bwithout\b", re.IGNORECASE)
@@ -254,7 +256,7 @@ def _the_question(text: str) -> str:
     text = ASIDE.sub("", text).strip()
     parts = [part.strip() for part in re.split(r"[,;.!?]\s+|\s+-+\s+", text) if part.strip()]
     asking = [part for part in parts if QUESTION_OPENING.match(part)]
-    if len(parts) > 1 and len(asking) == 1:
+    if len(parts) > 1 and len(asking) == 1 and SET_ASIDE.match(parts[0]):
         return asking[0] + ("?" if text.rstrip().endswith("?") else "")
     return text
 

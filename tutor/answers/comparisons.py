@@ -20,7 +20,8 @@ from tutor.session import Run, Session
 COMPARISONS_FILE = "comparisons.yaml"
 ASKS_TO_COMPARE = re.compile(
     r"\bvs\.?\b|\bversus\b|\bdifferen(?:ce|t)\b|\bdiff\b|\bcompared? (?:to|with)\b|\bcontrast\b|"
-    r"\b(?:same|similar) (?:as|to)\b|\bor\b.*\b(?:better|best|prefer|should|choose|pick|use|which)\b|"
+    r"\b(?:same|similar) (?:as|to)\b|\bthe same(?: thing)?\b|"
+    r"\bor\b.*\b(?:better|best|prefer|should|choose|pick|use|which)\b|"
     r"\bwhich (?:is|one is) (?:better|best)\b",
     re.IGNORECASE,
 )

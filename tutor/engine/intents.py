@@ -57,7 +57,8 @@ ASKS_TO_DO = re.compile(
     r"turn|bring|open|display|plot|draw|load|restore|swap|insert|stack|build|start|stop|export|"
     r"download|save|compare|visuali[sz]e|fit|double|halve|bump|get rid|include|normali[sz]e|scale|"
     r"redo|repeat|again|rewind|return|fast forward|back to|one more|another|next|keep|continue|"
-    r"quiz|test|check|ask me|throw|pull up|let me|lemme|gimme|i'?m ready|ok|okay|hop|head|move|"
+    r"quiz|test|check|ask me|throw|pull up|let (?:me|it|the model|us)|lemme|gimme|i'?m ready|ok|okay|hop|"
+    r"head|move|bump|crank|turn|drop|cut|"
     r"navigate|could i|can i|may i)\b")
 
 COMPARES = re.compile(r"\bvs\.?\b|\bversus\b|\bdifferen(?:ce|t)\b|\bor\b.*\b(?:better|best|which)\b")
@@ -97,8 +98,8 @@ class Understanding:
 
 def message_form(text: str) -> str:
     """Whether a cleaned message asks to do something, to explain something, or is unclear."""
-    text = re.sub(r"^(?:hey|hi|hello|ok(?:ay)?|so|um+|hmm+|well|now|and|alright|cool|great|"
-                  r"nice|thanks?|thank you)[, ]+", "", text)
+    text = re.sub(r"^(?:(?:hey|hi|hello|ok(?:ay)?|so|um+|hmm+|well|now|and|alright|cool|great|oops|oh|ah|"
+                  r"actually|wait|no|nice|thanks?|thank you)[, ]+)+", "", text)
     if re.match(r"(?:how|what) about (?:\w+ing|we|a|an|the|my)\b", text):
         return "do"
     if re.match(r"(?:can|could|may|should|must) i (?!(?:see|have|look|try|download|export|save|go|"

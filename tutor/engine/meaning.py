@@ -38,6 +38,9 @@ HOW_TO = re.compile(r"^(?:so )?how (?:do|can|would|should|could) (?:i|we|you)\b"
 ANOTHER = re.compile(r"^(?:and |now |then |ok |okay )*(?:another|1 more|one more|again|same again)"
                      r"(?: one| 1| time| layer)?"
                      r"(?: (?:with|of|at|for|but with))? (?:\d)")
+SAME_THING = re.compile(r"\b(?:it|that|them)\b.*\b(?:back )?(?:up|down)\b|"
+                        r"\b(?:\d+x|\d+ times) (?:bigger|smaller|higher|lower|larger)\b|"
+                        r"^(?:even |a bit |a little )?(?:bigger|smaller|higher|lower)(?: still| again)?$")
 AND_VALUE = re.compile(r"^(?:and|what about|how about|now|then|ok|same for)\b.*\d")
 NOT_ANSWERS = re.compile(r"\b(?:don'?t|dont|do not) (?:get|understand)|\bconfus|\bi'?m lost\b|\bstupid\b|"
                          r"\bhomework\b|\bexplain\b|\btell me\b")
@@ -105,7 +108,10 @@ class Meaning:
             understanding = Understanding((Reading("goto", 1.0, True, True),), "do",
                                           understanding.strong_at, understanding.act_at)
         clauses = self._command_clauses(text)
-        if clauses and understanding.form != "explain":
+        own_sentence = [clause for clause in clauses if _own_sentence(clause, text)]
+        if understanding.form == "explain":  # a question may still end in a request of its own
+            clauses = own_sentence
+        if clauses:
             steer = self.screen(session, message) if self.screen is not None else None
             if steer is not None:
                 yield steer
@@ -220,12 +226,15 @@ class Meaning:
     def another_like_last(self, session: Session, text: str) -> str | None:
         """ "and now another one with 32" after `add a hidden layer of 64 relu neurons`: the same
         command with the new value, as an exact command; None when there is no such last command."""
-        follows = ANOTHER.search(text) or (AND_VALUE.search(text) and len(text.split()) <= 7)
+        follows = (ANOTHER.search(text) or (AND_VALUE.search(text) and len(text.split()) <= 7)
+                   or (SAME_THING.search(text) and len(text.split()) <= 10))
         if not follows or session.dialogue.kind != "action" or not session.dialogue.question:
             return None
         last = parse_command(session.dialogue.question, self.pack.step_names())
         if last is None or last.name not in ROWS or not ROWS[last.name].slots:
             return None
+        if SAME_THING.search(text) and last.name not in ("rate", "batch"):
+            return None  # "bump it back up" moves a setting; nothing else has a direction
         command, _ = self.spell_out(session, last.name, read_slots(text, self.pack.named_steps()))
         return command
 
@@ -320,6 +329,12 @@ class Meaning:
             kind="check",
             options=[*options, Option("Just tell me", "skip")],
         )
+
+
+def _own_sentence(clause: str, text: str) -> bool:
+    """Whether a command stands as a sentence of its own ("which clothes does it mix up? confusion
+    matrix pls"): then it is a request even after a question."""
+    return any(part.strip(" ?!.").startswith(clause) for part in re.split(r"[.?!;]\s+", text)[1:])
 
 
 def _names_its_value(name: str, slots: Slots) -> bool:
