@@ -176,12 +176,12 @@ class Meaning:
         steps = self.pack.named_steps()
         slots = read_slots(text, steps)
         whole = _agree_with_slots(self.reader.understand(text), slots, text)
-        if whole.form == "do" and whole.best is not None and whole.best.acts:
-            return whole, slots
         parts = [part.strip() for part in PARTS.split(text) if len(part.split()) >= 2 and not ACK.match(part)]
         if len(parts) < 2 and not (parts and parts[0] != text):
             return whole, slots
         chosen: tuple[Understanding, Slots] | None = None
+        if whole.form == "do" and whole.best is not None and whole.best.acts:
+            chosen = (whole, slots)  # a part that reads more clearly still wins
         for part in parts[:4]:
             part_slots = read_slots(part, steps)
             reading = _agree_with_slots(self.reader.understand(part), part_slots, part)
