@@ -176,11 +176,12 @@ def test_updates_send_values_and_store_the_chat_and_session_once():
     first, *rest = updates
     session = first[2]
     assert first[1] == gr.skip()  # the State's own list, changed in place
-    assert session is not None and session.id == first[6]
+    assert session is not None and session.id == first[-1]
     for update in updates:
-        chatbot, _, _, lesson_map, curve, status, learner = update
+        chatbot, _, _, lesson_map, curve, status, mastery_map, learner = update
         assert chatbot is stored_chat and len(stored_chat) >= 2
         assert isinstance(lesson_map, str) and isinstance(status, str) and status
+        assert isinstance(mastery_map, str) and 'id="mastery-map-title"' in mastery_map
         assert curve is None and learner == session.id  # no training yet: an empty plot
     for update in rest:
         assert update[1] == gr.skip() and update[2] == gr.skip()  # already stored

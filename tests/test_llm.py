@@ -133,6 +133,16 @@ def turn(tutor: Tutor, session, message: str) -> list:
     return replies
 
 
+def ask_model(tutor: Tutor, session, message: str) -> list:
+    """The model's answerer alone, as the agent calls it for a question its commands do not take
+    (so a test of the tool loop does not depend on how the agent's meaning layer reads a message)."""
+    replies = list(tutor.agent.answer(session, message))
+    assert replies
+    for reply in replies:
+        assert "Traceback" not in reply.text and reply.kind != "error", reply.text
+    return replies
+
+
 def finals(replies: list) -> list:
     return [reply for reply in replies if reply.final]
 
@@ -268,7 +278,7 @@ def test_go_to_step_moves_the_lesson_and_a_wrong_step_is_an_error_text(connect):
     tutor = connect(fake)
     session = started(tutor)
 
-    replies = turn(tutor, session, "could we skip ahead to the very end of the lesson?")
+    replies = ask_model(tutor, session, "could we skip ahead to the very end of the lesson?")
 
     assert session.state_id == "conclusion"
     heading = f"Step {tutor.pack.index('conclusion') + 1} of {len(tutor.pack.states)}: What we built"
@@ -284,12 +294,12 @@ def test_the_tool_loop_is_capped(connect):
     tutor = connect(fake)
     session = started(tutor)
 
-    replies = turn(tutor, session, "keep showing me validation pictures forever")
+    replies = ask_model(tutor, session, "keep showing me validation pictures forever")
 
     assert len(fake.calls) == MAX_ROUNDS == 4
     assert len(figure_alts(replies)) == MAX_ROUNDS
     last = finals(replies)[-1]
-    assert last.text.startswith("I've shown what I can") and last.options
+    assert last.text.startswith("I've shown what I can")
     assert len(fake.calls[-1]["messages"]) == 2 + 2 * (MAX_ROUNDS - 1)
 
 
@@ -601,10 +611,11 @@ def test_html_entities_in_the_models_text_are_unescaped(connect, llm_server):
     [
         (EPOCH_QUESTION, "An epoch is one pass over the 60,000 training images. It has 4 steps.", "4 steps"),
         (EPOCH_QUESTION, "The bar in an epoch shows 1875/1875 = 4x the steps.", "1875/1875 = 4"),
+        (EPOCH_QUESTION, "An image is a grid. It has 28 * 2 = 54 rows.", "28 × 2 = 54"),
         (NEURON_QUESTION, "Our model is tiny: we only use two neurons.", "two neurons"),
         (NEURON_QUESTION, "Our model is tiny. We only use two.", "two"),
     ],
-    ids=["4-steps", "bad-arithmetic", "two-neurons", "bare-two"],
+    ids=["4-steps", "bad-arithmetic", "bad-product", "two-neurons", "bare-two"],
 )
 def test_an_answer_that_contradicts_the_lessons_figures_is_replaced(connect, llm_server, message,
                                                                      answer, claim):

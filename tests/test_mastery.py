@@ -22,7 +22,7 @@ LESSONS = Path(__file__).resolve().parents[1] / "lessons"
 PACK = load_pack(LESSONS)
 CONCEPTS = mastery.load_concepts(PACK)
 RAW = yaml.safe_load((LESSONS / "concepts.yaml").read_text(encoding="utf-8"))
-GLOSSARY = {entry["term"] for entry in yaml.safe_load((LESSONS / "glossary.yaml").read_text(encoding="utf-8"))}
+GLOSSARY = {entry["term"] for entry in yaml.safe_load((LESSONS / "glossary.yaml").read_text("utf-8"))}
 
 
 # ----- the update, by hand ------------------------------------------------------------------
@@ -50,7 +50,8 @@ GLOSSARY = {entry["term"] for entry in yaml.safe_load((LESSONS / "glossary.yaml"
 def test_the_bkt_update_matches_hand_computed_values(p, correct, slip, guess, expected):
     # The first three also match pyBKT 1.4.3's Roster with the same parameters (checked once by
     # hand: 0.6460674, 0.1486486, 0.4473684); pyBKT itself is not a dependency.
-    assert mastery.update(p, correct, slip, guess, mastery.P_LEARN) == pytest.approx(expected, abs=5e-6)  # six decimals, by hand
+    updated = mastery.update(p, correct, slip, guess, mastery.P_LEARN)
+    assert updated == pytest.approx(expected, abs=5e-6)  # six decimals, by hand
 
 
 def test_right_raises_and_wrong_lowers_from_any_estimate():
@@ -75,6 +76,7 @@ def test_levels_and_prediction_words():
     assert mastery.level(0.6, 2) == "getting there"
     assert mastery.level(0.9, 3) == "good"
     assert mastery.level(0.96, 4) == "mastered"
+    assert mastery.level(0.44, 1, missed=False) == "just started"  # one right flashcard
     assert mastery.outcome(0.78, 0.84) == "higher"
     assert mastery.outcome(0.84, 0.78) == "lower"
     assert mastery.outcome(0.840, 0.845) == "same"
@@ -210,8 +212,10 @@ def test_flashcard_guesses_are_weak_evidence(tutor_instance, session, dataset):
     tutor.respond(session, "go to flashcards")
     tutor.respond(session, str(int(dataset.train_labels[42])))
     assert tutor.mastery(session)["labels-classes"] == pytest.approx(0.4375, abs=1e-4)
+    assert not mastery.needs_review(session, "labels-classes")  # under 0.5, but nothing missed
     tutor.respond(session, str((int(dataset.valid_labels[6174]) + 1) % 10))
     assert tutor.mastery(session)["labels-classes"] == pytest.approx(0.3864, abs=1e-4)
+    assert mastery.needs_review(session, "labels-classes")
 
 
 def test_what_should_i_review_names_the_weakest_concept(tutor_instance, session):
@@ -251,7 +255,8 @@ def test_a_missed_concept_comes_back_as_a_review_question_later(tutor_instance, 
     assert session.pending_check.startswith("review:loss:")
     review = _pending_review(tutor, session)
     assert review.question in reply.text
-    assert [option.message for option in reply.options[:len(review.choices)]] == list("abcd"[:len(review.choices)])
+    letters = list("abcd"[:len(review.choices)])
+    assert [option.message for option in reply.options[:len(letters)]] == letters
     before = tutor.mastery(session)["loss"]
     answer = tutor.respond(session, _letter(review))
     assert answer.text.startswith("**Right!**") and "Loss:" in answer.text
@@ -281,7 +286,8 @@ def test_review_by_name_and_an_unknown_name(tutor_instance, session):
     tutor = tutor_instance
     tutor.respond(session, "go to intro")
     reply = tutor.respond(session, "review relu")
-    assert "Hidden layers and ReLU" in reply.text and session.pending_check.startswith("review:hidden-layers:")
+    assert "Hidden layers and ReLU" in reply.text
+    assert session.pending_check.startswith("review:hidden-layers:")
     unknown = tutor.respond(session, "review the pod bay doors")
     assert "I don't have review questions" in unknown.text and "`parameters`" in unknown.text
 
@@ -319,6 +325,23 @@ def test_a_prediction_is_asked_before_an_experiment_and_graded_against_the_run(t
     wrong = tutor.respond(session, "what should i review?")
     assert "Not what you expected" in wrong.text
     assert not session.evidence[-1]["correct"]
+
+
+def test_a_real_training_settles_the_prediction_in_the_same_turn(tutor_instance, session):
+    from tutor.ml.backend import TrainSettings
+    from tutor.tools import training
+
+    tutor = tutor_instance
+    session.settings = TrainSettings(train_slice=500)
+    tutor.respond(session, "go to experiments")
+    tutor.respond(session, "train for 1 epoch")
+    assert training.wait_for_training(session, timeout=300) and len(session.runs) == 1
+    assert "Predict before you run" in tutor.respond(session, "scale the pixels").text
+    tutor.respond(session, "I predict higher")
+    reply = tutor.respond(session, "train for 1 epoch")
+    assert training.wait_for_training(session, timeout=300)
+    assert "Training finished" in reply.text and "**Your prediction:** higher. Run 2" in reply.text
+    assert session.evidence[-1]["kind"] == "prediction" and session.pending_prediction is None
 
 
 def test_an_ignored_prediction_blocks_nothing(tutor_instance, session):

@@ -26,9 +26,9 @@ SETTINGS = TrainSettings(epochs=2, train_slice=SLICE)  # raw pixels, as in the n
 CRASH = "Something went wrong"
 
 
-def fit(dataset, seed: int, settings: TrainSettings = SETTINGS, spec: ModelSpec = ModelSpec()):
+def fit(dataset, seed: int, settings: TrainSettings = SETTINGS):
     """A fresh model from `seed`, trained here; its validation accuracy per epoch and weights."""
-    model = backend.build_model(spec, seed=seed)
+    model = backend.build_model(seed=seed)
     backend.compile_model(model, settings)
     result = backend.train(model, dataset, replace(settings, seed=seed))
     return [row["val_accuracy"] for row in result.history], model.get_weights()
@@ -141,7 +141,7 @@ def test_train_again_with_the_same_start(tutor_instance, session):
 
 
 def test_the_lessons_model_gets_its_seed_in_the_notebook(tutor_instance, session):
-    """The lesson builds its model without showing a seed; the export adds it to that cell."""
+    """The lesson builds its model from a seed of the learner's own and shows it; the export keeps it."""
     tutor = tutor_instance
     session.settings = TrainSettings(train_slice=SLICE)
     say(tutor, session, "go to architecture")
@@ -151,7 +151,6 @@ def test_the_lessons_model_gets_its_seed_in_the_notebook(tutor_instance, session
     cells = [cell for cell in build_notebook(session, tutor.pack).cells
              if "model = tf.keras.Sequential(" in cell.source]
     assert cells and codegen.seed_code(run.seed) in cells[0].source
-    assert "seed" in " ".join(cells[0].metadata["brain_tutor"]["patched"])
 
 
 def test_the_same_start_in_a_worker_process_repeats_the_run_here():
@@ -176,3 +175,9 @@ def test_a_fit_without_a_seed_still_trains(dataset):
     backend.compile_model(model, SETTINGS)
     result = backend.train(model, dataset, replace(SETTINGS, epochs=1), stop=threading.Event())
     assert len(result.history) == 1
+
+
+def test_the_same_start_needs_a_run_with_a_seed(tutor_instance, session):
+    say(tutor_instance, session, "go to experiments")
+    reply = tutor_instance.respond(session, "train again with the same start")
+    assert reply.kind == "error" and "no run to repeat" in reply.text and not session.runs

@@ -10,7 +10,9 @@ request rebuilds the learner's model from its architecture, weights, compile set
 optimizer state, runs `backend.train` (the same fit, the same progress reports), and sends back
 the new weights and optimizer state, which the server puts into the learner's own model. The
 learner's model object never leaves the server, so everything else (predictions, the store,
-runs) is unchanged. One worker per training slot (`tutor.ml.slots.TrainingSlots`).
+runs) is unchanged. One worker per training slot (`tutor.ml.slots.TrainingSlots`). The seed
+travels in the settings and the step count in the optimizer state, so a fit there shuffles as
+the same fit here would (`tutor.ml.seeds`) and learns the same numbers.
 
 Messages are pickles over the worker's stdin and stdout (`tutor.ipc`). A worker that dies
 makes that one training fail with a clear message; the next training starts a fresh worker.

@@ -9,12 +9,13 @@ Training lives in `tutor.tools.training`, the experiments in `tutor.tools.lab`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
 
 from tutor.figures import model_plots, picture_plots
-from tutor.ml import backend, codegen, data
+from tutor.ml import backend, codegen, data, seeds
 from tutor.reply import Reply
 from tutor.session import Session
 from tutor.tools.registry import ToolInputError, _not_while_training, tool
@@ -204,12 +205,20 @@ def model_inputs(session: Session, images: np.ndarray) -> np.ndarray:
     return images
 
 
+def _fresh_model(session: Session) -> Any:
+    """A new model of the learner's spec from a seed of their own (`session.rng`), recorded in
+    their settings so the run and the exported notebook can repeat it."""
+    seed = seeds.new_seed(session.rng)
+    session.settings = replace(session.settings, seed=seed)
+    return backend.build_model(session.model_spec, seed=seed)
+
+
 def ensure_model(session: Session) -> list[str]:
     """Build and compile the learner's model if they have none yet; say what was done."""
     notes = []
     with session.model_lock:
         if session.model is None:
-            session.model = backend.build_model(session.model_spec)
+            session.model = _fresh_model(session)
             session.compiled = False
             notes.append("I built the model first (`Flatten` then `Dense(10)`).")
         if not session.compiled:
@@ -226,7 +235,7 @@ def build_model(session: Session, fresh: bool = False) -> Reply:
     with session.model_lock:
         kept = session.model is not None and not fresh
         if not kept:
-            session.model = backend.build_model(session.model_spec)
+            session.model = _fresh_model(session)
             session.compiled = False
             session.history = []
         rows = backend.layer_table(session.model)
@@ -234,8 +243,9 @@ def build_model(session: Session, fresh: bool = False) -> Reply:
         f"Built: {session.model_spec.describe()}."
     )
     figure = model_plots.model_diagram(rows)
-    code = None if kept else codegen.model_code(session.model_spec)
-    records = [] if kept else [codegen.record("build_model", spec=session.model_spec)]
+    code = None if kept else codegen.model_code(session.model_spec, session.settings.seed)
+    records = [] if kept else [codegen.record("build_model", spec=session.model_spec,
+                                              settings=session.settings)]
     return Reply(text=lead, code=code, figures=[figure], kind="tool", records=records)
 
 
@@ -246,7 +256,7 @@ def summary(session: Session) -> Reply:
     notes = []
     with session.model_lock:
         if session.model is None:
-            session.model = backend.build_model(session.model_spec)
+            session.model = _fresh_model(session)
             session.compiled = False
             notes.append("You had no model yet, so I built the notebook's one.")
         text_summary = backend.summary_text(session.model)
@@ -287,7 +297,7 @@ def compile_model(session: Session) -> Reply:
     notes = []
     with session.model_lock:
         if session.model is None:
-            session.model = backend.build_model(session.model_spec)
+            session.model = _fresh_model(session)
             notes.append("You had no model yet, so I built the notebook's one first.")
         backend.compile_model(session.model, session.settings)
         session.compiled = True

@@ -61,7 +61,7 @@ def lesson_map_markdown(tutor: Tutor, session: Session | None) -> str:
 
 # the bar colour of each level (colour-blind safe, Dark2); the level is also written out in words
 LEVEL_COLOURS = {"needs review": "#d95f02", "getting there": "#e6ab02", "good": "#66a61e",
-                 "mastered": "#1b9e77", "not seen yet": "#bbbbbb"}
+                 "mastered": "#1b9e77", "not seen yet": "#bbbbbb", "just started": "#7570b3"}
 CELL = "border:none;background:none;line-height:1.25;"  # no grid lines from the page's table style
 
 
@@ -78,10 +78,10 @@ def mastery_map_html(tutor: Tutor, session: Session | None) -> str:
     for concept in concepts:
         seen = mastery.seen(session, concept.id) if session is not None else 0
         p = mastery.probability(session, concept.id) if session is not None else mastery.P_INIT
-        level = mastery.level(p, seen)
+        level = mastery.level_of(session, concept.id) if session is not None else "not seen yet"
         met += bool(seen)
         solid += seen > 0 and p >= 0.8
-        if seen and p < mastery.WEAK:
+        if session is not None and mastery.needs_review(session, concept.id):
             review.append(f"{concept.name} ({p:.0%})")
         width = round(p * 100) if seen else 0
         words = f"{p:.0%}, {level}" if seen else level
