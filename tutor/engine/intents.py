@@ -56,7 +56,7 @@ ASKS_TO_DO = re.compile(
     r"show|go|take|skip|jump|train|run|give|do|increase|decrease|lower|raise|reduce|switch|remove|"
     r"turn|bring|open|display|plot|draw|load|restore|swap|insert|stack|build|start|stop|export|"
     r"download|save|compare|visuali[sz]e|fit|double|halve|bump|get rid|include|normali[sz]e|scale|"
-    r"redo|repeat|again|rewind|return|fast forward|back to|one more|another|next|keep|continue|"
+    r"redo|repeat|again|rewind|return|fast forward|back to|one more|1 more|another|next|keep|continue|"
     r"quiz|test|check|ask me|throw|pull up|let (?:me|it|the model|us)|lemme|gimme|i'?m ready|ok|okay|hop|"
     r"head|move|bump|crank|turn|drop|cut|"
     r"navigate|could i|can i|may i)\b")

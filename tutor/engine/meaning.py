@@ -104,9 +104,14 @@ class Meaning:
             yield from self._act(session, again)
             return True
         understanding, slots = self._read(text)
-        if slots.step and NAVIGATE.search(text) and understanding.form != "explain":
+        navigation = NAVIGATE.search(text)
+        target = read_slots(text[navigation.end():], self.pack.named_steps()).step if navigation else None
+        if navigation:
+            slots.step = target  # "back to the simple model": no step is named after "to"
+        if target and understanding.form != "explain":  # "skip ahead to the cnn bit": the step after "to"
             understanding = Understanding((Reading("goto", 1.0, True, True),), "do",
                                           understanding.strong_at, understanding.act_at)
+            slots.step = target
         clauses = self._command_clauses(text)
         own_sentence = [clause for clause in clauses if _own_sentence(clause, text)]
         if understanding.form == "explain":  # a question may still end in a request of its own
