@@ -127,6 +127,8 @@ class Meaning:
         best = understanding.best
         if best is None:
             return False
+        if not navigation and best.name in ("back", "next"):
+            slots.step = None  # "go back one step, i skipped the layers bit": one step, not to "layers"
         name = _reading_name(best.name, slots)
         command, missing = self.spell_out(session, name, slots)
         short = len(text.split()) <= 4
@@ -140,6 +142,10 @@ class Meaning:
                 yield steer
                 return True
             second = understanding.close_second
+            if second is not None and {best.name, second.name} == {"next", "back"}:
+                second = None  # the words say which way
+                name = "back" if re.search(r"\b(?:back|previous|before|earlier|rewind)\b", text) else "next"
+                command, missing = self.spell_out(session, name, slots)
             if second is not None:
                 yield from self._offer_both_commands(session, understanding, slots)
                 return True
@@ -193,8 +199,8 @@ class Meaning:
             if reading.form == "do" and reading.best is not None and reading.best.acts and (
                     chosen is None or reading.best.score > chosen[0].best.score):
                 chosen = (reading, part_slots)
-        if chosen is not None:
-            return chosen
+        if chosen is not None:  # the part says what to do; the values may be anywhere in the message
+            return chosen[0], slots
         if whole.best is not None and whole.best.acts and whole.form == "unclear" and any(
                 message_form(part) == "do" for part in parts):
             return Understanding(whole.readings, "do", whole.strong_at, whole.act_at), slots
