@@ -25,12 +25,14 @@ from tutor.answers.providers import Provider, provider_from_env
 from tutor.engine.agent import Agent
 from tutor.engine.intents import IntentReader, load_phrasings
 from tutor.engine.lessons import DEFAULT_PACK, LessonPack, load_pack
+from tutor.engine.mastery import probabilities
 from tutor.ml.backend import TrainSettings
 from tutor.ml.slots import TrainingSlots
 from tutor.reply import Reply
 from tutor.session import Session
+from tutor.storage import xapi
 from tutor.storage.store import Store, new_learner_id, valid_learner_id
-from tutor.tools import lesson, registry, training
+from tutor.tools import classes, lesson, registry, training
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ class Tutor:
         self.slots = TrainingSlots(training_slots)
         self.max_messages_per_minute = max_messages_per_minute
         self.store = store if store is not None else Store()  # default: saves nothing
+        # xAPI statements to a learning record store, when BRAIN_TUTOR_XAPI_URL is set
+        self.learning_records = xapi.from_env()
         self.answerer = Answerer(self.pack)
         self.agent = Agent(self.pack, answer=self.answerer, screen=self.answerer.steer_if_needed,
                            reader=IntentReader(load_phrasings(self.pack.folder),
@@ -154,12 +158,47 @@ class Tutor:
         health = self.store.health()
         return line if "turned off" in health else f"{line} {health}"
 
-    def new_session(self) -> Session:
-        """A fresh learner, not yet started: their first message opens the first step."""
+    def new_session(self, class_code: str | None = None, pseudonym: str | None = None) -> Session:
+        """A fresh learner, not yet started: their first message opens the first step.
+
+        `class_code`: put them in that class (ValueError for a bad code), under `pseudonym` or
+        a generated one ("Calm Otter"); an instructor sees only that name."""
         session = Session(slots=self.slots)
         if self.train_slice:
             session.settings = TrainSettings(train_slice=self.train_slice)
+        if self.learning_records is not None:
+            self.learning_records.watch(session)
+        if class_code:
+            self.join_class(session, class_code, pseudonym)
         return session
+
+    def join_class(self, session: Session, class_code: str, pseudonym: str | None = None) -> Reply:
+        """Put the learner in a class (as `join class CODE` does); ValueError for a bad code."""
+        reply = classes.join_class(session, class_code, pseudonym)
+        self.store.save(session)  # the class lists them at once
+        if self.learning_records is not None:
+            self.learning_records.observe(session)
+        return reply
+
+    def class_report(self, class_code: str) -> list[dict[str, Any]]:
+        """One row per learner of the class, from the store (so across restarts): pseudonym,
+        step, minutes on it, mastery per concept (id -> 0-1), and whether they look stuck."""
+        titles = {state.id: state.title for state in self.pack.states}
+        return [classes.report_row(session, titles.get(session.state_id, "not started"),
+                                   self._mastery_numbers(session))
+                for session in self.store.class_learners(classes.class_code(class_code)).values()]
+
+    def class_questions(self, class_code: str, top: int = 10) -> list[tuple[str, int]]:
+        """The class's most asked questions and how many learners asked each; no names."""
+        learners = self.store.class_learners(classes.class_code(class_code))
+        return [(text, count) for text, count in classes.common_questions(learners.values(), top * 3)
+                if self.meaning(text) is None][:top]
+
+    def _mastery_numbers(self, session: Session) -> dict[str, float]:
+        try:
+            return self.mastery(session)
+        except Exception:  # no concept map: what the session holds
+            return classes.mastery_numbers(session)
 
     def resume(self, learner_id: str | None) -> Session:
         """The learner's saved session when the store has one for this id, else a new one."""
@@ -169,6 +208,8 @@ class Tutor:
         if session is None:
             return self.new_session()
         session.slots = self.slots
+        if self.learning_records is not None:
+            self.learning_records.watch(session)
         if self.train_slice:
             session.settings = TrainSettings(**{**session.settings.__dict__,
                                                 "train_slice": self.train_slice})
@@ -216,7 +257,10 @@ class Tutor:
 
     def _turn(self, session: Session, message: str) -> Iterator[Reply]:
         """The agent's blocks, logged, saved and noted as the dialogue's last figure."""
+        step = session.state_id
         for reply in self.agent.handle(session, message):
+            if reply.final and session.state_id != step:  # a new step: its clock starts
+                session.entered_at, step = time.time(), session.state_id
             if reply.final and reply.figures:
                 session.dialogue.figure = " ".join(plot.alt for plot in reply.figures if plot.alt)[:600]
             if reply.final and reply.text:
@@ -228,6 +272,8 @@ class Tutor:
                 )
             if reply.final:
                 self.store.save(session)  # what the learner has seen is saved
+                if self.learning_records is not None:  # queued for a background thread
+                    self.learning_records.observe(session)
             yield reply
 
     def _too_fast(self, session: Session) -> bool:
@@ -358,12 +404,9 @@ class Tutor:
         ]
 
     def mastery(self, session: Session) -> dict[str, float]:
-        """Concept id -> the probability (0-1) that this learner knows it, for every concept of
-        the pack's concept map (`lessons/concepts.yaml`), from Bayesian Knowledge Tracing over
-        their answers (`tutor.engine.mastery`); a concept without evidence has the prior."""
-        from tutor.engine import mastery
-
-        return mastery.probabilities(self.agent.concepts, session)
+        """Concept id -> probability known (0-1), every concept of `lessons/concepts.yaml` (BKT:
+        `tutor.engine.mastery`; a concept without evidence has the prior)."""
+        return probabilities(self.agent.concepts, session)
 
 
 def merge_replies(replies: list[Reply]) -> Reply:

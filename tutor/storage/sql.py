@@ -54,15 +54,25 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             " keras BYTEA NOT NULL)",
         ),
     ),
+    (
+        3,
+        (  # the class a learner joined, for the instructor's class reports (NULL: none)
+            "ALTER TABLE learners ADD COLUMN class_code TEXT",
+            "CREATE INDEX learners_by_class ON learners (class_code)",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 SELECT_LEARNER = "SELECT record, model_digest FROM learners WHERE learner = ?"
 SELECT_MODEL_DIGEST = "SELECT model_digest FROM learners WHERE learner = ?"
 UPSERT_LEARNER = (
-    "INSERT INTO learners (learner, record, updated_at) VALUES (?, ?, ?) "
-    "ON CONFLICT (learner) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at"
+    "INSERT INTO learners (learner, record, updated_at, class_code) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (learner) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at,"
+    " class_code = excluded.class_code"
 )
+SELECT_CLASS = "SELECT learner, record FROM learners WHERE class_code = ? ORDER BY updated_at, learner"
+SELECT_CLASS_CODES = "SELECT DISTINCT class_code FROM learners WHERE class_code IS NOT NULL"
 SET_MODEL_DIGEST = "UPDATE learners SET model_digest = ? WHERE learner = ?"
 SELECT_RUN_DIGESTS = "SELECT number, digest FROM run_weights WHERE learner = ?"
 SELECT_RUN_WEIGHTS = "SELECT number, digest, weights FROM run_weights WHERE learner = ?"
@@ -282,7 +292,7 @@ class SQLStore(Store):
         model_action, digest, prepared = self._model_part(key, session)
         with self._lock, self._transaction(True) as tx:
             stored_runs = dict(self._execute(tx, SELECT_RUN_DIGESTS, (key,)))
-            self._execute(tx, UPSERT_LEARNER, (key, text, time.time()))
+            self._execute(tx, UPSERT_LEARNER, (key, text, time.time(), session.class_code or None))
             if model_action == "put":
                 self._put_model(tx, key, digest, prepared)
                 self._execute(tx, SET_MODEL_DIGEST, (digest, key))
@@ -364,6 +374,37 @@ class SQLStore(Store):
             }
             stored_model = self._get_model(tx, key, model_digest) if model_digest else None
         return json.loads(text), run_rows, stored_model
+
+    def class_learners(self, class_code: str) -> dict[str, Session]:
+        """Every saved learner of a class (sessions without models), oldest save first."""
+        if not class_code:
+            return {}
+        try:
+            rows = self._guard(lambda: self._class_rows(class_code))
+        except Exception:
+            return {}
+        learners = {}
+        for key, text in rows:
+            try:
+                learners[str(key)] = records.session_from_record(json.loads(text))
+            except Exception:  # a record this code cannot read: left out of the report
+                log.exception("could not read a saved learner of class %r", class_code)
+        return learners
+
+    def _class_rows(self, class_code: str) -> list[tuple]:
+        with self._lock, self._transaction(False) as tx:
+            return self._execute(tx, SELECT_CLASS, (class_code,))
+
+    def class_codes(self) -> list[str]:
+        try:
+            rows = self._guard(lambda: self._class_code_rows())
+        except Exception:
+            return []
+        return sorted(str(row[0]) for row in rows if row[0])
+
+    def _class_code_rows(self) -> list[tuple]:
+        with self._lock, self._transaction(False) as tx:
+            return self._execute(tx, SELECT_CLASS_CODES)
 
     def delete(self, learner_id: str) -> bool:
         key = learner_key(learner_id)

@@ -33,6 +33,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import weakref
 
 from tutor.session import Session
 
@@ -76,10 +78,42 @@ class Store:
 
     def __init__(self, reason: str = "Not saving: saving is turned off.") -> None:
         self._reason = reason
+        # class code -> learner key -> live Session: what a store that saves nothing knows of
+        # a class (this process's learners, while they are in memory)
+        self._live: dict[str, weakref.WeakValueDictionary[str, Session]] = {}
+        self._live_lock = threading.Lock()
 
     def save(self, session: Session) -> bool:
         """Save everything about `session`; True once it is durable. Never raises."""
+        self._remember(session)
         return False
+
+    def _remember(self, session: Session) -> None:
+        """Note a live learner of a class, for `class_learners` when nothing is saved."""
+        code = getattr(session, "class_code", "")
+        if not code or not valid_learner_id(getattr(session, "id", None)):
+            return
+        key = learner_key(session.id)
+        with self._live_lock:
+            for members in self._live.values():
+                members.pop(key, None)  # a learner is in one class at a time
+            self._live.setdefault(code, weakref.WeakValueDictionary())[key] = session
+
+    def _forget_live(self, key: str) -> None:
+        with self._live_lock:
+            for members in self._live.values():
+                members.pop(key, None)
+
+    def class_learners(self, class_code: str) -> dict[str, Session]:
+        """Every learner of a class, by stored key (never the learner id), oldest first:
+        sessions to read, without their models. This base class knows the live ones only."""
+        with self._live_lock:
+            return dict(self._live.get(class_code, {}).items())
+
+    def class_codes(self) -> list[str]:
+        """The classes that have learners, sorted."""
+        with self._live_lock:
+            return sorted(code for code, members in self._live.items() if len(members))
 
     def load(self, learner_id: str) -> Session | None:
         """The saved learner, model included, or None (not saved, or the store cannot be read).
@@ -92,7 +126,7 @@ class Store:
 
     def delete(self, learner_id: str) -> bool:
         """Forget a learner: their record, runs and model. True when nothing of them is left."""
-        learner_key(learner_id)
+        self._forget_live(learner_key(learner_id))
         return False
 
     def health(self) -> str:

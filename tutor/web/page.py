@@ -8,6 +8,8 @@ Each browser tab gets its own Session through `gr.State`; nothing per learner is
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from tutor.api import Tutor
 from tutor.figures import render
 from tutor.reply import Reply
 from tutor.session import Session
+from tutor.web import instructor
 from tutor.web.messages import (
     as_plain_text,
     finished_box,
@@ -37,6 +40,10 @@ LATEX_DELIMITERS = [
     {"left": "$", "right": "$", "display": False},
 ]
 TITLE = "Brain Tutor"
+# Gradio's usage analytics send a few facts about the server to Gradio's makers; nothing leaves
+# this server unless the operator asks for it with BRAIN_TUTOR_ANALYTICS=1.
+ANALYTICS = os.environ.get("BRAIN_TUTOR_ANALYTICS", "").strip().lower() in ("1", "true", "yes", "on")
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "True" if ANALYTICS else "False"
 CSS = (Path(__file__).parent / "static" / "page.css").read_text(encoding="utf-8")
 
 # Seconds between the training box's step updates in the page. The trainer reports every
@@ -144,7 +151,7 @@ class TutorBlock(VoicePanel):
     def _wire(self) -> None:
         """The page's events: each way of sending a turn, then reading its reply aloud."""
         outputs = [self.chatbot, self.chat, self.session, self.lesson_map, self.live_curve, self.status,
-                   self.learner, self.mastery_map]
+                   self.mastery_map, self.learner]
         submit_kwargs: dict[str, Any] = {"concurrency_limit": None}
         # the box empties at once (so Enter cannot send a message twice); the turn reads the
         # message from a hidden field, which is also what the named API endpoint takes
@@ -179,7 +186,7 @@ class TutorBlock(VoicePanel):
             self._welcome,
             [self.chat, self.session, self.learner],
             [self.chatbot, self.chat, self.session, self.lesson_map, self.live_curve, self.status,
-             self.learner, self.mastery_map],
+             self.mastery_map, self.learner],
             api_name="start",
         )
         demo.load(self._restore_read_aloud, [self.read_aloud_saved], [self.read_aloud],
@@ -204,8 +211,8 @@ class TutorBlock(VoicePanel):
             lesson_map_markdown(self.tutor, chat.session),
             curve,
             self.tutor.status() if status is None else status,
-            chat.session.id,
             mastery_map_html(self.tutor, chat.session),
+            chat.session.id,  # last: what a client of the API reads the learner's id from
         )
         chat.chat_stored = chat.session_stored = True  # from this update on, the States hold them
         return update
@@ -241,12 +248,24 @@ class TutorBlock(VoicePanel):
         return settled
 
     # ----- events -----------------------------------------------------------------------
-    def _welcome(self, history: list | None, session: Session | None, learner_id: str | None
-                 ) -> Iterator[tuple]:
+    def _joined(self, session: Session, request: gr.Request | None) -> list[Reply]:
+        """The class in the page's address (`?class=CODE`), joined: its Reply, or none."""
+        code = request.query_params.get("class", "") if request is not None else ""
+        if not code or code.strip().lower() == session.class_code:
+            return []
+        try:
+            return [self.tutor.join_class(session, code)]
+        except ValueError as error:  # a code that is not one: say so, teach on
+            return [Reply(text=str(error), kind="help")]
+
+    def _welcome(self, history: list | None, session: Session | None, learner_id: str | None,
+                 request: gr.Request | None = None) -> Iterator[tuple]:
         stored = session is not None
         chat = self._open(history, session or self.tutor.resume(learner_id), session_stored=stored)
         session = chat.session
+        joined = self._joined(session, request)
         if chat.messages:
+            chat.messages.extend(message for reply in joined for message in reply_to_messages(reply))
             yield self._out(chat, live_curve(session.history))
             return
         if session.state_id:  # a returning learner: their conversation, then where they were
@@ -264,11 +283,12 @@ class TutorBlock(VoicePanel):
                 f"{len(session.runs)} training run(s) and {right} of {asked} flashcards right. "
                 "Carry on where you left off, or say `restart` to begin again.",
             )
+            chat.messages.extend(message for reply in joined for message in reply_to_messages(reply))
             welcome.options = options_payload(Reply(text="", options=self.tutor.agent.options_for(session)))
             chat.messages.append(welcome)
             yield self._out(chat, live_curve(session.history))
             return
-        yield from self._turn(chat, self.tutor.stream(session, ""))
+        yield from self._turn(chat, itertools.chain(joined, self.tutor.stream(session, "")))
 
     def _choose_option(
         self, history: list, session: Session | None, event: gr.SelectData
@@ -365,7 +385,7 @@ def _take_message(text: str) -> tuple[str, str]:
 
 def build_app(tutor: Tutor | None = None) -> gr.Blocks:
     """The standalone page: a header, the tutor block and a short footer."""
-    with gr.Blocks(title=TITLE, fill_height=True) as demo:
+    with gr.Blocks(title=TITLE, fill_height=True, analytics_enabled=ANALYTICS) as demo:
         gr.Markdown(
             "# 🧠 Brain Tutor\nBuild a neural network that recognises clothing, one step at a "
             "time. Click the suggested steps, type a guess, or ask a question."
@@ -384,7 +404,13 @@ def build_app(tutor: Tutor | None = None) -> gr.Blocks:
 MAX_EVENTS = 200
 
 
-def launch(demo: gr.Blocks, **kwargs: Any) -> None:
-    """Serve the page with the tutor's stylesheet; keyword arguments go to `Blocks.launch`."""
+def launch(demo: gr.Blocks, **kwargs: Any) -> Any:
+    """Serve the page with the tutor's stylesheet, and the instructor's page at `/instructor`
+    (off unless BRAIN_TUTOR_INSTRUCTOR_TOKEN is set); keyword arguments go to `Blocks.launch`."""
     kwargs.setdefault("max_threads", MAX_EVENTS)
-    demo.launch(css=CSS, **kwargs)
+    block = getattr(demo, "tutor_block", None)
+    if block is not None:
+        app_kwargs = dict(kwargs.pop("app_kwargs", None) or {})
+        app_kwargs["routes"] = [*app_kwargs.get("routes", []), *instructor.routes(block.tutor)]
+        kwargs["app_kwargs"] = app_kwargs
+    return demo.launch(css=CSS, **kwargs)
