@@ -57,8 +57,9 @@ def test_conversation_pass_rates(tutor_instance):
     results = [run_conversation(tutor_instance, item) for item in ITEMS]
     rates, failures = _summary(results)
     print("\n" + conversation_report(results))
-    print("goals: " + ", ".join(f"{split} {rates[split]:.1%} of {goal:.0%} {'met' if rates[split] >= goal else 'NOT met'}"
-                                for split, goal in GOALS.items()))
+    verdicts = [f"{split} {rates[split]:.1%} of {goal:.0%} {'met' if rates[split] >= goal else 'NOT met'}"
+                for split, goal in GOALS.items()]
+    print("goals: " + ", ".join(verdicts))
     short = [f"{split} {rates[split]:.1%} < {goal:.0%}" for split, goal in PASS_RATES.items()
              if rates[split] < goal]
     assert not short, f"{'; '.join(short)}; {len(failures)} failing:\n" + "\n".join(failures)
