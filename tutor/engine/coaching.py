@@ -288,14 +288,15 @@ class Coaching:
         accuracy = run.final_val_accuracy
         if run.stopped or (accuracy is None and not run.diverged):
             if seen:
-                yield Reply(text=f"That run stopped early, so it settles no prediction.{seen}", kind="help")
+                yield Reply(text=f"That run stopped early, so it settles no prediction.{seen}",
+                            kind="training")
             return
         guess = pending.get("guess")
         baseline = float(pending["baseline"])
         result = "lower" if run.diverged else mastery.outcome(baseline, float(accuracy))
         if guess is None:
             if seen:
-                yield Reply(text=seen.strip(), kind="help")
+                yield Reply(text=seen.strip(), kind="training")
             return
         correct = guess == result
         concept = self.concepts.get(str(pending.get("concept")))
@@ -313,4 +314,4 @@ class Coaching:
         text += ("Well predicted!" if correct else "Not what you expected, and that is where the "
                  "learning is. Two runs can differ by a point or two by luck, so a second run is "
                  "worth it when the gap is small.")
-        yield Reply(text=text + seen, kind="help")
+        yield Reply(text=text + seen, kind="training")

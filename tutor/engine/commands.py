@@ -223,14 +223,14 @@ COMMANDS: tuple[Command, ...] = (
          r"|review(?: the| my)?(?: weak(?:est)? (?:ones?|spots?|concepts?|ideas?))?"
          r"|review (?!(?:the |my )?runs?$)(?P<concept>[a-z0-9][a-z0-9 ,'./()-]*))\??$",
          ("what should i review?", "review", "review parameters", "what am i weak at"),
-         ("What should I review?", "Review.", "What am I weak at?"),
+         ("Review.", "Review my weak spots."),  # spoken: no "What..."/"How...", which questions open with
          "`what should i review?`", "moving"),
     _row("progress",
          r"^(?:how am i doing|how(?:'s| is| am i getting on with) (?:my progress|it going|the lesson)"
          r"|how (?:much|well) do i know(?: it| this)?|(?:show )?my (?:progress|mastery|scores?)"
          r"|what do i know(?: so far)?|(?:show (?:the |my )?)?mastery(?: map)?|progress(?: report)?)\??$",
          ("how am i doing?", "show my progress", "what do i know so far", "mastery map"),
-         ("How am I doing?", "Show my progress.", "What do I know so far?"),
+         ("Show my progress.", "Show the mastery map."),
          "`how am i doing?`", "moving"),
     _row("join_class",
          r"^(?:please )?(?:join|enter|enrol (?:in|me in)|enroll (?:in|me in)|sign me up for)"
