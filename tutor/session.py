@@ -64,8 +64,6 @@ class Dialogue:
     answer: str = ""  # the text of the last answer
     depth: int = 0  # how many "tell me more" steps deep into the topic
     guided: bool = False  # the last reply was a guiding question (never twice in a row)
-    guided_for: str = ""  # the question a guiding question stands in front of
-    offers: list[str] = field(default_factory=list)  # messages offered as "did you mean" buttons
     figure: str = ""  # the description (alt text) of the last figure shown, for "what is this?"
 
     def remember(self, topic: str, kind: str, question: str, answer: str,
@@ -75,7 +73,6 @@ class Dialogue:
         self.subjects = list(subjects or [])
         self.depth = 0
         self.guided = False
-        self.guided_for = ""
 
 
 @dataclass

@@ -101,9 +101,9 @@ def read_follow_up(text: str) -> FollowUp | None:
     """The follow-up in a cleaned, lower-case message (end punctuation dropped), or None."""
     text = FILLER.sub("", text.strip(" ?!.,"))
     parts = [part for part in re.split(r"[,;:?!.]\s*|\s+-+\s+", text) if part.strip()]
-    for kind, pattern in KINDS:
-        if pattern.search(text):
-            return FollowUp(kind)
+    kind = _kind(text)
+    if kind:
+        return FollowUp(kind)
     # "too complicated, dumb it down for me": the last clause says it, when what comes before is
     # a few words or a follow-up itself ("my loss is huge, is that bad?" is a question, not one)
     if len(parts) > 1 and all(len(part.split()) <= 3 or _kind(part) for part in parts[:-1]):

@@ -19,7 +19,7 @@ import itertools
 import math
 import re
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +38,7 @@ INTENTS_FILE = "intents.yaml"
 STRONG, ACT, WEAK = 0.72, 0.66, 0.58
 # the same for TF-IDF (word overlap scores lower for the same closeness of meaning)
 STRONG_WORDS, ACT_WORDS, WEAK_WORDS = 0.55, 0.50, 0.40
+RECENT = 256  # readings kept (they are the same for every learner: a message's words decide)
 CLOSE = 0.03  # two rows this close are two readings of one message
 
 ASKS_TO_EXPLAIN = re.compile(
@@ -147,6 +148,10 @@ class IntentReader:
     _vectors: np.ndarray | None = field(default=None, init=False, repr=False)
     _words: _WordIndex | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    # a turn reads the same message (and its parts) more than once: whether it answers a
+    # pending check, then what it asks for; each reading encodes, so recent ones are kept
+    _recent: OrderedDict[str, Understanding] = field(default_factory=OrderedDict, init=False, repr=False)
+    _recent_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def _index(self) -> None:
         with self._lock:
@@ -165,6 +170,18 @@ class IntentReader:
 
     def understand(self, text: str) -> Understanding:
         """The command readings of a cleaned message, best first (at most three rows)."""
+        with self._recent_lock:
+            if text in self._recent:
+                self._recent.move_to_end(text)
+                return self._recent[text]
+        understanding = self._understand(text)
+        with self._recent_lock:
+            self._recent[text] = understanding
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+        return understanding
+
+    def _understand(self, text: str) -> Understanding:
         if not self.phrasings or not text.strip():
             return Understanding(form=message_form(text))
         self._index()

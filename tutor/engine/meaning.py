@@ -332,7 +332,6 @@ class Meaning:
         if state.check is None:
             return None
         session.dialogue.guided = True
-        session.dialogue.guided_for = state.id
         options = [option for option in self.options_for(session) if option.message != "skip"]
         return Reply(
             text=f"Let's think it through first. {state.check.hint} With that in mind, what would "
