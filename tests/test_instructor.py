@@ -145,13 +145,9 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Tutor]]:
     demo = build_app(tutor)
     port = free_port()
     launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    previous = os.environ.get("BRAIN_TUTOR_INSTRUCTOR_TOKEN")
-    os.environ["BRAIN_TUTOR_INSTRUCTOR_TOKEN"] = TOKEN
-    yield f"http://127.0.0.1:{port}", tutor
-    if previous is None:
-        os.environ.pop("BRAIN_TUTOR_INSTRUCTOR_TOKEN", None)
-    else:
-        os.environ["BRAIN_TUTOR_INSTRUCTOR_TOKEN"] = previous
+    with pytest.MonkeyPatch.context() as patch:  # the token for this module's tests only
+        patch.setenv("BRAIN_TUTOR_INSTRUCTOR_TOKEN", TOKEN)
+        yield f"http://127.0.0.1:{port}", tutor
     demo.close()
 
 
