@@ -71,7 +71,7 @@ def test_second_learner_waits_its_turn_and_can_still_ask(one_slot_tutor):
         event = threading.Event()
         event.wait(1.2)  # two more half-second polls of the queue: still one line for place 1
     finally:
-        tutor.slots.release()  # the other training ends: the slot is free
+        tutor.slots.release(holder)  # the other training ends: the slot is free
 
     thread.join(timeout=120)
     assert not thread.is_alive()

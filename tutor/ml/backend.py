@@ -103,6 +103,8 @@ class TrainingResult:
     stopped: bool = False
     diverged: bool = False
     steps_per_second: float = 0.0
+    # How many other learners' models trained in the same computation (`tutor.ml.fused`).
+    together: int = 0
 
 
 def gpu_devices() -> list[str]:
@@ -288,7 +290,7 @@ _TENSORS_LOCK = threading.Lock()
 _TENSORS_KEPT = 8  # the data set's arrays: raw and scaled images of both splits, their labels
 
 
-def _tensor(array: np.ndarray):
+def cached_tensor(array: np.ndarray):
     """`array` as a TensorFlow tensor, made once per process for the shared data set arrays."""
     import tensorflow as tf
 
@@ -320,7 +322,7 @@ def input_pipeline(images: np.ndarray, labels: np.ndarray, batch_size: int, shuf
     """
     import tensorflow as tf
 
-    images, labels = _tensor(images), _tensor(labels)
+    images, labels = cached_tensor(images), cached_tensor(labels)
     count = int(images.shape[0]) if count is None else min(int(count), int(images.shape[0]))
     if order is not None:  # read when an epoch's iterator starts, after EpochOrders set it
         indices = tf.data.Dataset.range(1).flat_map(

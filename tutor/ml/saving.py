@@ -1,4 +1,4 @@
-"""Keras models to bytes and back: how saved progress keeps a learner's trained model.
+"""Keras models to bytes and back, and a model's state into another process's copy of it.
 
 The storage side keeps the bytes (SQLite or PostgreSQL) and never imports Keras itself.
 """
@@ -36,3 +36,18 @@ def model_from_bytes(data: bytes) -> Any:
         path = Path(folder) / "model.keras"
         path.write_bytes(bytes(data))
         return load_model_file(path)
+
+
+def load_state(model: Any, weights: list, optimizer_state: list) -> None:
+    """Put weights and optimizer state (Adam's moments, the step count) into a compiled `model`.
+
+    Both ends use it: the worker before a fit, the server after. An optimizer that has never
+    stepped holds only its step count and learning rate, which come first in a built one too;
+    so a built optimizer takes all of a fitted state, and the first two of an unfitted one.
+    """
+    model.set_weights(weights)
+    optimizer = model.optimizer
+    if len(optimizer.variables) != len(optimizer_state):
+        optimizer.build(model.trainable_variables)  # make the slots to fill
+    for variable, value in zip(optimizer.variables, optimizer_state, strict=False):
+        variable.assign(value)

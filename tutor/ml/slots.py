@@ -2,7 +2,10 @@
 
 Two cores cannot train thirty models at once. Trainings wait in first-come order for a slot;
 a waiting learner learns their place in the queue and can still chat; a queued training can be
-stopped before it ever starts.
+stopped before it ever starts. When a slot frees, the first in line takes it together with every
+fit behind with the same model and settings (the same fusion key, `tutor.ml.fused`): they run as
+one computation (`tutor.ml.together`), so a class that reaches the training step at once waits
+for a few fits, not for thirty.
 """
 
 from __future__ import annotations
@@ -11,7 +14,13 @@ import itertools
 import os
 import threading
 from collections import deque
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tutor.ml.together import FitGroup
+
+MAX_TOGETHER = 40  # models in one computation: beyond, a fit's epoch gets long for everyone in it
 
 
 class TrainingSlots:
@@ -23,15 +32,22 @@ class TrainingSlots:
         self._waiting: deque[int] = deque()
         self._tickets = itertools.count(1)
         self._condition = threading.Condition()
+        self._keys: dict[int, Hashable] = {}  # ticket -> its fit's fusion key (when it has one)
+        self._groups: dict[int, FitGroup] = {}  # ticket -> the group it fits with
         # Worker processes that run the fits (`tutor.ml.workers`), one per slot; None:
         # fits run in the learner's training thread.
         self.workers: Any = None
 
-    def ticket(self) -> int:
-        """Join the queue; the ticket is used to wait, to ask the place and to leave."""
+    def ticket(self, key: Hashable | None = None) -> int:
+        """Join the queue; the ticket is used to wait, to ask the place and to leave.
+
+        `key`: the fit's fusion key; fits with equal keys that wait together run together.
+        """
         with self._condition:
             number = next(self._tickets)
             self._waiting.append(number)
+            if key is not None:
+                self._keys[number] = key
             return number
 
     def place(self, ticket: int) -> int:
@@ -43,27 +59,80 @@ class TrainingSlots:
                 return 0
 
     def wait(self, ticket: int, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for this ticket's turn; True once it holds a slot."""
+        """Wait up to `timeout` seconds for this ticket's turn; True once it holds a slot or
+        fits in a group that holds one (then `fit` runs it with the group)."""
         with self._condition:
             ready = self._condition.wait_for(
-                lambda: self._running < self.capacity and self._waiting and self._waiting[0] == ticket,
+                lambda: ticket in self._groups or (
+                    self._running < self.capacity and self._waiting and self._waiting[0] == ticket),
                 timeout,
             )
-            if ready:
-                self._waiting.popleft()
-                self._running += 1
-                self._condition.notify_all()
-            return bool(ready)
+            if not ready:
+                return False
+            if ticket in self._groups:
+                return True
+            self._waiting.popleft()
+            self._running += 1
+            self._gather(ticket)
+            self._condition.notify_all()
+            return True
+
+    def _gather(self, ticket: int) -> None:
+        """The fits waiting with `ticket`'s key join it: one group, one slot (lock held)."""
+        key = self._keys.get(ticket)
+        if key is None:
+            return
+        riders = [other for other in self._waiting if self._keys.get(other) == key][: MAX_TOGETHER - 1]
+        if not riders:
+            return
+        from tutor.ml.together import FitGroup  # TensorFlow's side, loaded once a fit begins
+
+        for other in riders:
+            self._waiting.remove(other)
+        group = FitGroup([ticket, *riders], key, release=self._free_slot, workers=self.workers)
+        for member in (ticket, *riders):
+            self._groups[member] = group
+        group.start()
+
+    def fit(self, ticket: int, model: Any, dataset: Any, settings: Any,
+            on_update: Callable[[Any], None] | None = None, stop: Any = None) -> Any:
+        """Fit `model` for this ticket, once `wait` said its turn came: with its group when it
+        has one, else alone (in a worker process when the server has them)."""
+        with self._condition:
+            group = self._groups.get(ticket)
+        if group is not None:
+            result = group.join(ticket, model, dataset, settings, on_update, stop)
+            if result is not None:
+                return result
+        if self.workers is not None:
+            return self.workers.train(model, dataset, settings, on_update, stop)
+        from tutor.ml import backend
+
+        return backend.train(model, dataset, settings, on_update, stop)
 
     def leave(self, ticket: int) -> None:
         """Give up a place in the queue (a stopped, queued training)."""
         with self._condition:
+            self._keys.pop(ticket, None)
             if ticket in self._waiting:
                 self._waiting.remove(ticket)
                 self._condition.notify_all()
 
-    def release(self) -> None:
-        """A running training finished: the next in line may start."""
+    def release(self, ticket: int) -> None:
+        """This ticket's training finished (or never began): the next in line may start.
+
+        A group's slot is freed by the group once its fit together ends, not by its members.
+        """
+        with self._condition:
+            self._keys.pop(ticket, None)
+            group = self._groups.pop(ticket, None)
+            if group is None:
+                self._running = max(0, self._running - 1)
+                self._condition.notify_all()
+        if group is not None:
+            group.withdraw(ticket)  # nothing for a member that joined
+
+    def _free_slot(self) -> None:
         with self._condition:
             self._running = max(0, self._running - 1)
             self._condition.notify_all()

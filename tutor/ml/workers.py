@@ -160,6 +160,72 @@ class TrainingWorkers:
         finally:
             self._idle.put(slot)
 
+    def train_together(self, members: list, settings: Any, activations: Any, optimizer: str,
+                       validation_slice: int | None = None) -> None:
+        """Fit `fused.Member`s as one computation in a worker; each member's `on_done` gets its
+        outcome (weights and optimizer state to put into its model) as soon as its fit ends.
+
+        Raises TrainingProcessError when the worker fails or dies.
+        """
+        from tutor.ml import data, fused
+
+        if self.failed_starts >= self.MOST_FAILED_STARTS:
+            fused.train_together(members, data.load_dataset(), settings, activations, optimizer,
+                                 validation_slice)
+            return
+        slot = self._idle.get()
+        try:
+            worker = self._ready_worker(slot)
+            try:
+                self._run_together(worker, members, settings, activations, optimizer, validation_slice)
+            except (EOFError, OSError) as error:
+                worker.stop()
+                raise TrainingProcessError(f"the training process stopped ({error})") from error
+            finally:
+                worker.last_used = time.monotonic()
+        finally:
+            self._idle.put(slot)
+
+    def _run_together(self, worker: _Worker, members: list, settings: Any, activations: Any,
+                      optimizer: str, validation_slice: int | None) -> None:
+        from tutor.ml import fused
+
+        worker.send({
+            "together": [{"weights": member.weights, "optimizer_state": member.optimizer_state,
+                          "seed": member.seed} for member in members],
+            "settings": settings, "activations": tuple(activations), "optimizer": optimizer,
+            "validation_slice": validation_slice,
+        })
+        finished = threading.Event()
+
+        def forward_stops() -> None:  # a member's Stop: their fit ends, the others go on
+            forwarded: set[int] = set()
+            while not finished.wait(0.2):
+                for index, member in enumerate(members):
+                    if index not in forwarded and member.stop is not None and member.stop.is_set():
+                        forwarded.add(index)
+                        with contextlib.suppress(OSError):  # the worker ended meanwhile
+                            worker.send(("stop", index))
+
+        threading.Thread(target=forward_stops, name="train-stops", daemon=True).start()
+        try:
+            while True:
+                kind, *rest = worker.receive()
+                if kind == "update":
+                    index, update = rest
+                    if members[index].on_update is not None:
+                        members[index].on_update(update)
+                elif kind == "member_done":
+                    index, result, weights, optimizer_state = rest
+                    if members[index].on_done is not None:
+                        members[index].on_done(fused.Outcome(result, weights, optimizer_state))
+                elif kind == "error":
+                    raise TrainingProcessError(rest[0])
+                else:  # "done": every member has had its outcome
+                    return
+        finally:
+            finished.set()
+
     def _ready_worker(self, slot: _Slot) -> _Worker:
         """This slot's worker, after starting one for every slot that lacks a usable one.
 
@@ -212,36 +278,24 @@ class TrainingWorkers:
                 else:  # "done"
                     result, weights, optimizer_state = rest
                     if not result.diverged:
-                        _load_state(model, weights, optimizer_state)
+                        from tutor.ml import saving
+
+                        saving.load_state(model, weights, optimizer_state)
                     return result
         finally:
             finished.set()
-
-
-def _load_state(model: Any, weights: list, optimizer_state: list) -> None:
-    """Put weights and optimizer state (Adam's moments, the step count) into a compiled `model`.
-
-    Both ends use it: the worker before a fit, the server after. An optimizer that has never
-    stepped holds only its step count and learning rate, which come first in a built one too;
-    so a built optimizer takes all of a fitted state, and the first two of an unfitted one.
-    """
-    model.set_weights(weights)
-    optimizer = model.optimizer
-    if len(optimizer.variables) != len(optimizer_state):
-        optimizer.build(model.trainable_variables)  # make the slots to fill
-    for variable, value in zip(optimizer.variables, optimizer_state, strict=False):
-        variable.assign(value)
 
 
 def _serve(idle_seconds: float) -> None:
     """The worker: requests in on stdin, progress and results out on stdout."""
     import keras
 
-    from tutor.ml import backend, data
+    from tutor.ml import backend, data, saving
 
     answers = answer_channel()
     requests: queue.Queue = queue.Queue()
     stop = threading.Event()
+    member_stops: list[threading.Event] = []  # the Stop of each member of the group being fitted
 
     def read_requests() -> None:
         while True:
@@ -253,8 +307,14 @@ def _serve(idle_seconds: float) -> None:
                 return
             if message == "stop":
                 stop.set()
+            elif isinstance(message, tuple) and message[0] == "stop":  # one member of a group
+                with contextlib.suppress(IndexError):
+                    member_stops[message[1]].set()
             else:  # cleared here, in pipe order: a stop sent after this request stays set
                 stop.clear()
+                if "together" in message:
+                    member_stops[:] = [threading.Event() for _ in message["together"]]
+                    message["stops"] = list(member_stops)
                 requests.put(message)
 
     threading.Thread(target=read_requests, name="requests", daemon=True).start()
@@ -266,10 +326,13 @@ def _serve(idle_seconds: float) -> None:
             return  # idle for long: leave; the server starts a new worker when it needs one
         if request is None:
             return
+        if "together" in request:
+            _fit_together(request, dataset, answers)
+            continue
         try:
             model = keras.models.model_from_json(request["architecture"])
             model.compile_from_config(request["compile"])
-            _load_state(model, request["weights"], request["optimizer_state"])
+            saving.load_state(model, request["weights"], request["optimizer_state"])
             result = backend.train(
                 model, dataset, request["settings"],
                 on_update=lambda update: write_message(answers, ("update", update)),
@@ -280,6 +343,29 @@ def _serve(idle_seconds: float) -> None:
         except Exception as error:  # reported to the learner as a failed training
             log.exception("training failed in the worker")
             write_message(answers, ("error", f"{type(error).__name__}: {error}"))
+
+
+def _fit_together(request: dict, dataset: Any, answers: Any) -> None:
+    """A group's fit in the worker: each member's progress and outcome sent as they come."""
+    from tutor.ml import fused
+
+    def member(index: int, fields: dict) -> fused.Member:
+        return fused.Member(
+            weights=fields["weights"], optimizer_state=fields["optimizer_state"], seed=fields["seed"],
+            on_update=lambda update: write_message(answers, ("update", index, update)),
+            stop=request["stops"][index],
+            on_done=lambda outcome: write_message(answers, (
+                "member_done", index, outcome.result, outcome.weights, outcome.optimizer_state)),
+        )
+
+    try:
+        fused.train_together([member(index, fields) for index, fields in enumerate(request["together"])],
+                             dataset, request["settings"], request["activations"],
+                             request["optimizer"], request["validation_slice"])
+        write_message(answers, ("done",))
+    except Exception as error:  # reported to every member still waiting as a failed training
+        log.exception("a fit together failed in the worker")
+        write_message(answers, ("error", f"{type(error).__name__}: {error}"))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from tutor.figures import curve_plots
-from tutor.ml import backend, codegen, data, seeds
+from tutor.ml import backend, codegen, data, fused, seeds
 from tutor.reply import Progress, Reply
 from tutor.session import Run, Session, TrainingJob
 from tutor.tools.lesson import ensure_model
@@ -141,8 +141,9 @@ def _train_stream(
     def work() -> None:
         _yield_cpu_to_chat()
         slots = session.slots
+        ticket = 0
         if slots is not None:
-            ticket = slots.ticket()
+            ticket = slots.ticket(fused.fusion_key(session.model, fit_settings))
             shown_place = None
             while not slots.wait(ticket, 0.5):
                 if job.stop.is_set():
@@ -160,9 +161,10 @@ def _train_stream(
                 if job.stop.is_set():
                     updates.put(backend.TrainingResult(stopped=True))
                     return
-                workers = getattr(slots, "workers", None)  # a server fits in worker processes
-                fit = workers.train if workers is not None else backend.train
-                result = fit(session.model, dataset, fit_settings, on_update, job.stop)
+                if slots is not None:  # alone or with others' fits, in a worker or here
+                    result = slots.fit(ticket, session.model, dataset, fit_settings, on_update, job.stop)
+                else:
+                    result = backend.train(session.model, dataset, fit_settings, on_update, job.stop)
                 if result.diverged:
                     backend.restore_weights(session.model, previous_weights)
             _record_run(session, settings, result, seed)
@@ -172,7 +174,7 @@ def _train_stream(
             updates.put(error)
         finally:
             if slots is not None:
-                slots.release()
+                slots.release(ticket)
 
     job.thread = threading.Thread(target=work, name=f"train-{session.id[:6]}", daemon=True)
     session.training = job
@@ -312,6 +314,10 @@ def _training_done(
     )
     if result.history:
         text += "\n\n" + explain_history(result.history, settings)
+    if result.together:
+        text += (f"\n\n*Your model trained together with {result.together} other learner(s)' "
+                 "models of the same design in one computation: each with its own start, order "
+                 "of images and optimizer, so the same numbers as alone, sooner.*")
     if settings.seed is not None:
         text += f"\n\n*Seed {settings.seed}: `train again with the same start` repeats this run.*"
     figures = [curve_plots.training_curves(history)] if history else []
