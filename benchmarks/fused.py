@@ -7,9 +7,9 @@ validation accuracies of `--runs` lone fits (Keras's `fit`, `backend.train`) and
 models fitted in one group are compared as distributions (medians; goal: within 0.01). Both use
 the same seeds (paired: the same first weights and orders), since a raw-pixel fit's accuracy
 swings by a few points from seed to seed; over 9,375 steps the rounding differences still
-carry each pair apart, so the pairs are not copies. The times are printed side by side: the lone fits one after another, the
-group at once, and their ratio; then one epoch of groups of 1, 10 and 30 models against one
-lone epoch, to show how the cost grows with the class.
+carry each pair apart, so the pairs are not copies. The times are printed side by side: the
+lone fits one after another, the group at once, and their ratio; then one epoch of groups of
+1, 10 and 30 models against one lone epoch, to show how the cost grows with the class.
 
     python benchmarks/fused.py                  # 5 + 5 fits and the scaling rows (a few minutes)
     python benchmarks/fused.py --runs 3 --epochs 1 --sizes 1,10   # quicker
