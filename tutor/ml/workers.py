@@ -180,9 +180,16 @@ class TrainingWorkers:
                 self._run_together(worker, members, settings, activations, optimizer, validation_slice)
             except (EOFError, OSError) as error:
                 worker.stop()
-                raise TrainingProcessError(f"the training process stopped ({error})") from error
+                if worker.answered:  # it died during the fit: this group's training fails
+                    raise TrainingProcessError(f"the training process stopped ({error})") from error
+                self.failed_starts += 1
+                log.warning("a training process died before it started (%s); fitting here", error)
+                fused.train_together(members, data.load_dataset(), settings, activations, optimizer,
+                                     validation_slice)
+                return
             finally:
                 worker.last_used = time.monotonic()
+            self.failed_starts = 0
         finally:
             self._idle.put(slot)
 
