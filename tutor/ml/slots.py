@@ -50,6 +50,12 @@ class TrainingSlots:
                 self._keys[number] = key
             return number
 
+    def set_key(self, ticket: int, key: Hashable | None) -> None:
+        """Give a waiting ticket its fit's fusion key (computed once it is known to wait)."""
+        with self._condition:
+            if key is not None and ticket in self._waiting:
+                self._keys[ticket] = key
+
     def place(self, ticket: int) -> int:
         """1 when next in line (or running soon), 0 once it no longer waits."""
         with self._condition:

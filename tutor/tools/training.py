@@ -143,9 +143,12 @@ def _train_stream(
         slots = session.slots
         ticket = 0
         if slots is not None:
-            ticket = slots.ticket(fused.fusion_key(session.model, fit_settings))
+            ticket = slots.ticket()
+            queued = not slots.wait(ticket, 0)
+            if queued:  # fits that wait with the same model and settings may run together
+                slots.set_key(ticket, fused.fusion_key(session.model, fit_settings))
             shown_place = None
-            while not slots.wait(ticket, 0.5):
+            while queued and not slots.wait(ticket, 0.5):
                 if job.stop.is_set():
                     slots.leave(ticket)
                     updates.put(backend.TrainingResult(stopped=True))
