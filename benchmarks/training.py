@@ -17,10 +17,12 @@ ratios of runs interleaved in one process (or in fresh processes for start-up), 
    timed run pays TensorFlow's import or first-graph costs. Goal: tutor/plain <= 1.05.
 2. Time to first page vs `import gradio`, in fresh processes, interleaved: the wall time of
    `python -c "import gradio"`, and the time from starting `python app.py` until
-   `http://127.0.0.1:<port>/` answers HTTP 200. Goal: first page / import gradio <= 1.5.
+   `http://127.0.0.1:<port>/` answers HTTP 200. Goal: first page / import gradio <= 1.2 (on the
+   path to the first byte: Gradio, the lesson text and the page's layout; the tutor's warm-up
+   starts once the page is served, see tutor/web/serving.py).
    On Linux it also says whether TensorFlow's library was already mapped into the app's processes
-   when the page first answered, i.e. whether its import had started (the app should serve
-   before it imports TensorFlow, or at least not wait for it).
+   when the page first answered, i.e. whether its import had started (it should not have: the
+   app serves before it imports TensorFlow).
 3. The models table: the one-layer model, an MLP (Dense(128, relu)) and the small CNN, each with
    the notebook's settings (raw pixels, batch 32, Adam's default step) and with quick mode's
    (`tutor.tools.lab.QUICK`), through `backend.train`, interleaved; median seconds and final
@@ -35,6 +37,7 @@ Run it from the repository root:
     python benchmarks/training.py --skip-fit --app-command "python -m http.server"  # mechanism
     python benchmarks/training.py --json artifacts/training.json          # also write JSON
     python benchmarks/training.py --skip-page --skip-fit                  # the models table only
+    python benchmarks/training.py --skip-fit --skip-table --repeats 5     # the first page only
     python benchmarks/training.py --skip-page --skip-fit --repeats 1 --models one   # quickest
 
 The full fit part takes a few minutes on 2 CPU cores (about 13 s per fit, 2 x repeats fits); the
@@ -66,7 +69,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 5
 FIT_GOAL = 1.05
-PAGE_GOAL = 1.5
+PAGE_GOAL = 1.2
 POLL_SECONDS = 0.05
 PAGE_TIMEOUT_SECONDS = 120.0
 WARMUP_IMAGES = 256

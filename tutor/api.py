@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
@@ -17,22 +18,23 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tutor.answers.answerer import Answerer
-from tutor.answers.llm import LLMAnswerer
 from tutor.answers.providers import Provider, provider_from_env
-from tutor.engine.agent import Agent
-from tutor.engine.intents import IntentReader, load_phrasings
 from tutor.engine.lessons import DEFAULT_PACK, LessonPack, load_pack
-from tutor.engine.mastery import probabilities
 from tutor.ml.backend import TrainSettings
 from tutor.ml.slots import TrainingSlots
 from tutor.reply import Reply
 from tutor.session import Session
+from tutor.speech.tutor_voice import TutorVoice, warm_up_voice
 from tutor.storage import xapi
 from tutor.storage.store import Store, new_learner_id, valid_learner_id
-from tutor.tools import classes, lesson, registry, training
+from tutor.tools import classes, registry
+
+if TYPE_CHECKING:
+    from tutor.answers.answerer import Answerer
+    from tutor.engine.agent import Agent
+    from tutor.engine.mastery import ConceptMap
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,15 @@ FORGET = re.compile(r"^\s*(?:please\s+)?(?:forget me|delete my (?:data|progress)
                     re.IGNORECASE)
 
 
-class Tutor:
+def __getattr__(name: str) -> Any:
+    """`tutor.api.lesson` and `.training` as before. They, the answerer and the agent are imported
+    when first used, not with the page: they bring matplotlib, SciPy and the search index."""
+    if name in ("lesson", "training"):
+        return importlib.import_module(f"tutor.tools.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class Tutor(TutorVoice):
     """The teaching agent for one lesson pack; safe to share between learners."""
 
     def __init__(
@@ -70,18 +80,64 @@ class Tutor:
         self.store = store if store is not None else Store()  # default: saves nothing
         # xAPI statements to a learning record store, when BRAIN_TUTOR_XAPI_URL is set
         self.learning_records = xapi.from_env()
-        self.answerer = Answerer(self.pack)
-        self.agent = Agent(self.pack, answer=self.answerer, screen=self.answerer.steer_if_needed,
-                           reader=IntentReader(load_phrasings(self.pack.folder),
-                                               encoder_factory=self._encoder))
         self.provider = provider if provider is not None else provider_from_env()
-        if self.provider is not None:
-            self.agent.answer = LLMAnswerer(self.provider, self.answerer, self.pack, self.agent.go_to)
+        # the answerer and the agent are built on first use (`warm_up` builds them early)
+        self._answerer: Answerer | None = None
+        self._agent: Agent | None = None
+        self._concepts: ConceptMap | None = None
+        self._build_lock = threading.RLock()
         self._ready = threading.Event()
         self._warm_up_error: str | None = None
         self._warm_up_started = False
         self._warm_up_lock = threading.Lock()
         self._spoken_commands: tuple | None = None  # the spoken phrase table, read by the parser
+
+    @property
+    def answerer(self) -> Answerer:
+        """Answers questions offline (`tutor.answers.answerer`); built on first use."""
+        with self._build_lock:
+            if self._answerer is None:
+                from tutor.answers.answerer import Answerer
+
+                self._answerer = Answerer(self.pack)
+            return self._answerer
+
+    @answerer.setter
+    def answerer(self, answerer: Answerer) -> None:
+        self._answerer = answerer
+
+    @property
+    def agent(self) -> Agent:
+        """The teaching agent (`tutor.engine.agent`); built on first use."""
+        with self._build_lock:
+            if self._agent is None:
+                from tutor.engine.agent import Agent
+                from tutor.engine.intents import IntentReader, load_phrasings
+
+                answerer = self.answerer
+                agent = Agent(self.pack, answer=answerer, screen=answerer.steer_if_needed,
+                              reader=IntentReader(load_phrasings(self.pack.folder),
+                                                  encoder_factory=self._encoder))
+                if self._concepts is not None:  # the page's mastery map read it already
+                    agent.concepts = self._concepts
+                if self.provider is not None:
+                    from tutor.answers.llm import LLMAnswerer
+
+                    agent.answer = LLMAnswerer(self.provider, answerer, self.pack, agent.go_to)
+                self._agent = agent
+            return self._agent
+
+    @property
+    def concepts(self) -> ConceptMap:
+        """The concept map mastery is kept over (the agent's, without building the agent)."""
+        with self._build_lock:
+            if self._agent is not None:
+                return self._agent.concepts
+            if self._concepts is None:
+                from tutor.engine.mastery import load_concepts
+
+                self._concepts = load_concepts(self.pack)
+            return self._concepts
 
     def _encoder(self) -> Callable[[list[str]], Any] | None:
         """The sentence encoder the knowledge base loaded (None when it runs on BM25 alone)."""
@@ -89,8 +145,9 @@ class Tutor:
         return None if encoder is None else encoder.encode
 
     def warm_up(self, background: bool = True, voice: bool = True) -> None:
-        """Import TensorFlow and load the data set ahead of the first learner who needs them,
-        and (with `voice`) the Whisper model and the speech engine ahead of the first spoken turn.
+        """Build the agent, import TensorFlow and load the data set ahead of the first learner
+        who needs them, and (with `voice`) the Whisper model and the speech engine ahead of the
+        first spoken turn.
 
         In the background, so that a page can be served while TensorFlow imports. The voice is
         always loaded in a thread of its own (a second or two of CPU, once per process): the
@@ -101,10 +158,16 @@ class Tutor:
                 return
             self._warm_up_started = True
         if voice:
-            threading.Thread(target=_warm_up_voice, name="tutor-voice-warm-up", daemon=True).start()
+            threading.Thread(target=warm_up_voice, name="tutor-voice-warm-up", daemon=True).start()
 
         def work() -> None:
             try:
+                _ = self.agent  # the first turn needs it; the page is served without it
+            except Exception:  # the first turn will try again and explain
+                log.exception("building the agent failed")
+            try:
+                from tutor.tools import lesson
+
                 lesson.warm_up()
             except Exception as error:  # reported through `status`, never raised into a page
                 log.exception("warm-up failed")
@@ -308,32 +371,6 @@ class Tutor:
         reply.options = self.agent.options_for(session)
         return reply
 
-    def voice_status(self) -> str:
-        """One line: which voice engines run here, or why voice is off (loads nothing)."""
-        from tutor.speech import voice
-
-        return voice.voice_status()
-
-    def transcribe(self, audio: object) -> str:
-        """Speech to text, offline (faster-whisper); raises tutor.speech.errors.VoiceError with a
-        friendly message for a missing engine or an empty, silent, long or unreadable recording."""
-        from tutor.speech import transcription
-
-        return transcription.transcribe(audio).text
-
-    def expected_speech(self, session: Session) -> list:
-        """What makes sense to say at this learner's turn (tutor.speech.spoken.expected_phrases)."""
-        from tutor.speech import spoken
-
-        if self._spoken_commands is None:  # built once: the table through the agent's parser
-            self._spoken_commands = spoken.commands(self.meaning)
-        return spoken.expected_phrases(
-            commands=self._spoken_commands,
-            options=[(option.label, option.message) for option in self.agent.options_for(session)],
-            steps=[(state.id, state.title) for state in self.pack.states],
-            card_pending=session.pending_card is not None,
-        )
-
     def meaning(self, message: str) -> str | None:
         """A key equal for messages that do the same thing ("go back" and "back"), None when
         the message is no command: how speech recognition tells rival phrases apart."""
@@ -350,42 +387,10 @@ class Tutor:
         values = ",".join(f"{key}={value}" for key, value in sorted(intent.values.items()))
         return f"{intent.name}:{values}"
 
-    def hear(self, session: Session, audio: object):
-        """Speech to text in the light of this turn (tutor.speech.recognition.hear): a `Heard` whose
-        `.message` is what to act on, or None with `.candidates` to ask about. Raises
-        tutor.speech.errors.VoiceError like `transcribe`."""
-        from tutor.speech import recognition
-
-        return recognition.hear(audio, self.expected_speech(session), self.meaning)
-
-    def ask_what_was_said(self, session: Session, heard) -> Reply:
-        """The reply to a recording the tutor is not sure of: "Did you say **next**?" with the
-        best candidates as buttons and the learner's own words; nothing else happens."""
-        from tutor.reply import Option
-
-        words = heard.text.strip() or "something I couldn't make out"
-        candidates = list(heard.candidates)
-        question = (f"Did you say **{candidates[0].message}**?" if candidates else
-                    "I'm not sure what you said.")
-        text = f"I heard \"{words}\". {question} Pick one, or say it again."
-        options = [Option(candidate.message, candidate.message) for candidate in candidates]
-        if heard.text.strip() and all(heard.text.strip().lower() != candidate.message
-                                      for candidate in candidates):
-            options.append(Option(f"No, I said: {heard.text.strip()[:60]}", heard.text.strip()))
-        session.transcript.append({"role": "user", "text": f"(spoken) {words}"[:2000]})
-        session.transcript.append({"role": "tutor", "text": text})
-        self.store.save(session)
-        return Reply(text=text, options=options, state=session.state_id, kind="help")
-
-    def speak(self, text: str):
-        """Read a reply's prose aloud, offline; returns a tutor.speech.synthesis.Speech (`.audio` plays
-        in `gr.Audio`, `.write_wav(path)` saves it). Raises tutor.speech.errors.VoiceError when it cannot."""
-        from tutor.speech import synthesis
-
-        return synthesis.speak(text)
-
     def stop(self, session: Session) -> bool:
         """Stop this learner's training, if one runs."""
+        from tutor.tools import training
+
         stopped = training.stop_training(session)
         self.store.save(session)
         return stopped
@@ -406,7 +411,9 @@ class Tutor:
     def mastery(self, session: Session) -> dict[str, float]:
         """Concept id -> probability known (0-1), every concept of `lessons/concepts.yaml` (BKT:
         `tutor.engine.mastery`; a concept without evidence has the prior)."""
-        return probabilities(self.agent.concepts, session)
+        from tutor.engine.mastery import probabilities
+
+        return probabilities(self.concepts, session)
 
 
 def merge_replies(replies: list[Reply]) -> Reply:
@@ -430,14 +437,3 @@ def merge_replies(replies: list[Reply]) -> Reply:
     merged.state = replies[-1].state
     merged.steered = next((reply.steered for reply in replies if reply.steered), "")
     return merged
-
-
-def _warm_up_voice() -> None:
-    """Load the voice engines that are installed; a missing one is reported by `voice_status`."""
-    try:
-        from tutor.speech import synthesis, transcription, voice
-
-        if transcription.can_transcribe() or synthesis.can_speak():
-            voice.warm_up()
-    except Exception:  # never raised into a page: the first spoken turn will explain
-        log.exception("voice warm-up failed")

@@ -4,16 +4,18 @@ The only package that imports gradio, and it never imports TensorFlow. `TutorBlo
 the chat, the side panel (panel.py) and the voice controls (voice_panel.py), and streams each
 turn's Replies into the chat (messages.py); its stylesheet and scripts are in static/.
 Each browser tab gets its own Session through `gr.State`; nothing per learner is global.
+Every turn also sends the learner id the browser keeps, so a replica that does not hold the
+tab's Session (the one that did went down) resumes it from the store.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -24,7 +26,6 @@ from tutor.api import Tutor
 from tutor.figures import render
 from tutor.reply import Reply
 from tutor.session import Session
-from tutor.web import instructor
 from tutor.web.messages import (
     as_plain_text,
     finished_box,
@@ -33,6 +34,7 @@ from tutor.web.messages import (
     training_box,
 )
 from tutor.web.panel import EPOCH_ORDER, lesson_map_markdown, live_curve, mastery_map_html
+from tutor.web.serving import launch as launch  # the standalone page's server
 from tutor.web.voice_panel import VoicePanel
 
 LATEX_DELIMITERS = [
@@ -44,7 +46,10 @@ TITLE = "Brain Tutor"
 # this server unless the operator asks for it with BRAIN_TUTOR_ANALYTICS=1.
 ANALYTICS = os.environ.get("BRAIN_TUTOR_ANALYTICS", "").strip().lower() in ("1", "true", "yes", "on")
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "True" if ANALYTICS else "False"
-CSS = (Path(__file__).parent / "static" / "page.css").read_text(encoding="utf-8")
+# The key the page scrambles the learner's id with in local storage. Gradio sends it to every
+# browser in /config, so it hides nothing; but Gradio's default is a new random key per process,
+# and then a restarted server or another replica cannot read the id and the learner starts over.
+BROWSER_STATE_KEY = "brain-tutor-browser-state"
 
 # Seconds between the training box's step updates in the page. The trainer reports every
 # 0.25 s; every update re-sends the learner's whole chat through Gradio's postprocessing,
@@ -66,6 +71,7 @@ class _Chat:
     session: Session
     chat_stored: bool
     session_stored: bool
+    resumed: bool = False  # a returning learner's Session, loaded from the store for this turn
 
 
 class TutorBlock(VoicePanel):
@@ -77,12 +83,21 @@ class TutorBlock(VoicePanel):
 
     def __init__(self, tutor: Tutor | None = None, height: int = 640) -> None:
         self.tutor = tutor or Tutor()
-        self.tutor.warm_up()
-        # Many learners share this server: their figures are drawn in a helper process, so a
-        # drawing never holds up another learner's turn (see tutor/figures/render.py).
-        render.start_helper()
-        self.tutor.train_in_processes()  # and their fits in worker processes
+        self._start_lock, self._started = threading.Lock(), False
         self._render(height)
+
+    def start(self) -> None:
+        """Start, once, what only turns need: the warm-up (the agent, TensorFlow, the data set,
+        the voice) and the helper processes. `launch` calls it once the page is served, so that
+        nothing competes with the first page; every turn calls it too (a block served otherwise)."""
+        with self._start_lock:
+            if not self._started:
+                self._started = True
+                self.tutor.warm_up()
+                # Many learners share this server: their figures are drawn in a helper process,
+                # so a drawing never holds up another learner's turn (tutor/figures/render.py),
+                render.start_helper()
+                self.tutor.train_in_processes()  # and their fits in worker processes
 
     # ----- layout -----------------------------------------------------------------------
     def _render(self, height: int) -> None:
@@ -94,7 +109,8 @@ class TutorBlock(VoicePanel):
         self.chat = gr.State([])
         # the learner's id lives in the browser (local storage), so a reload or a server restart
         # resumes where they were; it is never put in a URL
-        self.learner = gr.BrowserState(None, storage_key="brain-tutor-learner-id")
+        self.learner = gr.BrowserState(None, storage_key="brain-tutor-learner-id",
+                                       secret=BROWSER_STATE_KEY)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 self.chatbot = gr.Chatbot(
@@ -159,24 +175,26 @@ class TutorBlock(VoicePanel):
                 "api_name": False, "queue": False}
         speak = self._speak_event()
         self.textbox.submit(**take).then(
-            self._respond, [self.pending, self.chat, self.session], outputs,
+            self._respond, [self.pending, self.chat, self.session, self.learner], outputs,
             api_name="respond", **submit_kwargs,
         ).then(**speak)
         self.send.click(**take).then(
-            self._respond, [self.pending, self.chat, self.session], outputs,
+            self._respond, [self.pending, self.chat, self.session, self.learner], outputs,
             api_name=False, **submit_kwargs,
         ).then(**speak)
         self._wire_voice(outputs, speak, submit_kwargs)
         self.chatbot.option_select(
-            self._choose_option, [self.chat, self.session], outputs, api_name=False,
+            self._choose_option, [self.chat, self.session, self.learner], outputs, api_name=False,
             **submit_kwargs,
         )
         self.stop.click(self._stop, [self.session], [self.status], api_name="stop", queue=False)
         self.export.click(
-            self._export, [self.chat, self.session], outputs, api_name=False, **submit_kwargs,
+            self._export, [self.chat, self.session, self.learner], outputs, api_name=False,
+            **submit_kwargs,
         )
         self.predict_own.click(
-            self._predict_own, [self.photo, self.sketch, self.chat, self.session], outputs,
+            self._predict_own, [self.photo, self.sketch, self.chat, self.session, self.learner],
+            outputs,
             api_name="predict_own_image", **submit_kwargs,
         )
 
@@ -217,15 +235,24 @@ class TutorBlock(VoicePanel):
         chat.chat_stored = chat.session_stored = True  # from this update on, the States hold them
         return update
 
-    def _open(self, history: list | None, session: Session | None, session_stored: bool = True
-              ) -> _Chat:
-        """This learner's chat (the list the State holds, now without old buttons) and session."""
+    def _open(self, history: list | None, session: Session | None,
+              learner_id: str | None = None) -> _Chat:
+        """This learner's chat (the list the State holds, now without old buttons) and session.
+
+        Without a Session in this process (a new tab, or one a replica that went down or a
+        restarted server served), the learner the browser's id names is resumed from the
+        store, with their conversation so far; an unknown id or none starts a new learner.
+        """
+        self.start()
         chat = _Chat(
             messages=history if history is not None else [],
-            session=session or self.tutor.new_session(),
+            session=session or self.tutor.resume(learner_id),
             chat_stored=history is not None,
-            session_stored=session is not None and session_stored,
+            session_stored=session is not None,
         )
+        chat.resumed = session is None and bool(chat.session.state_id)
+        if chat.resumed and not chat.messages:
+            chat.messages.extend(_replayed(chat.session))
         chat.messages[:] = self._settled(chat.messages)
         return chat
 
@@ -260,21 +287,14 @@ class TutorBlock(VoicePanel):
 
     def _welcome(self, history: list | None, session: Session | None, learner_id: str | None,
                  request: gr.Request | None = None) -> Iterator[tuple]:
-        stored = session is not None
-        chat = self._open(history, session or self.tutor.resume(learner_id), session_stored=stored)
+        chat = self._open(history, session, learner_id)
         session = chat.session
         joined = self._joined(session, request)
-        if chat.messages:
+        if chat.messages and not chat.resumed:
             chat.messages.extend(message for reply in joined for message in reply_to_messages(reply))
             yield self._out(chat, live_curve(session.history))
             return
-        if session.state_id:  # a returning learner: their conversation, then where they were
-            chat.messages.extend(
-                gr.ChatMessage(role="user" if entry["role"] == "user" else "assistant",
-                               content=as_plain_text(entry["text"]) if entry["role"] == "user"
-                               else entry["text"])
-                for entry in session.transcript[-40:]
-            )
+        if chat.resumed:  # a returning learner: their conversation (above), then where they were
             state = self.tutor.pack.get(session.state_id)
             right, asked = session.flashcard_score
             welcome = gr.ChatMessage(
@@ -291,15 +311,16 @@ class TutorBlock(VoicePanel):
         yield from self._turn(chat, itertools.chain(joined, self.tutor.stream(session, "")))
 
     def _choose_option(
-        self, history: list, session: Session | None, event: gr.SelectData
+        self, history: list, session: Session | None, learner_id: str | None,
+        event: gr.SelectData,
     ) -> Iterator[tuple]:
         value = event.value
         message = value.get("value") if isinstance(value, dict) else value
-        yield from self._respond(str(message or ""), history, session)
+        yield from self._respond(str(message or ""), history, session, learner_id)
 
     def _predict_own(self, photo: Any, sketch: Any, history: list | None,
-                     session: Session | None) -> Iterator[tuple]:
-        chat = self._open(history, session)
+                     session: Session | None, learner_id: str | None = None) -> Iterator[tuple]:
+        chat = self._open(history, session, learner_id)
         has_sketch = isinstance(sketch, dict) and any(
             sketch.get(key) is not None for key in ("composite", "background"))
         image = photo if photo is not None else (sketch if has_sketch else None)
@@ -312,17 +333,19 @@ class TutorBlock(VoicePanel):
         chat.messages.extend(messages)
         yield self._out(chat, live_curve(chat.session.history))
 
-    def _export(self, history: list | None, session: Session | None) -> Iterator[tuple]:
-        yield from self._respond("export my notebook", history, session)
+    def _export(self, history: list | None, session: Session | None,
+                learner_id: str | None = None) -> Iterator[tuple]:
+        yield from self._respond("export my notebook", history, session, learner_id)
 
     def _stop(self, session: Session | None) -> str:
         if session is not None and self.tutor.stop(session):
             return "Stopping the training after the current batch..."
         return "Nothing is training right now."
 
-    def _respond(self, message: Any, history: list | None, session: Session | None) -> Iterator[tuple]:
+    def _respond(self, message: Any, history: list | None, session: Session | None,
+                 learner_id: str | None = None) -> Iterator[tuple]:
         """Stream one turn: the learner's message, then each block and the training progress."""
-        chat = self._open(history, session)
+        chat = self._open(history, session, learner_id)
         text = message.get("text", "") if isinstance(message, dict) else str(message or "")
         yield from self._respond_in(chat, text)
 
@@ -383,6 +406,14 @@ def _take_message(text: str) -> tuple[str, str]:
     return "", text
 
 
+def _replayed(session: Session) -> list[gr.ChatMessage]:
+    """A returning learner's last 40 messages, for a chat that starts empty (their own as text)."""
+    return [gr.ChatMessage(role="user" if entry["role"] == "user" else "assistant",
+                           content=as_plain_text(entry["text"]) if entry["role"] == "user"
+                           else entry["text"])
+            for entry in session.transcript[-40:]]
+
+
 def build_app(tutor: Tutor | None = None) -> gr.Blocks:
     """The standalone page: a header, the tutor block and a short footer."""
     with gr.Blocks(title=TITLE, fill_height=True, analytics_enabled=ANALYTICS) as demo:
@@ -395,22 +426,3 @@ def build_app(tutor: Tutor | None = None) -> gr.Blocks:
     demo.queue(default_concurrency_limit=None)
     demo.tutor_block = block  # type: ignore[attr-defined]
     return demo
-
-
-# Events Gradio runs at once, and threads for them (Gradio's default: 40). A turn holds one from
-# the learner's message to its last update, and a training turn holds it while the training
-# waits for a free slot and runs; with the default, a class of thirty, each also having their
-# reply read aloud, would leave later messages waiting in Gradio's own queue.
-MAX_EVENTS = 200
-
-
-def launch(demo: gr.Blocks, **kwargs: Any) -> Any:
-    """Serve the page with the tutor's stylesheet, and the instructor's page at `/instructor`
-    (off unless BRAIN_TUTOR_INSTRUCTOR_TOKEN is set); keyword arguments go to `Blocks.launch`."""
-    kwargs.setdefault("max_threads", MAX_EVENTS)
-    block = getattr(demo, "tutor_block", None)
-    if block is not None:
-        app_kwargs = dict(kwargs.pop("app_kwargs", None) or {})
-        app_kwargs["routes"] = [*app_kwargs.get("routes", []), *instructor.routes(block.tutor)]
-        kwargs["app_kwargs"] = app_kwargs
-    return demo.launch(css=CSS, **kwargs)

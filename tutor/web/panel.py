@@ -71,7 +71,7 @@ def mastery_map_html(tutor: Tutor, session: Session | None) -> str:
     The bars are decoration (`aria-hidden`); each row says the same in words ("Parameters: 13%,
     needs review") and a first sentence sums the map up, so a screen reader gets all of it.
     """
-    concepts = tutor.agent.concepts.concepts
+    concepts = tutor.concepts.concepts
     if not concepts:
         return ""
     rows, met, solid, review = [], 0, 0, []
