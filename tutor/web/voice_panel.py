@@ -33,8 +33,8 @@ READ_ALOUD_JS = (STATIC / "read_aloud.js").read_text(encoding="utf-8").strip()
 
 
 class VoicePanel:
-    """The voice half of `TutorBlock`; the block provides `tutor`, `_open`, `_out` and
-    `_respond_in` (a turn of the chat)."""
+    """The voice half of `TutorBlock`; the block provides `tutor`, its `chat`, `session` and
+    `learner` states, `_open`, `_out` and `_respond_in` (a turn of the chat)."""
 
     tutor: Tutor
 
@@ -82,7 +82,7 @@ class VoicePanel:
         choice is saved in the browser."""
         for event in (self.microphone.stop_recording, self.microphone.upload):
             event(
-                self._voice, [self.microphone, self.chat, self.session], outputs,
+                self._voice, [self.microphone, self.chat, self.session, self.learner], outputs,
                 api_name=False, **submit_kwargs,
             ).then(**speak).then(lambda: None, None, self.microphone, api_name=False, queue=False)
         self.read_aloud.input(lambda on: bool(on), self.read_aloud, self.read_aloud_saved,
@@ -94,14 +94,15 @@ class VoicePanel:
 
         return synthesis.can_speak() if saved else gr.skip()
 
-    def _voice(self, audio: Any, history: list | None, session: Session | None) -> Iterator[tuple]:
+    def _voice(self, audio: Any, history: list | None, session: Session | None,
+               learner_id: str | None = None) -> Iterator[tuple]:
         """A recording, heard in the light of this turn (`Tutor.hear`): what it says is handled
         like typed text, or, when the tutor is not sure, it asks "Did you say ...?"."""
         from tutor.speech.errors import VoiceError
 
         if audio is None:
             return
-        chat = self._open(history, session)
+        chat = self._open(history, session, learner_id)
         try:
             heard = self.tutor.hear(chat.session, audio)
         except VoiceError as error:
