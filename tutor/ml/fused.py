@@ -51,7 +51,15 @@ _NO_EXTRAS = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None, "
 _DEFAULTS = {"adam": ADAM_DEFAULTS, "sgd": SGD_DEFAULTS, "rmsprop": RMSPROP_DEFAULTS}
 SLOTS_PER_VARIABLE = {"adam": 2, "sgd": 0, "rmsprop": 1}  # momentum and velocity; velocity
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear")
-REPORT_SECONDS = 0.25  # between progress reports, as a lone fit reports
+REPORT_SECONDS = 0.25  # between progress reports, as a lone fit reports...
+# ...but every report is a turn's update that the server streams to a page: a group reports as
+# often in all as two lone fits do (its members each less often), up to every 2 s.
+MOST_REPORT_SECONDS = 2.0
+
+
+def report_seconds(running: int) -> float:
+    """Seconds between a member's progress reports when `running` members are fitting."""
+    return min(MOST_REPORT_SECONDS, REPORT_SECONDS * max(1.0, running / 2))
 
 
 @dataclass
@@ -201,7 +209,8 @@ def train_together(
             for index, member in enumerate(members):
                 if outcomes[index] is None and member.stop is not None and member.stop.is_set():
                     finish(index, stopped=True)  # a part-done epoch is not reported, as in Keras
-            if time.monotonic() - last_report >= REPORT_SECONDS and step < steps:
+            still = sum(outcome is None for outcome in outcomes)
+            if time.monotonic() - last_report >= report_seconds(still) and step < steps:
                 last_report = time.monotonic()
                 for index in (i for i, outcome in enumerate(outcomes) if outcome is None):
                     _report(members[index], TrainingUpdate(epoch + 1, settings.epochs, step, steps,
