@@ -24,7 +24,8 @@ from tutor.answers.followups import answer_follow_up
 from tutor.answers.guard import Guard, guard_for
 from tutor.answers.knowledge import KnowledgeBase, Passage, name_form, shared_knowledge
 from tutor.engine.commands import clean_message
-from tutor.engine.followups import read_follow_up
+from tutor.engine.fillers import leading
+from tutor.engine.followups import is_bare_follow_up, read_follow_up
 from tutor.engine.lessons import LessonPack
 from tutor.reply import Reply
 from tutor.session import Session
@@ -38,8 +39,7 @@ GLOSSARY_PRIOR = 0.1
 DIRECT_QUESTION = re.compile(
     r"^(?:(?:so|and|but|ok|okay|wait|hmm+)[, ]+)?(?:do|does|did|is|are|was|were|can|could|will|would|should|"
     r"has|have|am|how (?:many|much|long|big)|isn'?t|aren'?t|doesn'?t|don'?t)\b", re.IGNORECASE)
-ASIDE = re.compile(r"^(?:(?:remind me|quick question|hey|hi|so|ok(?:ay)?|um+|hmm+|sorry|also|btw|wait)"
-                   r"[,:]?\s+)+", re.IGNORECASE)
+ASIDE = leading(r"remind me|quick question|also|btw", re.IGNORECASE)
 SET_ASIDE = re.compile(r"(?:ignore|forget|never ?mind|leaving aside|apart from|besides|putting aside|"
                        r"not about|aside from)\b", re.IGNORECASE)
 QUESTION_OPENING = re.compile(r"(?:what|what's|whats|why|how|which|when|where|who|is|are|does|do|did|can|"
@@ -81,10 +81,11 @@ class Answerer:
 
     def __call__(self, session: Session, message: str) -> Reply | None:
         text = " ".join(words_to_digits(_plain_question(message)).split())
-        steered = self.steer_if_needed(session, text)
+        follow_up = read_follow_up(clean_message(text))
+        # a message that is a follow-up and nothing else ("can you dumb that down?") is no insult
+        steered = None if is_bare_follow_up(clean_message(text)) else self.steer_if_needed(session, text)
         if steered is not None:
             return steered
-        follow_up = read_follow_up(clean_message(text))
         if follow_up is not None:
             reply = answer_follow_up(follow_up, session, self.knowledge, self.pack, self.ask)
             if reply is not None:

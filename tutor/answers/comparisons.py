@@ -29,6 +29,10 @@ OPTIMIZER_TERMS = {"adam": "adam", "sgd": "sgd", "rmsprop": "rmsprop"}
 SCALING_TERMS = {"scaling pixels", "pixel"}
 
 
+ASKS_SAME = re.compile(r"^(?:(?:so|and|but|wait|hmm+|ok)[, ]+)?(?:is|are|isn'?t|aren'?t)\b.*\b(?:the same|"
+                       r"identical|interchangeable)\b|\b(?:the same(?: thing)?|identical) or not\b",
+                       re.IGNORECASE)
+WINNER = re.compile(r"^(?P<winner>[^,:.]{1,60}?)(?P<rest>, [^:]{1,80})?: ")
 ASKS_WHICH = re.compile(r"\b(?:better|best|prefer|should|choose|pick|which|recommend|or)\b", re.IGNORECASE)
 
 
@@ -58,10 +62,11 @@ def compare(first: Passage, second: Passage, session: Session, folder: Path, que
     Asked "which is better?", the verdict comes first."""
     answer, verdict = load_comparisons(folder).get(
         frozenset({first.title.lower(), second.title.lower()}), ("", ""))
+    same = ASKS_SAME.search(question) is not None
     if answer:
         text = f"**{_name(first)} vs {_name(second)}.** {answer}"
-        if verdict and ASKS_WHICH.search(question):
-            text = f"{verdict}\n\n**{_name(first)} vs {_name(second)}.** {answer}"
+        if verdict and ASKS_WHICH.search(question) and not same:
+            text = f"{as_verdict(verdict)}\n\n**{_name(first)} vs {_name(second)}.** {answer}"
         elif verdict:
             text += f" {verdict}"
     else:
@@ -71,8 +76,27 @@ def compare(first: Passage, second: Passage, session: Session, folder: Path, que
     if answer:  # the contrast, then each side in its own words
         text += (f"\n\nIn one line each: **{_name(first)}:** {first.short or first.text} "
                  f"**{_name(second)}:** {second.short or second.text}")
+    if same:  # "are they the same thing?" is a yes/no question: answered first
+        text = f"No, {first.title} and {second.title} are not the same thing.\n\n{text}"
     own = _own_runs(first, second, session)
     return f"{text}\n\n{own}" if own else text
+
+
+def as_verdict(verdict: str) -> str:
+    """A curated verdict ("Adam, for this lesson: ...") said as one: "Pick Adam, for this lesson:
+    ...", "Neither is better: ...", so a "which is better?" is answered in its first words."""
+    match = WINNER.match(verdict)
+    if match is None:
+        return verdict
+    winner = match.group("winner")
+    if winner in ("Neither", "Either"):
+        verb = "is better" if winner == "Neither" else "is fine"
+        return f"{winner} {verb}{match.group('rest') or ''}: {verdict[match.end():]}"
+    if winner.startswith("Both"):
+        return verdict
+    if " " in winner and winner[1:].split(" ")[0].islower():  # "Scaled pixels", not "Adam"
+        winner = winner[:1].lower() + winner[1:]
+    return f"Pick {winner}{match.group('rest') or ''}: {verdict[match.end():]}"
 
 
 def _name(passage: Passage) -> str:

@@ -15,14 +15,15 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tutor.engine.fillers import INTERJECTIONS
 from tutor.ml import data
 from tutor.reply import Reply
 from tutor.session import Session
 from tutor.tools import lesson
 
 IC = re.IGNORECASE
-OPENING = r"^(?:(?:ok(?:ay)?|so|and|but|hey|hi|hello|um+|uh+|well|then|also|please|wait|sorry|quick "
-OPENING += r"question|tutor)\b[\s,:;!.-]*)*"  # words a question may open with before its real start
+# words a question may open with before its real start
+OPENING = rf"^(?:(?:{INTERJECTIONS}|and|but|then|also|please|quick question|tutor)\b[\s,:;!.-]*)*"
 CLASS_WORDS: dict[str, int] = {
     "t-shirt": 0, "t-shirts": 0, "tshirt": 0, "t shirt": 0, "tee": 0, "top": 0, "trouser": 1,
     "trousers": 1, "pants": 1, "jeans": 1, "pullover": 2, "pullovers": 2, "sweater": 2, "jumper": 2,
@@ -43,6 +44,8 @@ ASKS_LABEL = re.compile(r"\b(?:label|class|category|kind of|type of|sort of|name
 WHAT_IS = re.compile(OPENING + r"(?:what|what's|whats|wat)(?:\s+is|\s+was)?\s+(?:in|on)?\s*"
                      r"(?:the\s+)?(?:\w+\s+){0,2}?(?:image|picture|pic|img|photo|sample|example)\b"
                      r"|\bwhat does\b.*\b(?:show|look like|contain|depict)", IC)
+WHAT_IT = re.compile(r"\b(?:what|wat|which)(?:'s|s| is| was)?\s+(?:it|this|that|in it|on it|that one)\b"
+                     r"(?!\s+(?:mean|do|does|for)\b)", IC)  # "training image 7, what is it?"
 IS_IT_A = re.compile(OPENING + r"(?:is|was|isn't)\s+(?:the\s+)?(?:\w+\s+){0,2}?"
                      r"(?:image|picture|pic|img|photo|sample|example)\b", IC)
 
@@ -113,7 +116,7 @@ def _image(session: Session, text: str) -> Reply | None:
     rest = text[match.end():]
     named = [CLASS_WORDS[word.lower()] for word in CLASS_WORD.findall(rest)]
     is_it = IS_IT_A.search(text) is not None and bool(named)
-    if not (is_it or ASKS_LABEL.search(text) or WHAT_IS.search(text)):
+    if not (is_it or ASKS_LABEL.search(text) or WHAT_IS.search(text) or WHAT_IT.search(text)):
         return None
     split_word = match.group("split") or (VALID_WORD.search(text) and "valid") or "train"
     split = "valid" if VALID_WORD.fullmatch(split_word) else "train"
@@ -204,9 +207,13 @@ def _count_per_class(session: Session, text: str) -> Reply:
     if label is not None:
         return Reply(text=f"**{train[label]:,}** training images are label {label}, "
                      f"{data.CLASS_NAMES[label]}, and {valid[label]:,} validation images.", kind="answer")
-    table = "" if train.min() == train.max() else ": " + ", ".join(
+    balanced = train.min() == train.max()
+    lead = ""
+    if YES_NO.search(text) and re.search(r"\b(?:same|equal|balanced|evenly|as many)\b", text, IC):
+        lead = "Yes. " if balanced else "No, not exactly. "  # "does every class have the same number?"
+    table = "" if balanced else ": " + ", ".join(
         f"{name} {count:,}" for name, count in zip(data.CLASS_NAMES, train, strict=True))
-    return Reply(text=f"**{train.min():,}**{f' to {train.max():,}' if table else ''} training "
+    return Reply(text=f"{lead}**{train.min():,}**{f' to {train.max():,}' if table else ''} training "
                  f"images per class{table}, and {valid.min():,} validation images per class. Every "
                  "class gets about the same share, so none is easier just for being seen more often.",
                  kind="answer")
@@ -263,6 +270,7 @@ _COUNT_TOPICS: tuple[tuple[str, str], ...] = (
               r"(?:a|my|the|each|one) batch\b"),
     ("runs", r"\b(?:runs|experiments)\b|\btimes (?:have|did) (?:i|we) (?:trained|train|run)\b"),
     ("per_class", r"\b(?:per|each|every) (?:class|category|label|kind)\b|\bof each\b|\bbalanced\b|"
+                  r"\b(?:same|equal|even) (?:number|amount|count)\b|\bas many\b|"
                   r"\b(?:label|class) \d\b|" + CLASS_WORD.pattern),
     ("classes", r"\b(?:classes|categories|labels|kinds|types)\b"),
     ("pixels", r"\bpixels?\b|\bhow (?:big|large) (?:is|are) (?:an?|each|the|one) (?:image|picture)s?\b"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from tutor.answers.knowledge import KnowledgeBase, Passage
+from tutor.answers.knowledge import KnowledgeBase, Passage, name_form
 from tutor.engine.followups import FollowUp
 from tutor.engine.lessons import LessonPack
 from tutor.reply import Reply
@@ -133,18 +133,36 @@ def _what_it_means(subject: str, session: Session, knowledge: KnowledgeBase, pac
                    ask: Ask) -> Reply:
     """X explained where the last answer used it."""
     named = knowledge.named(subject)
-    if not named:
+    used = _sentence_using(subject, session.dialogue.answer)
+    if not named and not used:
         return ask(session, f"what is {subject}")
-    entry = named[0]
     topic = topic_passage(knowledge, session, pack)
+    entry = next((passage for passage in named if name_form(subject) in passage.names), None)
+    if entry is None:  # "confident" is not "confident mistakes": the word in the last answer's sense
+        about = f"{subject} {topic.title}" if topic is not None else subject
+        entry = next((found for found, _ in knowledge.search(about, k=8) if found.kind == "glossary"
+                      and (topic is None or found.key != topic.key)), named[0] if named else None)
+    if entry is None:
+        return ask(session, f"what is {subject}")
     context = ""
-    if topic is not None and topic.key != entry.key:
+    if used:
+        context = f" Where I used it: \u201c{used}\u201d"
+    elif topic is not None and topic.key != entry.key:
         context = f" In what I said about {topic.title}, that is the sense it has."
     text = f"By **{subject.strip()}** I mean this: {entry.simple or entry.short}{context}"
     if entry.simple and entry.short:
         text += f"\n\nMore precisely: {entry.short}"
     session.dialogue.remember(entry.key, "concept", f"what is {subject}", text, [entry.title])
     return Reply(text=text, kind="answer")
+
+
+def _sentence_using(subject: str, answer: str) -> str:
+    """The sentence of the last answer that used the word asked about, if one did."""
+    words = re.escape(subject.strip().lower())
+    for sentence in re.split(r"(?<=[.!?])\s+", " ".join(answer.replace("**", "").split())):
+        if re.search(rf"\b{words}", sentence.lower()):
+            return sentence
+    return ""
 
 
 def _and_about(subject: str, session: Session, knowledge: KnowledgeBase, ask: Ask) -> Reply | None:

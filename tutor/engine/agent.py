@@ -106,7 +106,7 @@ class Agent(Meaning, Actions, Coaching):
                 kind="help",
             )
             return
-        text = clean_message(message)
+        text = self.spelled(clean_message(message))
         if not session.state_id:
             yield from self._enter(session, self.pack.first())
             if not text or text in ("next", "start", "begin", "hi", "hello", "ok", "yes"):

@@ -77,16 +77,34 @@ def parse_choice(check: Check, text: str) -> str | None:
     lowered = [choice.lower() for choice in check.choices]
     if cleaned in lowered:
         return check.choices[lowered.index(cleaned)]
-    close = difflib.get_close_matches(cleaned, lowered, n=1, cutoff=0.6)
+    words = _content_words(cleaned)
+    if words:  # "the one where most pixels are black": the words that carry meaning, not "the"
+        choice_words = [_content_words(choice) for choice in lowered]
+        scores = [len(words & choice) for choice in choice_words]
+        best = max(scores)
+        number = scores.index(best)
+        if best >= min(2, len(choice_words[number])) and best > 0 and scores.count(best) == 1:
+            return check.choices[number]
+    close = difflib.get_close_matches(cleaned, lowered, n=1, cutoff=0.6)  # a choice with typos
     if close:
         return check.choices[lowered.index(close[0])]
-    words = set(re.findall(r"[a-z0-9]+", cleaned))
-    if len(words) >= 2:
-        scores = [len(words & set(re.findall(r"[a-z0-9]+", choice))) for choice in lowered]
-        best = max(scores)
-        if best >= 2 and scores.count(best) == 1:
-            return check.choices[scores.index(best)]
     return None
+
+
+# words that say nothing about which choice is meant: only the others are compared
+FUNCTION_WORDS = frozenset((
+    "a", "an", "the", "of", "to", "in", "on", "at", "for", "by", "with", "from", "and", "or", "but",
+    "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "they",
+    "them", "their", "there", "i", "me", "my", "we", "our", "you", "your", "he", "she", "his",
+    "her", "one", "ones", "which", "what", "who", "how", "why", "when", "where", "do", "does",
+    "did", "not", "no", "yes", "so", "as", "than", "then", "if", "because", "can", "could", "would",
+    "should", "will", "just", "only", "very", "more", "most", "much", "some", "any", "all", "each",
+    "every", "about", "into", "out", "up", "down", "over", "think", "guess", "maybe", "probably",
+    "answer", "option", "choice"))
+
+
+def _content_words(text: str) -> set[str]:
+    return {word for word in re.findall(r"[a-z0-9]+", text) if word not in FUNCTION_WORDS}
 
 
 QUESTION_START = re.compile(

@@ -12,8 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tutor.engine.fillers import leading
+
 _PLEASE = (r"(?:\s*(?:please|pls|plz|thanks|thank you|then|again|now|for me|a bit|a little|though|tho|"
-           r"exactly|here|actually|really))*")
+           r"exactly|here|actually|really|with (?:some |real |actual |our |the lesson'?s )?numbers|"
+           r"in numbers|from (?:the|this) lesson|for (?:this|our) (?:model|lesson)))*")
 _YOU = r"(?:(?:can|could|would|will) (?:you|u)\s+|please\s+|pls\s+|just\s+)*"
 KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("simpler", re.compile(
@@ -26,7 +29,7 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         rf"^(?:simpler|simply|eli5|too (?:complicated|hard|technical|confusing)|"
         rf"that'?s (?:too )?(?:confusing|complicated|hard)|"
         rf"i (?:still )?(?:don'?t|dont|do not) (?:get|understand)(?: (?:it|that|this))?|"
-        rf"what does that mean|what do you mean|what did you mean(?: by (?:that|this|it))?|huh|"
+        rf"what does that mean|what do you mean|wdym|what did you mean(?: by (?:that|this|it))?|huh|"
         rf"i'?m (?:still )?(?:confused|lost)|in english|lost me|you lost me){_PLEASE}$")),
     ("why", re.compile(
         rf"^(?:but |and |so )?(?:why|how come|"
@@ -41,7 +44,9 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         rf"^{_YOU}(?:give|show|got|have) (?:me |us )?(?:an?|one|another|some|a concrete|a real) "
         rf"(?:example|instance)s?(?: (?:of (?:that|this|it)|please))?{_PLEASE}$|"
         rf"^{_YOU}(?:give|show) (?:an?|one) example{_PLEASE}$|"
-        rf"^(?:for |an? )?example{_PLEASE}$|^(?:like what|such as|e\.?g\.?|for instance|"
+        rf"^(?:for |an? )?example{_PLEASE}$|"
+        rf"^(?:what(?:'s| is| would be)|whats) (?:an|one|a good) example(?: of (?:that|this|it))?{_PLEASE}$|"
+        rf"^(?:like what|such as|e\.?g\.?|for instance|"
         rf"can you show (?:me )?(?:that|it) with (?:an example|numbers)){_PLEASE}$")),
     ("more", re.compile(
         rf"^{_YOU}(?:tell|say|explain|show) (?:me |us )?(?:a (?:bit|little) )?more"
@@ -75,8 +80,7 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 ABOUT_ME = re.compile(r"(?:i|im|i'm|i am|i'?ve|i was|i did|i didn'?t|i don'?t|i do not|me|my|sorry|lol|"
                       r"please|pls|thanks)\b")
-FILLER = re.compile(r"^(?:(?:ok(?:ay)?|hmm+|um+|uh+|so|sorry|thanks|nice|cool|great|wait|oh|ah|right|"
-                    r"alright|yeah|yes|hm+|erm)[, ]+)+")
+FILLER = leading()
 MEANS = re.compile(r"^(?:what|wdym|what do you|what did you|and what|whats|what's)\s*(?:do you |did you )?"
                    r"(?:mean|meant|means) by\s+(?P<subject>.+?)$|^what(?:'s| is) (?:a |an |the )?"
                    r"(?P<subject2>.+?) (?:in|here in) (?:that|this|what you (?:just )?said)$")
@@ -84,9 +88,24 @@ AND_ABOUT = re.compile(r"^(?:and|what about|how about|and what about|and for|sam
                        r"(?:the |a |an |my |our )?(?P<subject>[a-z][\w\s./()-]{0,40}?)$")
 
 
+# "how come we need one", "why would anyone bother with it": a why that names nothing new
+WHY_OPENING = re.compile(r"^(?:but |and |so )?(?:why|how come)\b")
+REFERRING = frozenset((
+    "we", "i", "you", "they", "anyone", "people", "it", "its", "that", "this", "these", "those", "them",
+    "one", "1", "ones", "do", "does", "did", "is", "are", "was", "would", "should", "could", "will", "can",
+    "need", "needs", "use", "used", "want", "care", "about", "bother", "with", "even", "really", "at",
+    "all", "have", "has", "to", "matter", "matters", "help", "helps", "work", "works", "happen",
+    "happens", "the", "a", "then", "exactly", "though", "there", "so", "important", "useful", "needed"))
+
+
 def _kind(clause: str) -> str | None:
     clause = FILLER.sub("", clause.strip(" ?!.,"))
-    return next((kind for kind, pattern in KINDS if clause and pattern.search(clause)), None)
+    kind = next((kind for kind, pattern in KINDS if clause and pattern.search(clause)), None)
+    if kind is None and WHY_OPENING.match(clause):
+        rest = clause[WHY_OPENING.match(clause).end():].split()
+        if len(rest) <= 7 and all(word in REFERRING for word in rest):
+            kind = "why"
+    return kind
 
 
 @dataclass(frozen=True)
@@ -95,6 +114,12 @@ class FollowUp:
 
     kind: str  # simpler, why, example, more, again, means, and_about
     subject: str = ""
+
+
+def is_bare_follow_up(text: str) -> bool:
+    """Whether the whole message is one follow-up of a closed form ("dumb it down", "why?"),
+    with nothing else in it that the guard would need to read."""
+    return _kind(FILLER.sub("", text.strip(" ?!.,"))) is not None
 
 
 def read_follow_up(text: str) -> FollowUp | None:

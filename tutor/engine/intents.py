@@ -28,6 +28,7 @@ import numpy as np
 import yaml
 
 from tutor.engine.commands import COMMANDS
+from tutor.engine.fillers import leading, strip_leading
 
 Encoder = Callable[[list[str]], np.ndarray]  # sentences -> unit-length rows
 
@@ -52,7 +53,8 @@ ASKS_TO_EXPLAIN = re.compile(
     r"meaning of|difference)\b")
 ASKS_TO_DO = re.compile(
     r"^(?:let'?s|lets|(?:can|could|would|will) (?:we|you|i)|please|pls|"
-    r"i (?:want|wanna|would like|'?d like|need) to|"
+    r"i (?:want|wanna|would like|'?d like|'?d love|would love|need) to|i'?d (?:like|love)|"
+    r"(?:would|do) you mind|mind if (?:we|i)|(?:maybe |perhaps )?(?:we|you) (?:could|can|might)|"
     r"i'?d like|we should|how about|what about (?:trying|using|adding)|try|use|make|set|change|put|add|"
     r"show|go|take|skip|jump|train|run|give|do|increase|decrease|lower|raise|reduce|switch|remove|"
     r"turn|bring|open|display|plot|draw|load|restore|swap|insert|stack|build|start|stop|export|"
@@ -99,8 +101,10 @@ class Understanding:
 
 def message_form(text: str) -> str:
     """Whether a cleaned message asks to do something, to explain something, or is unclear."""
-    text = re.sub(r"^(?:(?:hey|hi|hello|ok(?:ay)?|so|um+|hmm+|well|now|and|alright|cool|great|oops|oh|ah|"
-                  r"actually|wait|no|nice|thanks?|thank you)[, ]+)+", "", text)
+    text = strip_leading(text, "and|no")
+    # "i was wondering if we could try a cnn": the request is what follows the politeness
+    text = re.sub(r"^(?:i (?:was|am|'?m) (?:just )?wondering (?:if|whether)|i wonder(?: (?:if|whether))?|"
+                  r"(?:just )?curious (?:if|whether)|maybe|perhaps|just) ", "", text)
     if re.match(r"(?:how|what) about (?:\w+ing|we|a|an|the|my)\b", text):
         return "do"
     if re.match(r"(?:can|could|may|should|must) i (?!(?:see|have|look|try|download|export|save|go|"
@@ -113,7 +117,7 @@ def message_form(text: str) -> str:
     return "unclear"
 
 
-FILLER = re.compile(r"^(?:(?:ok(?:ay)?|hmm+|um+|uh+|so|well|oh|ah|alright|right|yeah|hey|hi|now)[, ]+)+")
+FILLER = leading()
 
 
 def _masked(text: str) -> str:

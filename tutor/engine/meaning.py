@@ -16,11 +16,13 @@ from typing import Any
 
 from tutor.engine import checks
 from tutor.engine.commands import COMMANDS, Command, parse_command
+from tutor.engine.fillers import INTERJECTIONS, strip_leading
 from tutor.engine.followups import read_follow_up
 from tutor.engine.intents import COMPARES, IntentReader, Reading, Understanding, message_form
 from tutor.engine.lessons import LessonPack
 from tutor.engine.slots import Slots, read_slots
-from tutor.ml.backend import DEFAULT_RATES
+from tutor.engine.spelling import correct_request
+from tutor.engine.values import names_its_value, slot_value
 from tutor.reply import Option, Reply
 from tutor.session import Session
 
@@ -61,9 +63,23 @@ SLOT_OF_ROW = {
     "goto": lambda slots, text: slots.step is not None,
 }
 SLOT_BONUS = 0.06
+# commands that only show the learner's own results: a question about those results that
+# sounds like one ("how do my runs stack up?") is best answered by running it
+SHOWS = {"compare", "weights", "confusion", "mistakes", "curves", "summary", "you_vs_model", "filters",
+         "progress", "review"}
+OWN_RESULTS = re.compile(r"^(?:which|what|where|who|how (?:do|does|did|well|good))\b"  # asks to see,
+                         r".*\b(?:my|our|mine|it|its|the model|the network|the neurons)\b")  # not "can i"
+DEFINITION = re.compile(r"^(?:what(?:'s| is| are)|whats) (?:a|an|the)?\b|\b(?:mean|means|meaning|define|"
+                        r"explain|why|should|how (?:do|does|can|would) (?:i|we|you) (?:read|use))\b")
+# rows that only a word of their own makes likely: "train it again with the same settings" is a
+# fresh start, not a replay from the same seed; without the word, the row is not a reading
+NEEDS = {
+    "same_start": re.compile(r"\b(?:seed|exact(?:ly)?|identical|reproduc\w*|replay|same (?:start|initial|"
+                             r"starting|weights|curve|random))\b"),
+    "filters": re.compile(r"\b(?:filters?|kernels?|feature maps?|activation maps?|cnn|conv\w*)\b"),
+}
 PARTS = re.compile(r"[.?!;]\s+|,\s+|\s+-+\s+|\s+but\s+")
-ACK = re.compile(r"^(?:ok(?:ay)?|cool|nice|great|got it|thanks?|thank you|sure|alright|right|yes|yeah|oops|"
-                 r"hmm+|oh|ah|wow|lol|no)(?:[ ,]+(?:ok(?:ay)?|cool|nice|great|got it|thanks|sure|then|so))*$")
+ACK = re.compile(rf"^(?:{INTERJECTIONS}|got it|sure|no)(?:[ ,]+(?:{INTERJECTIONS}|got it|sure|then))*$")
 SLOT_WORDS = {
     "image": "which image number", "epochs": "how many epochs",
     "optimizer": "which optimizer (Adam, SGD or RMSprop)",
@@ -79,8 +95,11 @@ class Meaning:
     reader: IntentReader | None
     screen: Callable[[Session, str], Reply | None] | None
 
-
-
+    def spelled(self, text: str) -> str:
+        """The message with typos in command words fixed ("trian it for 4 epocs")."""
+        phrasings = tuple(phrase for phrases in (self.reader.phrasings if self.reader else {}).values()
+                          for phrase in phrases)
+        return correct_request(text, self.pack.folder, phrasings)
 
     # ----- acting on meaning ----------------------------------------------------------------
     def not_an_answer(self, text: str) -> bool:
@@ -135,8 +154,12 @@ class Meaning:
         plain_request = (understanding.form == "unclear" and best.strong and "?" not in message
                          and not QUESTION_WORDS.search(text)
                          and (len(text.split()) >= 4  # "hop over to the part with predictions"
-                              or _names_its_value(name, slots)))  # "lr 0.005 plz", "even bigger batches"
-        if (understanding.form == "do" and best.acts) or plain_request:
+                              or names_its_value(name, slots)  # "lr 0.005 plz", "even bigger batches"
+                              or name in ("next", "back")))  # "moving on": a step is harmless to take
+        about_results = (understanding.form == "explain" and best.strong and name in SHOWS
+                         and OWN_RESULTS.search(strip_leading(text)) is not None
+                         and not DEFINITION.search(text))
+        if (understanding.form == "do" and best.acts) or plain_request or about_results:
             steer = self.screen(session, message) if self.screen is not None else None
             if steer is not None:
                 yield steer
@@ -146,6 +169,9 @@ class Meaning:
                 second = None  # the words say which way
                 name = "back" if re.search(r"\b(?:back|previous|before|earlier|rewind)\b", text) else "next"
                 command, missing = self.spell_out(session, name, slots)
+            if second is not None and self.spell_out(session, _reading_name(second.name, slots),
+                                                     slots)[0] == command:
+                second = None  # two rows, one command ("run the training once more")
             if second is not None:
                 yield from self._offer_both_commands(session, understanding, slots)
                 return True
@@ -201,8 +227,10 @@ class Meaning:
                 chosen = (reading, part_slots)
         if chosen is not None:  # the part says what to do; the values may be anywhere in the message
             return chosen[0], slots
-        if whole.best is not None and whole.best.acts and whole.form == "unclear" and any(
+        if whole.best is not None and whole.best.acts and (whole.form == "unclear" or any(
+                len(part.split()) <= 5 for part in parts[1:] if message_form(part) == "do")) and any(
                 message_form(part) == "do" for part in parts):
+            # "which ones did it get wrong? show me a few": the short request points at the question
             return Understanding(whole.readings, "do", whole.strong_at, whole.act_at), slots
         return whole, slots
 
@@ -294,7 +322,7 @@ class Meaning:
         single = int(slots.numbers[0]) if len(slots.numbers) == 1 and slots.numbers[0] >= 1 else None
         values: dict[str, Any] = {}
         for slot in row.slots:
-            value = _slot_value(session, slot, slots, single)
+            value = slot_value(session, slot, slots, single)
             if value is None:
                 if name == "train":
                     return ROWS["train_default"].say(), ""
@@ -347,25 +375,12 @@ def _own_sentence(clause: str, text: str) -> bool:
     return any(part.strip(" ?!.").startswith(clause) for part in re.split(r"[.?!;]\s+", text)[1:])
 
 
-def _names_its_value(name: str, slots: Slots) -> bool:
-    """Whether a short message gives the value a command needs ("lr 0.005", "bigger batches")."""
-    return {
-        "rate": slots.rate is not None or slots.direction is not None,
-        "batch": bool(slots.numbers) or slots.direction is not None,
-        "optimizer": slots.optimizer is not None,
-        "add_hidden": slots.units is not None,
-        "train": slots.epochs is not None,
-        "show_image": slots.image is not None,
-        "predict": slots.image is not None,
-        "use_run": slots.run is not None,
-        "slice": bool(slots.numbers),
-    }.get(name, False)
-
-
 def _agree_with_slots(understanding: Understanding, slots: Slots, text: str) -> Understanding:
     """Readings re-ranked: a row whose own value the message names ("rmsprop", "run 1") gains a little."""
     readings = []
     for reading in understanding.readings:
+        if reading.name in NEEDS and not NEEDS[reading.name].search(text):
+            continue
         agrees = SLOT_OF_ROW.get(reading.name)
         score = reading.score + (SLOT_BONUS if agrees is not None and agrees(slots, text) else 0.0)
         readings.append(Reading(reading.name, score, score >= understanding.strong_at,
@@ -388,44 +403,3 @@ def _reading_name(name: str, slots: Slots) -> str:
     if name in ("train", "train_default") and slots.again:
         return "retrain"
     return name
-
-
-def _slot_value(session: Session, slot: str, slots: Slots, single: int | None) -> Any:
-    settings = session.settings
-    if slot == "split":
-        return "validation" if slots.split == "valid" else "training"
-    if slot == "image":
-        return slots.image if slots.image is not None else single
-    if slot == "epochs":
-        return slots.epochs or (single if single and single <= 50 else None)
-    if slot == "units":
-        return slots.units
-    if slot == "activation":
-        return slots.activation or "relu"
-    if slot == "optimizer":
-        return slots.optimizer
-    if slot == "rate":
-        if slots.rate is not None:
-            return f"{slots.rate:g}"
-        current = settings.learning_rate or DEFAULT_RATES.get(settings.optimizer, 0.001)
-        if slots.direction:
-            factor = slots.factor or 10.0
-            return f"{current / factor if slots.direction == 'down' else min(current * factor, 1.0):g}"
-        return None
-    if slot == "batch":
-        if single is not None:
-            return single
-        if slots.direction:
-            factor = int(slots.factor or 2)
-            return (max(1, settings.batch_size // factor) if slots.direction == "down"
-                    else settings.batch_size * factor)
-        return None
-    if slot == "count":
-        return single
-    if slot == "run":
-        if slots.run == -1:
-            return len(session.runs) or None
-        return slots.run or single
-    if slot == "step":
-        return slots.step
-    return None

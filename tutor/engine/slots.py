@@ -33,9 +33,10 @@ IMAGE_NUMBER = re.compile(
     + NUMBER + r"|#\s*" + NUMBER + r"|\b" + NUMBER + r"(?:st|nd|rd|th)\s+(?:\w+\s+)?(?:image|picture)")
 UNITS = re.compile(NUMBER + r"[- ]?(?:relu |sigmoid |tanh )?(?:hidden )?(?:neurons?|units?|nodes?|cells?)\b"
                    r"|\b(?:layer|1|one)\s+(?:of|with|at)\s+" + NUMBER + r"(?!\s*(?:epochs?|images?|%))"
-                   r"|\b(?:another|1 more|one more)(?: 1| one)?\s+(?:with|of)\s+" + NUMBER)
+                   r"|\b(?:another|1 more|one more)(?: 1| one)?\s+(?:with|of)\s+" + NUMBER
+                   + r"|\blayer (?:size|width)\s*(?:of|=|:)?\s*" + NUMBER)
 EPOCHS = re.compile(NUMBER + r"\s*(?:more\s+)?(?:epochs?|passes|rounds)\b"
-                    r"|\bepochs?\s+(?:to|=|at|of)\s+" + NUMBER)
+                    r"|\bepochs?\s*(?:to|=|:|at|of|count (?:to|of))\s*" + NUMBER)
 FACTOR = re.compile(r"\b(\d+)\s*(?:times|x)\s+(?:as\s+)?"
                     r"(smaller|lower|less|tinier|slower|bigger|larger|higher|"
                     r"more|greater|faster)\b")
@@ -82,6 +83,7 @@ def read_slots(text: str, steps: Collection[tuple[str, tuple[str, ...]]] = ()) -
     `step` slot ("skip to predictions" names `prediction` through its name "predictions").
     """
     text = re.sub(r"\b(\d+(?:\.\d+)?)k\b", lambda match: str(int(float(match.group(1)) * 1000)), text)
+    text = re.sub(r"\b0,(\d+)\b", r"0.\1", text)  # "0,01" is a decimal comma, not 1
     slots = Slots(numbers=[_value(number) for number in re.findall(NUMBER, text)
                            if re.search(r"\d", number)])
     units = _first(UNITS.search(text))
