@@ -24,11 +24,12 @@ from benchmarks.answers import (
 )
 
 ITEMS = load_conversations()
-# The goal (issue 16) is 95% on tune and 90% on held-out. Measured 2026-12-03: tune 110 of 114
-# (96.5%), held-out 34 of 47 (72.3%): the held-out gap is real and open. These floors guard what
-# is reached against regressions; raise them as the tutor improves, never lower them to pass.
+# The goal (issue 16) is 95% on tune and 90% on held-out. Measured 2026-12-03: tune 114 of 114
+# (100%), held-out 36 of 47 (76.6%; it was 34 before the second development set's work): the
+# held-out gap is real and open. These floors guard what is reached against regressions, with a
+# margin for another CPU's rounding; raise them as the tutor improves, never lower them to pass.
 GOALS = {"tune": 0.95, "held_out": 0.90}
-PASS_RATES = {"tune": 0.93, "held_out": 0.65}
+PASS_RATES = {"tune": 0.95, "held_out": 0.70}
 MIN_ITEMS = 130
 MIN_HELD_OUT_SHARE = 0.25
 
