@@ -123,7 +123,7 @@ def test_a_member_who_stops_gets_their_model_at_once_and_the_others_go_on(datase
     assert stopped.result.stopped and len(stopped.result.history) == 1  # a part-done epoch is not reported
     assert all(not other.result.stopped and len(other.result.history) == 3 for other in others)
     steps = settings.steps_per_epoch(len(dataset.train_images))
-    assert steps < int(stopped.optimizer_state[0]) < 3 * steps  # its weights went no further
+    assert steps <= int(stopped.optimizer_state[0]) < 2 * steps  # its weights went no further
     assert all(int(other.optimizer_state[0]) == 3 * steps for other in others)
 
 
@@ -182,10 +182,10 @@ def test_learners_queued_with_the_same_fit_train_together_through_the_api():
         threads.append(thread)
     waited = threading.Event()
     for _ in range(600):
-        if tutor.slots.queued == 3:
+        if tutor.slots.keyed == 3:  # queued, each with its fusion key
             break
         waited.wait(0.1)
-    assert tutor.slots.queued == 3
+    assert tutor.slots.keyed == 3
     tutor.slots.release(holder)
     for thread in threads:
         thread.join(timeout=300)
@@ -196,6 +196,10 @@ def test_learners_queued_with_the_same_fit_train_together_through_the_api():
         assert "together with 2 other" in final.text
         assert len(session.history) == 2 and len(session.runs) == 1
         assert session.runs[0].seed is not None
+    for _ in range(600):  # the group frees its slot just after the last result
+        if tutor.slots.running == 0:
+            break
+        waited.wait(0.1)
     assert tutor.slots.running == 0 and tutor.slots.queued == 0
     seeds = {session.runs[0].seed for session in sessions}
     assert len(seeds) == 3  # three starts, three models

@@ -197,7 +197,10 @@ def train_together(
         rate = settings.rate_at(epoch) if settings.cools_down or stack.base_rate is None else stack.base_rate
         stack.begin_epoch(orders, rate)
         step, chunk, last_report = 0, 8, time.monotonic()
-        while step < steps and any(outcome is None for outcome in outcomes):
+        while step < steps:
+            _finish_stopped(members, outcomes, finish)  # also before the first chunk: a Stop
+            if all(outcome is not None for outcome in outcomes):  # pressed while it waited
+                break
             chunk_started = time.perf_counter()
             end = min(steps, step + chunk)
             if not stack.all_active:
@@ -206,9 +209,7 @@ def train_together(
             step = end
             took = time.perf_counter() - chunk_started  # aim at a chunk of about a tenth of a second
             chunk = max(1, min(500, int(chunk * 0.1 / took) if took > 0 else chunk * 2))
-            for index, member in enumerate(members):
-                if outcomes[index] is None and member.stop is not None and member.stop.is_set():
-                    finish(index, stopped=True)  # a part-done epoch is not reported, as in Keras
+            _finish_stopped(members, outcomes, finish)
             still = sum(outcome is None for outcome in outcomes)
             if time.monotonic() - last_report >= report_seconds(still) and step < steps:
                 last_report = time.monotonic()
@@ -232,6 +233,14 @@ def train_together(
         if outcome is None:
             finish(index)
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _finish_stopped(members: Sequence[Member], outcomes: list, finish: Callable[..., None]) -> None:
+    """End the fit of every running member whose Stop is set (a part-done epoch is not
+    reported, as in Keras)."""
+    for index, member in enumerate(members):
+        if outcomes[index] is None and member.stop is not None and member.stop.is_set():
+            finish(index, stopped=True)
 
 
 def _report(member: Member, update: TrainingUpdate) -> None:

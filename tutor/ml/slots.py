@@ -117,12 +117,16 @@ class TrainingSlots:
         return backend.train(model, dataset, settings, on_update, stop)
 
     def leave(self, ticket: int) -> None:
-        """Give up a place in the queue (a stopped, queued training)."""
+        """Give up a place in the queue (a stopped, queued training), or in the group that took
+        it meanwhile (which then does not wait for it)."""
         with self._condition:
             self._keys.pop(ticket, None)
+            group = self._groups.pop(ticket, None)
             if ticket in self._waiting:
                 self._waiting.remove(ticket)
                 self._condition.notify_all()
+        if group is not None:
+            group.withdraw(ticket)
 
     def release(self, ticket: int) -> None:
         """This ticket's training finished (or never began): the next in line may start.
@@ -142,6 +146,12 @@ class TrainingSlots:
         with self._condition:
             self._running = max(0, self._running - 1)
             self._condition.notify_all()
+
+    @property
+    def keyed(self) -> int:
+        """Waiting fits whose fusion key is known: the ones a freed slot can take together."""
+        with self._condition:
+            return sum(ticket in self._keys for ticket in self._waiting)
 
     @property
     def queued(self) -> int:

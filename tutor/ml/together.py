@@ -23,7 +23,9 @@ from tutor.ml.seeds import new_seed
 
 log = logging.getLogger(__name__)
 
-JOIN_SECONDS = 30.0  # a member that has not joined by then fits alone, after the group
+# A safety net: every gathered member joins or withdraws (Stop while queued) well before. One that
+# comes later still fits, alone and at once, outside the slot count.
+JOIN_SECONDS = 30.0
 
 
 @dataclass
@@ -109,6 +111,21 @@ class FitGroup:
             entry.outcome = outcome
             entry.done.set()
 
+        try:
+            self._fit_members(entries, deliver)
+        except Exception as error:  # every member still waiting hears of it
+            log.exception("a fit of %d models together failed", len(entries))
+            for entry in entries:
+                if not entry.done.is_set():
+                    entry.error = error
+                    entry.done.set()
+        finally:
+            for entry in entries:  # a member the fit never reported on must not wait forever
+                if not entry.done.is_set():
+                    entry.error = RuntimeError("the fit together ended without this model's result")
+                    entry.done.set()
+
+    def _fit_members(self, entries: list[_Entry], deliver: Callable[[_Entry, fused.Outcome], None]) -> None:
         members = [
             fused.Member(
                 weights=entry.model.get_weights(),
@@ -120,19 +137,8 @@ class FitGroup:
             for entry in entries
         ]
         _, _, activations, optimizer, _, settings, validation_slice = self.key
-        try:
-            if self._workers is not None:
-                self._workers.train_together(members, settings, activations, optimizer, validation_slice)
-            else:
-                fused.train_together(members, entries[0].dataset, settings, activations, optimizer,
-                                     validation_slice)
-        except Exception as error:  # every member still waiting hears of it
-            log.exception("a fit of %d models together failed", len(entries))
-            for entry in entries:
-                if not entry.done.is_set():
-                    entry.error = error
-                    entry.done.set()
-        for entry in entries:  # a member the fit never reported on must not wait forever
-            if not entry.done.is_set():
-                entry.error = RuntimeError("the fit together ended without this model's result")
-                entry.done.set()
+        if self._workers is not None:
+            self._workers.train_together(members, settings, activations, optimizer, validation_slice)
+        else:
+            fused.train_together(members, entries[0].dataset, settings, activations, optimizer,
+                                 validation_slice)

@@ -69,6 +69,19 @@ class _Worker:
         with self.write_lock:
             write_message(self.process.stdin, message)
 
+    def send_unless(self, finished: threading.Event, message: Any) -> None:
+        """Send `message` (a Stop) only while its fit runs: checked and sent under the write lock,
+        so a late Stop never reaches the next fit this worker runs."""
+        assert self.process.stdin is not None
+        with self.write_lock:
+            if not finished.is_set():
+                write_message(self.process.stdin, message)
+
+    def end_of_fit(self, finished: threading.Event) -> None:
+        """Mark a fit finished, ordered with `send_unless` (no Stop of it is sent after this)."""
+        with self.write_lock:
+            finished.set()
+
     def receive(self) -> Any:
         assert self.process.stdout is not None
         message = read_message(self.process.stdout)
@@ -212,7 +225,7 @@ class TrainingWorkers:
                     if index not in forwarded and member.stop is not None and member.stop.is_set():
                         forwarded.add(index)
                         with contextlib.suppress(OSError):  # the worker ended meanwhile
-                            worker.send(("stop", index))
+                            worker.send_unless(finished, ("stop", index))
 
         threading.Thread(target=forward_stops, name="train-stops", daemon=True).start()
         try:
@@ -231,7 +244,7 @@ class TrainingWorkers:
                 else:  # "done": every member has had its outcome
                     return
         finally:
-            finished.set()
+            worker.end_of_fit(finished)
 
     def _ready_worker(self, slot: _Slot) -> _Worker:
         """This slot's worker, after starting one for every slot that lacks a usable one.
@@ -267,9 +280,8 @@ class TrainingWorkers:
         def forward_stop() -> None:  # Stop pressed: the worker's fit ends after its batch
             while not finished.is_set():
                 if stop is not None and stop.wait(0.2):
-                    if not finished.is_set():
-                        with contextlib.suppress(OSError):  # the worker ended meanwhile
-                            worker.send("stop")
+                    with contextlib.suppress(OSError):  # the worker ended meanwhile
+                        worker.send_unless(finished, "stop")
                     return
 
         watcher = threading.Thread(target=forward_stop, name="train-stop", daemon=True)
@@ -290,7 +302,7 @@ class TrainingWorkers:
                         saving.load_state(model, weights, optimizer_state)
                     return result
         finally:
-            finished.set()
+            worker.end_of_fit(finished)
 
 
 def _serve(idle_seconds: float) -> None:

@@ -146,7 +146,7 @@ def _train_stream(
             ticket = slots.ticket()
             queued = not slots.wait(ticket, 0)
             if queued:  # fits that wait with the same model and settings may run together
-                slots.set_key(ticket, fused.fusion_key(session.model, fit_settings))
+                slots.set_key(ticket, _fusion_key(session, fit_settings))
             shown_place = None
             while queued and not slots.wait(ticket, 0.5):
                 if job.stop.is_set():
@@ -227,6 +227,14 @@ def _train_stream(
         job.thread.join(timeout=10)  # so the next command never sees this training as running
         yield _training_done(session, settings, item, code, records, start_epoch)
         return
+
+
+def _fusion_key(session: Session, settings: backend.TrainSettings) -> Any:
+    """The fit's fusion key; None (fit alone) when the model cannot tell it, e.g. it was just reset."""
+    try:
+        return fused.fusion_key(session.model, settings)
+    except Exception:  # never let a queued ticket die before its `try`: the queue would stall
+        return None
 
 
 TRAINING_NICENESS = 10
