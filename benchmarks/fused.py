@@ -40,10 +40,7 @@ def _compiled(seed: int, settings: backend.TrainSettings):
 
 
 def _member(seed: int, settings: backend.TrainSettings) -> fused.Member:
-    model = _compiled(seed, settings)
-    return fused.Member(weights=model.get_weights(),
-                        optimizer_state=[variable.numpy() for variable in model.optimizer.variables],
-                        seed=seed)
+    return fused.Member.from_model(_compiled(seed, settings), seed)
 
 
 def lone_fits(dataset, settings: backend.TrainSettings, seeds: list[int]) -> tuple[list[float], list[float]]:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tutor import Tutor
-from tutor.ml import backend, data, fused
+from tutor.ml import backend, data, fused, saving
 from tutor.ml.workers import TrainingWorkers
 
 SEEDS = (11, 22, 33)
@@ -35,16 +35,11 @@ def _models(spec: backend.ModelSpec, settings: backend.TrainSettings, seeds=SEED
     return models
 
 
-def _member(model, seed: int, **callbacks) -> fused.Member:
-    return fused.Member(weights=model.get_weights(),
-                        optimizer_state=[variable.numpy() for variable in model.optimizer.variables],
-                        seed=seed, **callbacks)
-
-
 def _fit_together(models, dataset, settings, seeds=SEEDS, validation_slice=2000, **callbacks):
     key = fused.fusion_key(models[0], settings, validation_slice)
     assert key is not None
-    members = [_member(model, seed, **callbacks) for model, seed in zip(models, seeds, strict=True)]
+    members = [fused.Member.from_model(model, seed, **callbacks)
+               for model, seed in zip(models, seeds, strict=True)]
     return fused.train_together(members, dataset, settings, fused.dense_activations(models[0]), key[3],
                                 validation_slice)
 
@@ -69,7 +64,7 @@ def test_a_fused_fit_learns_what_each_lone_fit_learns(dataset, spec, settings, t
         for lone_weights, fused_weights in zip(model.get_weights(), outcome.weights, strict=True):
             assert lone_weights.shape == fused_weights.shape
             np.testing.assert_allclose(fused_weights, lone_weights, rtol=0, atol=tolerance)
-        state = [variable.numpy() for variable in model.optimizer.variables]
+        state = saving.optimizer_state(model)
         assert int(outcome.optimizer_state[0]) == int(state[0])  # the steps taken
         assert float(outcome.optimizer_state[1]) == pytest.approx(float(state[1]))  # rate restored
         for lone_slot, fused_slot in zip(state[2:], outcome.optimizer_state[2:], strict=True):
@@ -93,7 +88,7 @@ def test_each_member_starts_where_its_own_model_left_off(dataset):
     first = _models(backend.ModelSpec(), settings, seeds=(5,))[0]
     backend.train(first, dataset, replace(settings, seed=5))  # 20 steps already taken
     fresh = _models(backend.ModelSpec(), settings, seeds=(6,))[0]
-    grouped = [_member(first, 5), _member(fresh, 6)]
+    grouped = [fused.Member.from_model(first, 5), fused.Member.from_model(fresh, 6)]
     outcomes = fused.train_together(grouped, dataset, settings, ("linear",), "adam")
     backend.train(first, dataset, replace(settings, seed=5))
     assert int(outcomes[0].optimizer_state[0]) == 40 and int(outcomes[1].optimizer_state[0]) == 20
@@ -112,9 +107,9 @@ def test_a_member_who_stops_gets_their_model_at_once_and_the_others_go_on(datase
         if update.epoch == 2:
             stop.set()  # the first learner presses Stop during the second epoch
 
-    members = [_member(models[0], SEEDS[0], stop=stop, on_update=first_update,
+    members = [fused.Member.from_model(models[0], SEEDS[0], stop=stop, on_update=first_update,
                        on_done=lambda outcome: order.append(0))]
-    members += [_member(model, seed, on_done=lambda outcome, index=index: order.append(index))
+    members += [fused.Member.from_model(model, seed, on_done=lambda outcome, index=index: order.append(index))
                 for index, (model, seed) in enumerate(zip(models[1:], SEEDS[1:], strict=True), start=1)]
     members[0].on_done = lambda outcome: (order.append(0), finished_while_others_ran.append(len(order) == 1))
     outcomes = fused.train_together(members, dataset, settings, ("linear",), "adam")
@@ -130,7 +125,7 @@ def test_a_member_who_stops_gets_their_model_at_once_and_the_others_go_on(datase
 def test_a_member_whose_loss_turns_nan_diverges_alone(dataset):
     settings = backend.TrainSettings(epochs=2, train_slice=640)
     models = _models(backend.ModelSpec(), settings)
-    members = [_member(model, seed) for model, seed in zip(models, SEEDS, strict=True)]
+    members = [fused.Member.from_model(model, seed) for model, seed in zip(models, SEEDS, strict=True)]
     members[1].weights = [np.full_like(weights, np.nan) for weights in members[1].weights]
     outcomes = fused.train_together(members, dataset, settings, ("linear",), "adam")
     assert outcomes[1].result.diverged and len(outcomes[1].result.history) == 1
@@ -215,7 +210,7 @@ def test_a_worker_process_fits_a_group_and_forwards_each_members_stop(dataset):
     done: dict[int, fused.Outcome] = {}
     members = []
     for index, (model, seed) in enumerate(zip(models, SEEDS, strict=True)):
-        members.append(_member(
+        members.append(fused.Member.from_model(
             model, seed, stop=stop if index == 2 else None,
             on_done=lambda outcome, index=index: done.__setitem__(index, outcome)))
     stop.set()  # the third learner stopped as the fit began: it ends after the first chunk

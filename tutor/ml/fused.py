@@ -27,9 +27,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
+from tutor.ml import saving
 from tutor.ml.backend import (
     VALIDATION_BATCH_SIZE,
     TrainingResult,
@@ -72,6 +74,12 @@ class Member:
     on_update: Callable[[TrainingUpdate], None] | None = None
     stop: threading.Event | None = None
     on_done: Callable[[Outcome], None] | None = None  # called once, as soon as this fit ends
+
+    @classmethod
+    def from_model(cls, model, seed: int, **callbacks: Any) -> Member:
+        """A member that starts where `model` is (its weights and optimizer state)."""
+        return cls(weights=model.get_weights(), optimizer_state=saving.optimizer_state(model),
+                   seed=seed, **callbacks)
 
 
 @dataclass

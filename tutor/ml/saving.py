@@ -38,6 +38,12 @@ def model_from_bytes(data: bytes) -> Any:
         return load_model_file(path)
 
 
+def optimizer_state(model: Any) -> list:
+    """The optimizer's variables as arrays (step count, learning rate, then its slots): what
+    `load_state` puts back, in another process or after a fit together."""
+    return [variable.numpy() for variable in model.optimizer.variables]
+
+
 def load_state(model: Any, weights: list, optimizer_state: list) -> None:
     """Put weights and optimizer state (Adam's moments, the step count) into a compiled `model`.
 

@@ -127,10 +127,8 @@ class FitGroup:
 
     def _fit_members(self, entries: list[_Entry], deliver: Callable[[_Entry, fused.Outcome], None]) -> None:
         members = [
-            fused.Member(
-                weights=entry.model.get_weights(),
-                optimizer_state=[variable.numpy() for variable in entry.model.optimizer.variables],
-                seed=entry.settings.seed if entry.settings.seed is not None else new_seed(),
+            fused.Member.from_model(
+                entry.model, entry.settings.seed if entry.settings.seed is not None else new_seed(),
                 on_update=entry.on_update, stop=entry.stop,
                 on_done=lambda outcome, entry=entry: deliver(entry, outcome),
             )

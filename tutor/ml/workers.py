@@ -267,11 +267,13 @@ class TrainingWorkers:
     def _run(self, worker: _Worker, model: Any, settings: Any,
              on_update: Callable[[Any], None] | None, stop: threading.Event | None,
              validation_slice: int | None) -> Any:
+        from tutor.ml import saving
+
         worker.send({
             "architecture": model.to_json(),
             "compile": model.get_compile_config(),
             "weights": model.get_weights(),
-            "optimizer_state": [variable.numpy() for variable in model.optimizer.variables],
+            "optimizer_state": saving.optimizer_state(model),
             "settings": settings,
             "validation_slice": validation_slice,
         })
@@ -297,8 +299,6 @@ class TrainingWorkers:
                 else:  # "done"
                     result, weights, optimizer_state = rest
                     if not result.diverged:
-                        from tutor.ml import saving
-
                         saving.load_state(model, weights, optimizer_state)
                     return result
         finally:
@@ -358,7 +358,7 @@ def _serve(idle_seconds: float) -> None:
                 stop=stop, validation_slice=request["validation_slice"],
             )
             write_message(answers, ("done", result, model.get_weights(),
-                                    [variable.numpy() for variable in model.optimizer.variables]))
+                                    saving.optimizer_state(model)))
         except Exception as error:  # reported to the learner as a failed training
             log.exception("training failed in the worker")
             write_message(answers, ("error", f"{type(error).__name__}: {error}"))
