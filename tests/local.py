@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,35 @@ def require_chromium() -> None:
         if REQUIRE_BROWSER:
             pytest.fail(message)
         pytest.skip(message)
+
+
+def playwright_sync_api() -> Any:
+    """Playwright's sync API for a browser test module; without the package the module is skipped,
+    or its import fails where a browser is required. Call it at the module's top level."""
+    import pytest
+
+    try:
+        from playwright import sync_api
+    except ImportError:
+        if REQUIRE_BROWSER:
+            raise
+        pytest.skip("the playwright package is not installed", allow_module_level=True)
+    return sync_api
+
+
+@contextlib.contextmanager
+def served(tutor: Any) -> Iterator[str]:
+    """`tutor`'s page served on a free loopback port as `python app.py` serves it (the page's own
+    `launch`: its stylesheet, then the warm-up); yields the base URL, without a trailing slash."""
+    from tutor.web.page import build_app, launch
+
+    demo = build_app(tutor)
+    port = free_port()
+    launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        demo.close()
 
 
 # Generous: on a loaded 2-core machine the first request (the API description) can take seconds.

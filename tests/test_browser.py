@@ -18,17 +18,11 @@ from typing import Any
 
 import pytest
 
-from tests.local import CHROMIUM, CHROMIUM_ARGS, REQUIRE_BROWSER, SCREENSHOTS, free_port, require_chromium
+from tests.local import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, playwright_sync_api, require_chromium, served
 from tutor import Tutor
 from tutor.storage.sqlite import SQLiteStore
-from tutor.web.page import build_app, launch
 
-try:
-    from playwright import sync_api
-except ImportError:
-    if REQUIRE_BROWSER:
-        raise
-    pytest.skip("the playwright package is not installed", allow_module_level=True)
+sync_api = playwright_sync_api()
 
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
@@ -101,12 +95,8 @@ GENERIC_ALT = re.compile(r"^(|undefined.*|.*plot visualising provided data)$", r
 def server(tmp_path_factory) -> Iterator[str]:
     # a real store in a temporary folder, so a reload can resume the learner
     store = SQLiteStore(tmp_path_factory.mktemp("learners"))
-    demo = build_app(Tutor(train_slice=2000, store=store))
-    port = free_port()
-    # tutor.web.page.launch is demo.launch plus the page's stylesheet: the page as learners see it
-    launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    with served(Tutor(train_slice=2000, store=store)) as url:  # the page as learners see it
+        yield url + "/"
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.local import CHROMIUM, CHROMIUM_ARGS, REQUIRE_BROWSER, SCREENSHOTS, free_port, require_chromium
+from tests.local import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, playwright_sync_api, require_chromium, served
 from tutor import Tutor
 from tutor.storage.sqlite import SQLiteStore
 
-try:
-    from playwright import sync_api
-except ImportError:
-    if REQUIRE_BROWSER:
-        raise
-    pytest.skip("the playwright package is not installed", allow_module_level=True)
+sync_api = playwright_sync_api()
 
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
@@ -32,16 +27,10 @@ CHAT = "#tutor-chat"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[str, Tutor]]:
-    from tutor.web.page import build_app, launch
-
     tutor = Tutor(train_slice=2000, store=SQLiteStore(tmp_path_factory.mktemp("learners")))
-    demo = build_app(tutor)
-    port = free_port()
-    launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    with pytest.MonkeyPatch.context() as patch:  # the token for this module's tests only
-        patch.setenv("BRAIN_TUTOR_INSTRUCTOR_TOKEN", TOKEN)
-        yield f"http://127.0.0.1:{port}", tutor
-    demo.close()
+    with served(tutor) as url, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BRAIN_TUTOR_INSTRUCTOR_TOKEN", TOKEN)  # the token for this module's tests only
+        yield url, tutor
 
 
 @pytest.fixture(scope="module")

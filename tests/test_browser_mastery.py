@@ -13,17 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.local import CHROMIUM, CHROMIUM_ARGS, REQUIRE_BROWSER, SCREENSHOTS, free_port, require_chromium
+from tests.local import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, playwright_sync_api, require_chromium, served
 from tutor import Tutor
 from tutor.engine.mastery import load_concepts
-from tutor.web.page import build_app, launch
 
-try:
-    from playwright import sync_api
-except ImportError:
-    if REQUIRE_BROWSER:
-        raise
-    pytest.skip("the playwright package is not installed", allow_module_level=True)
+sync_api = playwright_sync_api()
 
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
@@ -38,11 +32,8 @@ MASTERY_MAP = "#mastery-map"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    demo = build_app(Tutor(train_slice=2000))
-    port = free_port()
-    launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    with served(Tutor(train_slice=2000)) as url:
+        yield url + "/"
 
 
 @pytest.fixture(scope="module")

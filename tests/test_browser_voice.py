@@ -28,18 +28,12 @@ import numpy as np
 import pytest
 
 from benchmarks.voice import tools_problem
-from tests.local import CHROMIUM, REQUIRE_BROWSER, SCREENSHOTS, free_port, require_chromium
+from tests.local import CHROMIUM, SCREENSHOTS, playwright_sync_api, require_chromium, served
 from tests.local import CHROMIUM_ARGS as BROWSER_ARGS
 from tutor import Tutor
 from tutor.speech import recording, synthesis, transcription
-from tutor.web.page import build_app, launch
 
-try:
-    from playwright import sync_api
-except ImportError:
-    if REQUIRE_BROWSER:
-        raise
-    pytest.skip("the playwright package is not installed", allow_module_level=True)
+sync_api = playwright_sync_api()
 
 VOICE_PROBLEM = tools_problem() or transcription.transcription_problem() or synthesis.speech_problem()
 if VOICE_PROBLEM:
@@ -119,11 +113,8 @@ def _keeping_recordings(tutor: Tutor) -> Tutor:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    demo = build_app(_keeping_recordings(Tutor(train_slice=2000)))
-    port = free_port()
-    launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    with served(_keeping_recordings(Tutor(train_slice=2000))) as url:
+        yield url + "/"
 
 
 @pytest.fixture(scope="module")

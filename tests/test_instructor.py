@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.local import free_port, local_client
+from tests.local import local_client, served
 from tests.pg import postgres_url, schema_url  # noqa: F401 (fixtures)
 from tutor import Tutor
 from tutor.session import Session
@@ -138,17 +138,11 @@ def test_a_store_that_saves_nothing_knows_the_live_learners_only():
 # ----- the routes of a real server ---------------------------------------------------------------
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[str, Tutor]]:
-    from tutor.web.page import build_app, launch
-
     tutor = Tutor(train_slice=2000, store=SQLiteStore(tmp_path_factory.mktemp("learners")),
                   max_messages_per_minute=None)
-    demo = build_app(tutor)
-    port = free_port()
-    launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    with pytest.MonkeyPatch.context() as patch:  # the token for this module's tests only
-        patch.setenv("BRAIN_TUTOR_INSTRUCTOR_TOKEN", TOKEN)
-        yield f"http://127.0.0.1:{port}", tutor
-    demo.close()
+    with served(tutor) as url, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BRAIN_TUTOR_INSTRUCTOR_TOKEN", TOKEN)  # the token for this module's tests only
+        yield url, tutor
 
 
 def test_gradio_usage_analytics_are_off(server):
