@@ -227,3 +227,108 @@ def test_a_worker_process_fits_a_group_and_forwards_each_members_stop(dataset):
         np.testing.assert_allclose(fused_weights, lone_weights, rtol=0, atol=1e-5)
     assert done[0].result.history[-1]["val_accuracy"] == pytest.approx(
         lone.history[-1]["val_accuracy"], abs=2e-3)
+
+
+def _joins_at_second_epoch(joiner: fused.Member):
+    """A `fused.Joiners` that brings `joiner` at the second epoch's start, and records calls."""
+    calls: list[int] = []
+
+    def joiners(running: int) -> list[fused.Member]:
+        calls.append(running)
+        return [joiner] if len(calls) == 2 else []
+
+    return joiners, calls
+
+
+def test_a_fit_that_joins_a_running_group_learns_what_its_lone_fit_learns(dataset):
+    """A fit asked for while a group runs joins at the next epoch: its own epochs from its own
+    first one, the same numbers as its lone fit; the members already fitting go on unchanged."""
+    settings = backend.TrainSettings(epochs=2, train_slice=640, scaled=True)
+    models = _models(backend.ModelSpec(hidden=((16, "relu"),)), settings)
+    lone_models = _models(backend.ModelSpec(hidden=((16, "relu"),)), settings)
+    members = [fused.Member.from_model(model, seed) for model, seed in zip(models[:2], SEEDS[:2], strict=True)]
+    joiner = fused.Member.from_model(models[2], SEEDS[2])
+    joiners, calls = _joins_at_second_epoch(joiner)
+    outcomes = fused.train_together(members, dataset, settings, ("relu", "linear"), "adam", None, joiners)
+    assert calls == [2, 2, 1, 0]  # first epoch: 2 fits; second: 2 + the joiner; third: the joiner's last
+    assert len(outcomes) == 3
+    for model, seed, outcome in zip(lone_models, SEEDS, outcomes, strict=True):
+        lone = backend.train(model, dataset, replace(settings, seed=seed))
+        assert len(outcome.result.history) == 2 and not outcome.result.stopped
+        for lone_weights, fused_weights in zip(model.get_weights(), outcome.weights, strict=True):
+            np.testing.assert_allclose(fused_weights, lone_weights, rtol=0, atol=2e-5)
+        assert int(outcome.optimizer_state[0]) == int(saving.optimizer_state(model)[0])
+        assert outcome.result.history[-1]["val_accuracy"] == pytest.approx(
+            lone.history[-1]["val_accuracy"], abs=2e-3)
+    assert [outcome.result.together for outcome in outcomes] == [2, 2, 2]
+
+
+def test_a_fit_joins_a_group_running_in_a_worker_process(dataset):
+    settings = backend.TrainSettings(epochs=2, train_slice=640, scaled=True)
+    models = _models(backend.ModelSpec(), settings)
+    lone = _models(backend.ModelSpec(), settings, seeds=SEEDS[2:])[0]
+    done: dict[int, fused.Outcome] = {}
+    members = [fused.Member.from_model(model, seed, on_done=lambda outcome, index=index: done.__setitem__(index, outcome))
+               for index, (model, seed) in enumerate(zip(models[:2], SEEDS[:2], strict=True))]
+    updates: list[backend.TrainingUpdate] = []
+    joiner = fused.Member.from_model(models[2], SEEDS[2], on_update=updates.append,
+                                     on_done=lambda outcome: done.__setitem__(2, outcome))
+    joiners, calls = _joins_at_second_epoch(joiner)
+    workers = TrainingWorkers(1)
+    try:
+        workers.train_together(members, settings, ("linear",), "adam", None, joiners=joiners)
+    finally:
+        workers.close()
+    assert calls == [2, 2, 1, 0] and sorted(done) == [0, 1, 2]
+    backend.train(lone, dataset, replace(settings, seed=SEEDS[2]))
+    assert len(done[2].result.history) == 2 and done[2].result.together == 2
+    for lone_weights, fused_weights in zip(lone.get_weights(), done[2].weights, strict=True):
+        np.testing.assert_allclose(fused_weights, lone_weights, rtol=0, atol=1e-5)
+    assert updates[0].epoch == 1 and updates[-1].epoch == 2 and updates[-1].epoch_done  # its own epochs
+
+
+def test_a_learner_who_asks_while_a_group_trains_joins_it_instead_of_queueing():
+    """One slot, taken by a group of two; a third learner asks meanwhile: no place in a queue,
+    their fit joins the group at its next epoch, and the page says it ran together."""
+    tutor = Tutor(train_slice=20000, training_slots=1, max_messages_per_minute=None)
+    sessions = []
+    for _ in range(3):
+        session = tutor.new_session()
+        tutor.respond(session, "")
+        tutor.respond(session, "go to loss and optimizer")
+        sessions.append(session)
+    holder = tutor.slots.ticket()
+    assert tutor.slots.wait(holder, 5.0)
+    results: dict[int, list] = {index: [] for index in range(3)}
+
+    def start(index: int) -> threading.Thread:
+        def run() -> None:
+            results[index].extend(tutor.stream(sessions[index], "train for 4 epochs"))
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
+
+    threads = [start(0), start(1)]
+    waited = threading.Event()
+    for _ in range(600):
+        if tutor.slots.keyed == 2:
+            break
+        waited.wait(0.1)
+    tutor.slots.release(holder)
+    for _ in range(600):  # the group of two has begun: its first progress reports arrived
+        if all(any(reply.progress is not None and reply.progress.step > 0 for reply in results[index])
+               for index in (0, 1)):
+            break
+        waited.wait(0.1)
+    assert tutor.slots.running == 1
+    threads.append(start(2))
+    for thread in threads:
+        thread.join(timeout=600)
+        assert not thread.is_alive()
+    assert not any("Waiting for a free training slot" in reply.text for reply in results[2])
+    for index in range(3):
+        final = results[index][-1]
+        assert "Training finished" in final.text and "together with" in final.text, final.text
+        assert len(sessions[index].history) == 4
+    assert tutor.slots.queued == 0

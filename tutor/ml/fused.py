@@ -16,6 +16,12 @@ the epoch's mean loss and accuracy, then the loss and accuracy on the validation
 Stop, NaN and progress stay per learner: a learner who stops gets their model back at once
 and the others go on.
 
+A group stays open while it runs: a fit of the same model and settings that asks later joins
+at the next epoch's start (`joiners`), so a class whose learners reach the training step a few
+seconds apart still trains together. Each member trains for its own epochs, from its own
+first one; the group ends when no member has an epoch left and no one waits to join.
+The stacked numbers and the compiled step are `tutor.ml.stacked`.
+
 Only models of Flatten and Dense layers, compiled by `backend.compile_model` with an optimizer
 at its defaults but the learning rate, go together (`fusion_key`); a CNN fits alone.
 """
@@ -33,7 +39,6 @@ import numpy as np
 
 from tutor.ml import saving
 from tutor.ml.backend import (
-    VALIDATION_BATCH_SIZE,
     TrainingResult,
     TrainingUpdate,
     TrainSettings,
@@ -42,16 +47,11 @@ from tutor.ml.backend import (
 )
 from tutor.ml.data import Dataset
 from tutor.ml.seeds import epoch_order
+from tutor.ml.stacked import ADAM_DEFAULTS, RMSPROP_DEFAULTS, SGD_DEFAULTS, SLOTS_PER_VARIABLE, Stack
 
-# Keras's defaults, which the update formulas below repeat; a model whose optimizer differs
-# (momentum, clipping, weight decay...) is not fused.
-ADAM_DEFAULTS = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False}
-RMSPROP_DEFAULTS = {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False}
-SGD_DEFAULTS = {"momentum": 0.0, "nesterov": False}
 _NO_EXTRAS = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None,
               "use_ema": False, "loss_scale_factor": None, "gradient_accumulation_steps": None}
 _DEFAULTS = {"adam": ADAM_DEFAULTS, "sgd": SGD_DEFAULTS, "rmsprop": RMSPROP_DEFAULTS}
-SLOTS_PER_VARIABLE = {"adam": 2, "sgd": 0, "rmsprop": 1}  # momentum and velocity; velocity
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear")
 REPORT_SECONDS = 0.25  # between progress reports, as a lone fit reports...
 # ...but every report is a turn's update that the server streams to a page: a group reports as
@@ -147,6 +147,32 @@ def _optimizer_name(model) -> str | None:
     return name
 
 
+# Called at every epoch's start with the number of fits going on (the first time: the members
+# given); returns the fits that join now. With none going on, it may wait a moment for fits on
+# their way, and its empty answer then ends the group.
+Joiners = Callable[[int], Sequence[Member]]
+
+
+@dataclass(eq=False)
+class _Fit:
+    """A member's fit as it goes: where its model is, its epochs done, whom it trained with."""
+
+    member: Member
+    weights: Sequence[np.ndarray]
+    optimizer_state: Sequence[np.ndarray]
+    start: int  # the steps its model had taken before this fit: with the seed, the image orders
+    began: float = field(default_factory=time.perf_counter)
+    epoch: int = 0  # epochs done in this fit
+    history: list[dict[str, float]] = field(default_factory=list)
+    partners: set[int] = field(default_factory=set)  # the other fits it shared an epoch with
+    outcome: Outcome | None = None
+
+    @classmethod
+    def of(cls, member: Member) -> _Fit:
+        state = member.optimizer_state
+        return cls(member, member.weights, state, int(state[0]) if len(state) else 0)
+
+
 def train_together(
     members: Sequence[Member],
     dataset: Dataset,
@@ -154,15 +180,16 @@ def train_together(
     activations: Sequence[str],
     optimizer: str,
     validation_slice: int | None = None,
+    joiners: Joiners | None = None,
 ) -> list[Outcome]:
     """Fit every member's model as one computation; each member's `on_done` hears of its end.
 
     `settings` are the group's (every member's but the seed); `activations` the Dense layers'.
+    `joiners`, when given, brings the fits that join at each epoch's start. The outcomes come
+    back in the order the fits began.
     """
     import tensorflow as tf
 
-    if not members:
-        return []
     if optimizer not in SLOTS_PER_VARIABLE:
         raise ValueError(f"unknown optimizer {optimizer!r}: choose one of adam, sgd, rmsprop")
     train_images, train_labels, valid_images, valid_labels = training_arrays(
@@ -170,44 +197,57 @@ def train_together(
     count = min(len(train_images), settings.train_slice or len(train_images))
     valid_count = min(len(valid_images), validation_slice or len(valid_images))
     steps = settings.steps_per_epoch(len(dataset.train_images))
-    stack = _Stack(members, activations, optimizer)
     images, labels = cached_tensor(train_images), cached_tensor(train_labels)
-    starts = [int(state[0]) if len(state) else 0 for state in (m.optimizer_state for m in members)]
-    histories: list[list[dict[str, float]]] = [[] for _ in members]
-    outcomes: list[Outcome | None] = [None] * len(members)
-    step_fit = stack.step_function(images, labels, settings.batch_size, count)
-    started = time.perf_counter()
+    arriving = list(members)
+    fits: list[_Fit] = []  # every fit, in the order they began
+    rows: list[_Fit] = []  # the fits in the stack, in its order
+    stack: Stack | None = None
+    step_fit: Any = None
 
-    def finish(index: int, stopped: bool = False, diverged: bool = False) -> None:
-        seconds = time.perf_counter() - started
-        done_steps = max(1, len(histories[index])) * steps
-        weights, optimizer_state = stack.member_state(index)
-        outcome = Outcome(
-            TrainingResult(history=histories[index], seconds=seconds, stopped=stopped,
-                           diverged=diverged, steps_per_second=done_steps / seconds if seconds else 0.0,
-                           together=len(members) - 1),
+    def finish(fit: _Fit, stopped: bool = False, diverged: bool = False) -> None:
+        assert stack is not None
+        row = rows.index(fit)
+        seconds = time.perf_counter() - fit.began
+        done_steps = max(1, len(fit.history)) * steps
+        weights, optimizer_state = stack.member_state(row)
+        fit.outcome = Outcome(
+            TrainingResult(history=fit.history, seconds=seconds, stopped=stopped, diverged=diverged,
+                           steps_per_second=done_steps / seconds if seconds else 0.0,
+                           together=len(fit.partners)),
             weights, optimizer_state)
-        outcomes[index] = outcome
-        stack.active[index] = False
-        if members[index].on_done is not None:
-            members[index].on_done(outcome)
+        stack.active[row] = False
+        if fit.member.on_done is not None:
+            fit.member.on_done(fit.outcome)
 
-    for epoch in range(settings.epochs):
-        running = [index for index, outcome in enumerate(outcomes) if outcome is None]
-        if not running:
+    while True:
+        running = [fit for fit in rows if fit.outcome is None]
+        if joiners is not None:
+            arriving.extend(joiners(len(running) + len(arriving)))
+        if not running and not arriving:
             break
-        for index in running:
-            _report(members[index], TrainingUpdate(epoch + 1, settings.epochs, 0, steps,
-                                                   list(histories[index])))
-        orders = np.stack([epoch_order(member.seed, start, epoch, count)
-                           for member, start in zip(members, starts, strict=True)])
+        if arriving or len(running) < len(rows):  # a new stack of the fits still going, and the new
+            for row, fit in enumerate(rows):
+                if fit.outcome is None and stack is not None:
+                    fit.weights, fit.optimizer_state = stack.member_state(row)
+            new = [_Fit.of(member) for member in arriving]
+            arriving = []
+            fits.extend(new)
+            rows = running + new
+            stack = Stack([(fit.weights, fit.optimizer_state) for fit in rows], activations, optimizer)
+            step_fit = stack.step_function(images, labels, settings.batch_size, count)
+        assert stack is not None
+        for fit in rows:
+            fit.partners.update(id(other) for other in rows if other is not fit)
+            _report(fit.member, TrainingUpdate(fit.epoch + 1, settings.epochs, 0, steps, list(fit.history)))
+        orders = np.stack([epoch_order(fit.member.seed, fit.start, fit.epoch, count) for fit in rows])
         # The rate each optimizer holds, as in a lone fit; a cooldown's schedule sets every epoch's.
-        rate = settings.rate_at(epoch) if settings.cools_down or stack.base_rate is None else stack.base_rate
-        stack.begin_epoch(orders, rate)
+        stack.begin_epoch(orders, [
+            settings.rate_at(fit.epoch) if settings.cools_down or base is None else base
+            for fit, base in zip(rows, stack.base_rates, strict=True)])
         step, chunk, last_report = 0, 8, time.monotonic()
         while step < steps:
-            _finish_stopped(members, outcomes, finish)  # also before the first chunk: a Stop
-            if all(outcome is not None for outcome in outcomes):  # pressed while it waited
+            _finish_stopped(rows, finish)  # also before the first chunk: a Stop pressed while it waited
+            if all(fit.outcome is not None for fit in rows):
                 break
             chunk_started = time.perf_counter()
             end = min(steps, step + chunk)
@@ -217,218 +257,42 @@ def train_together(
             step = end
             took = time.perf_counter() - chunk_started  # aim at a chunk of about a tenth of a second
             chunk = max(1, min(500, int(chunk * 0.1 / took) if took > 0 else chunk * 2))
-            _finish_stopped(members, outcomes, finish)
-            still = sum(outcome is None for outcome in outcomes)
-            if time.monotonic() - last_report >= report_seconds(still) and step < steps:
+            _finish_stopped(rows, finish)
+            still = [fit for fit in rows if fit.outcome is None]
+            if time.monotonic() - last_report >= report_seconds(len(still)) and step < steps:
                 last_report = time.monotonic()
-                for index in (i for i, outcome in enumerate(outcomes) if outcome is None):
-                    _report(members[index], TrainingUpdate(epoch + 1, settings.epochs, step, steps,
-                                                           list(histories[index])))
+                for fit in still:
+                    _report(fit.member, TrainingUpdate(fit.epoch + 1, settings.epochs, step, steps,
+                                                       list(fit.history)))
         if step < steps:
-            break
+            continue  # every fit of this epoch stopped; fits that join still train
         losses, accuracies = stack.epoch_scores()
         valid_losses, valid_accuracies = stack.evaluate(valid_images[:valid_count],
                                                         valid_labels[:valid_count])
-        for index in (i for i, outcome in enumerate(outcomes) if outcome is None):
-            row = {"accuracy": accuracies[index], "loss": losses[index],
-                   "val_accuracy": valid_accuracies[index], "val_loss": valid_losses[index]}
-            histories[index].append(row)
-            _report(members[index], TrainingUpdate(epoch + 1, settings.epochs, steps, steps,
-                                                   list(histories[index]), True))
-            if any(not math.isfinite(value) for value in row.values()):
-                finish(index, diverged=True)
-    for index, outcome in enumerate(outcomes):
-        if outcome is None:
-            finish(index)
-    return [outcome for outcome in outcomes if outcome is not None]
+        for row, fit in enumerate(rows):
+            if fit.outcome is not None:
+                continue
+            scores = {"accuracy": accuracies[row], "loss": losses[row],
+                      "val_accuracy": valid_accuracies[row], "val_loss": valid_losses[row]}
+            fit.history.append(scores)
+            fit.epoch += 1
+            _report(fit.member, TrainingUpdate(fit.epoch, settings.epochs, steps, steps,
+                                               list(fit.history), True))
+            if any(not math.isfinite(value) for value in scores.values()):
+                finish(fit, diverged=True)
+            elif fit.epoch >= settings.epochs:
+                finish(fit)
+    return [fit.outcome for fit in fits if fit.outcome is not None]
 
 
-def _finish_stopped(members: Sequence[Member], outcomes: list, finish: Callable[..., None]) -> None:
+def _finish_stopped(rows: Sequence[_Fit], finish: Callable[..., None]) -> None:
     """End the fit of every running member whose Stop is set (a part-done epoch is not
     reported, as in Keras)."""
-    for index, member in enumerate(members):
-        if outcomes[index] is None and member.stop is not None and member.stop.is_set():
-            finish(index, stopped=True)
+    for fit in rows:
+        if fit.outcome is None and fit.member.stop is not None and fit.member.stop.is_set():
+            finish(fit, stopped=True)
 
 
 def _report(member: Member, update: TrainingUpdate) -> None:
     if member.on_update is not None:
         member.on_update(update)
-
-
-def _assign(variable, value, keep, masked: bool) -> None:
-    """`variable` = `value`, but for the members `keep` leaves out when `masked`."""
-    import tensorflow as tf
-
-    variable.assign(tf.where(keep, value, variable) if masked else value)
-
-
-class _Stack:
-    """The members' weights and optimizer slots as variables with a learner axis first."""
-
-    def __init__(self, members: Sequence[Member], activations: Sequence[str], optimizer: str) -> None:
-        import tensorflow as tf
-
-        self.activations = list(activations)
-        self.optimizer = optimizer
-        self.count = len(members)
-        layers = len(self.activations)
-        shapes = [weight.shape for weight in members[0].weights]
-        if len(shapes) != 2 * layers or any(
-            [w.shape for w in member.weights] != shapes for member in members
-        ):
-            raise ValueError("the models of a fused fit must have the same layers")
-        self.weights = [tf.Variable(np.stack([member.weights[i] for member in members]).astype(np.float32))
-                        for i in range(len(shapes))]
-        per_variable = SLOTS_PER_VARIABLE[optimizer]
-        self.slots: list[list[tf.Variable]] = []  # per weight: Adam's [momentum, velocity]
-        for i, shape in enumerate(shapes):
-            values = []
-            for slot in range(per_variable):
-                stacked = []
-                for member in members:
-                    state = member.optimizer_state
-                    position = 2 + i * per_variable + slot
-                    stacked.append(np.asarray(state[position], np.float32) if len(state) > position
-                                   else np.zeros(shape, np.float32))
-                values.append(tf.Variable(np.stack(stacked)))
-            self.slots.append(values)
-        self.iterations = tf.Variable(np.array(
-            [int(member.optimizer_state[0]) if len(member.optimizer_state) else 0 for member in members],
-            np.int64))
-        rates = [float(member.optimizer_state[1]) for member in members if len(member.optimizer_state) > 1]
-        self.base_rate = rates[0] if rates else None
-        self.rate = tf.Variable(0.0, dtype=tf.float32)
-        self.active = np.ones(self.count, bool)
-        self.active_mask = tf.Variable(np.ones(self.count, bool))
-        self.order = tf.Variable(np.zeros((self.count, 1), np.int64), shape=(self.count, None))
-        self.loss_sum = tf.Variable(np.zeros(self.count, np.float32))
-        self.correct = tf.Variable(np.zeros(self.count, np.float32))
-        self.seen = tf.Variable(0.0)
-
-    def begin_epoch(self, orders: np.ndarray, rate: float) -> None:
-        self.order.assign(orders.astype(np.int64))
-        self.rate.assign(rate)
-        self.active_mask.assign(self.active)
-        for variable in (self.loss_sum, self.correct):
-            variable.assign(np.zeros(self.count, np.float32))
-        self.seen.assign(0.0)
-
-    def forward(self, inputs):
-        """Each member's logits for `inputs`, [learners, batch, inputs] or [1, batch, inputs]."""
-        import tensorflow as tf
-
-        outputs = inputs
-        for layer, activation in enumerate(self.activations):
-            kernel, bias = self.weights[2 * layer], self.weights[2 * layer + 1]
-            outputs = tf.matmul(outputs, kernel) + bias[:, tf.newaxis, :]
-            if activation != "linear":
-                outputs = {"relu": tf.nn.relu, "sigmoid": tf.nn.sigmoid, "tanh": tf.tanh}[activation](outputs)
-        return outputs
-
-    def step_function(self, images, labels, batch_size: int, count: int):
-        """A compiled loop over steps [first, end) of the epoch, every member at once."""
-        import tensorflow as tf
-
-        pixels = int(np.prod(images.shape[1:]))
-
-        @tf.function(reduce_retracing=True)
-        def run(first, end, masked):
-            for step in tf.range(first, end):
-                begin = step * batch_size
-                stop = tf.minimum(begin + batch_size, count)
-                index = self.order[:, begin:stop]
-                size = stop - begin
-                inputs = tf.reshape(tf.cast(tf.gather(images, index), tf.float32),
-                                    [self.count, -1, pixels])
-                targets = tf.cast(tf.gather(labels, index), tf.int64)
-                with tf.GradientTape() as tape:
-                    logits = self.forward(inputs)
-                    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
-                    # Each member's loss as Keras takes it: the sum over the batch / the batch size.
-                    member_losses = tf.reduce_sum(losses, axis=1) / tf.cast(size, tf.float32)
-                    total = tf.reduce_sum(member_losses)  # its gradient in a member's weights is theirs
-                gradients = tape.gradient(total, self.weights)
-                self._apply(gradients, masked)
-                batch = tf.cast(size, tf.float32)
-                self.loss_sum.assign_add(member_losses * batch)
-                hits = tf.equal(tf.argmax(logits, axis=-1), targets)
-                self.correct.assign_add(tf.reduce_sum(tf.cast(hits, tf.float32), axis=1))
-                self.seen.assign_add(batch)
-
-        return run
-
-    def _apply(self, gradients, masked: bool) -> None:
-        """One optimizer step of every active member, Keras's formulas term by term.
-
-        `masked`: some members have stopped, and their weights and slots must stay as they are
-        (while every member runs, the masks are left out: a third fewer passes over the weights).
-        """
-        import tensorflow as tf
-
-        mask = self.active_mask
-        rate = self.rate
-        local_step = tf.cast(self.iterations + 1, tf.float32)
-        if self.optimizer == "adam":
-            beta_1 = ADAM_DEFAULTS["beta_1"]
-            beta_2 = ADAM_DEFAULTS["beta_2"]
-            alpha = rate * tf.sqrt(1 - tf.pow(tf.cast(beta_2, tf.float32), local_step)) / (
-                1 - tf.pow(tf.cast(beta_1, tf.float32), local_step))
-        for variable, gradient, slots in zip(self.weights, gradients, self.slots, strict=True):
-            keep = tf.reshape(mask, [-1] + [1] * (len(variable.shape) - 1))
-            if self.optimizer == "adam":
-                momentum, velocity = slots
-                new_momentum = momentum + (gradient - momentum) * (1 - beta_1)
-                new_velocity = velocity + (tf.square(gradient) - velocity) * (1 - beta_2)
-                scale = tf.reshape(alpha, keep.shape)
-                step = (new_momentum * scale) / (tf.sqrt(new_velocity) + ADAM_DEFAULTS["epsilon"])
-                _assign(momentum, new_momentum, keep, masked)
-                _assign(velocity, new_velocity, keep, masked)
-            elif self.optimizer == "rmsprop":
-                (velocity,) = slots
-                rho = RMSPROP_DEFAULTS["rho"]
-                new_velocity = rho * velocity + (1 - rho) * tf.square(gradient)
-                step = (rate * gradient) / tf.sqrt(new_velocity + RMSPROP_DEFAULTS["epsilon"])
-                _assign(velocity, new_velocity, keep, masked)
-            else:
-                step = gradient * rate
-            _assign(variable, variable - step, keep, masked)
-        self.iterations.assign_add(tf.cast(mask, tf.int64))
-
-    @property
-    def all_active(self) -> bool:
-        return bool(self.active.all())
-
-    def epoch_scores(self) -> tuple[list[float], list[float]]:
-        seen = max(1.0, float(self.seen.numpy()))
-        return ([float(value) / seen for value in self.loss_sum.numpy()],
-                [float(value) / seen for value in self.correct.numpy()])
-
-    def evaluate(self, images: np.ndarray, labels: np.ndarray) -> tuple[list[float], list[float]]:
-        """Every member's mean loss and accuracy on the validation images, in batches as Keras's."""
-        import tensorflow as tf
-
-        loss_sum = np.zeros(self.count, np.float64)
-        correct = np.zeros(self.count, np.float64)
-        for begin in range(0, len(images), VALIDATION_BATCH_SIZE):
-            batch = images[begin:begin + VALIDATION_BATCH_SIZE]
-            targets = tf.constant(labels[begin:begin + VALIDATION_BATCH_SIZE].astype(np.int64))
-            inputs = tf.reshape(tf.cast(batch, tf.float32), [1, len(batch), -1])
-            logits = self.forward(inputs)
-            every = tf.broadcast_to(targets, logits.shape[:2])
-            losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=every, logits=logits)
-            loss_sum += tf.reduce_sum(losses, axis=1).numpy()
-            correct += tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, -1), every), tf.float32),
-                                     axis=1).numpy()
-        seen = max(1, len(images))
-        return [float(value) / seen for value in loss_sum], [float(value) / seen for value in correct]
-
-    def member_state(self, index: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Member `index`'s weights and optimizer state, laid out as Keras's model and optimizer."""
-        weights = [variable[index].numpy() for variable in self.weights]
-        rate = self.base_rate if self.base_rate is not None else float(self.rate.numpy())
-        state: list[np.ndarray] = [np.asarray(self.iterations[index].numpy(), np.int64),
-                                   np.asarray(rate, np.float32)]
-        for slots in self.slots:
-            state.extend(slot[index].numpy() for slot in slots)
-        return weights, state

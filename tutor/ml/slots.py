@@ -5,7 +5,8 @@ a waiting learner learns their place in the queue and can still chat; a queued t
 stopped before it ever starts. When a slot frees, the first in line takes it together with every
 fit behind with the same model and settings (the same fusion key, `tutor.ml.fused`): they run as
 one computation (`tutor.ml.together`), so a class that reaches the training step at once waits
-for a few fits, not for thirty.
+for a few fits, not for thirty. While that group runs, a fit with its key that asks joins it at
+its next epoch instead of queueing (or taking a free slot for a slower fit of its own).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tutor.ml.together import FitGroup
 
-MAX_TOGETHER = 40  # models in one computation: beyond, a fit's epoch gets long for everyone in it
-
 
 class TrainingSlots:
     """At most `capacity` trainings run at once; the others wait in arrival order."""
@@ -34,6 +33,7 @@ class TrainingSlots:
         self._condition = threading.Condition()
         self._keys: dict[int, Hashable] = {}  # ticket -> its fit's fusion key (when it has one)
         self._groups: dict[int, FitGroup] = {}  # ticket -> the group it fits with
+        self._open: dict[Hashable, FitGroup] = {}  # fusion key -> the running group that takes more
         # Worker processes that run the fits (`tutor.ml.workers`), one per slot; None:
         # fits run in the learner's training thread.
         self.workers: Any = None
@@ -48,6 +48,7 @@ class TrainingSlots:
             self._waiting.append(number)
             if key is not None:
                 self._keys[number] = key
+                self._join_open(number)
             return number
 
     def set_key(self, ticket: int, key: Hashable | None) -> None:
@@ -55,6 +56,16 @@ class TrainingSlots:
         with self._condition:
             if key is not None and ticket in self._waiting:
                 self._keys[ticket] = key
+                self._join_open(ticket)
+
+    def _join_open(self, ticket: int) -> None:
+        """A waiting ticket joins the running group of its key, when there is one with room
+        (lock held)."""
+        group = self._open.get(self._keys.get(ticket))
+        if group is not None and group.offer(ticket):
+            self._waiting.remove(ticket)
+            self._groups[ticket] = group
+            self._condition.notify_all()
 
     def place(self, ticket: int) -> int:
         """1 when next in line (or running soon), 0 once it no longer waits."""
@@ -88,16 +99,18 @@ class TrainingSlots:
         key = self._keys.get(ticket)
         if key is None:
             return
-        riders = [other for other in self._waiting if self._keys.get(other) == key][: MAX_TOGETHER - 1]
+        riders = [other for other in self._waiting if self._keys.get(other) == key]
         if not riders:
             return
-        from tutor.ml.together import FitGroup  # TensorFlow's side, loaded once a fit begins
+        from tutor.ml.together import MOST_MEMBERS, FitGroup  # TensorFlow's side, loaded once a fit begins
 
+        riders = riders[: MOST_MEMBERS - 1]
         for other in riders:
             self._waiting.remove(other)
-        group = FitGroup([ticket, *riders], key, release=self._free_slot, workers=self.workers)
+        group = FitGroup([ticket, *riders], key, release=self._group_ended, workers=self.workers)
         for member in (ticket, *riders):
             self._groups[member] = group
+        self._open[key] = group  # the newest group of a key takes its joiners (an older one is full)
         group.start()
 
     def fit(self, ticket: int, model: Any, dataset: Any, settings: Any,
@@ -142,8 +155,11 @@ class TrainingSlots:
         if group is not None:
             group.withdraw(ticket)  # nothing for a member that joined
 
-    def _free_slot(self) -> None:
+    def _group_ended(self, group: FitGroup) -> None:
+        """A group's fit together ended: its slot is free, and its key takes no more joiners."""
         with self._condition:
+            if self._open.get(group.key) is group:
+                del self._open[group.key]
             self._running = max(0, self._running - 1)
             self._condition.notify_all()
 

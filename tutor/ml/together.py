@@ -1,13 +1,16 @@
-"""A group of queued fits with the same model and settings, run as one computation.
+"""A group of fits with the same model and settings, run as one computation, open to more.
 
 When a training slot frees, the queue (`tutor.ml.slots`) gives it to the first learner in line
 and, with it, every learner behind whose fit has the same fusion key (`tutor.ml.fused`): a
 `FitGroup`. Each member's training thread hands in its model (`join`) and waits for its own
-result; once every member has joined or withdrawn (Stop pressed while queued), a runner thread
-fits them together, in a worker process when the server has them, and frees the slot at the end.
-A member who stops gets their model back at once; the others go on. The learner's model object
-is only read by the runner while its owner waits in `join` holding the model's lock, and the
-new weights are put into it by the owner's own thread.
+result. Once the members gathered have joined or withdrawn (Stop pressed while queued), a runner
+thread fits them together, in a worker process when the server has them. While it runs, the
+group stays open: a fit with the same key that asks later is offered to it (`offer`) and joins
+at the next epoch's start, instead of waiting for a slot. The group frees its slot once no
+member has an epoch left and no one is on the way. A member who stops gets their model back at
+once; the others go on. The learner's model object is only read by the runner while its owner
+waits in `join` holding the model's lock, and the new weights are put into it by the owner's
+own thread.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from tutor.ml.seeds import new_seed
 
 log = logging.getLogger(__name__)
 
-# A safety net: every gathered member joins or withdraws (Stop while queued) well before. One that
-# comes later still fits, alone and at once, outside the slot count.
+# A safety net: a fit offered to the group joins or withdraws (Stop while queued) within
+# milliseconds. One that comes later than this still fits, alone and at once, outside the slot count.
 JOIN_SECONDS = 30.0
+MOST_MEMBERS = 40  # models in one computation: beyond, an epoch gets long for everyone in it
 
 
 @dataclass
@@ -41,33 +45,46 @@ class _Entry:
 
 
 class FitGroup:
-    """The members' fits, run by one thread once all are in; `release` frees the slot after."""
+    """The members' fits, run by one thread; open to fits of the same key until it ends, when
+    `release` frees the slot."""
 
-    def __init__(self, tickets: list[int], key: Hashable, release: Callable[[], None],
-                 workers: Any = None) -> None:
+    def __init__(self, tickets: list[int], key: Hashable, release: Callable[[FitGroup], None],
+                 workers: Any = None, most: int = MOST_MEMBERS) -> None:
         self.key = key
-        self.size = len(tickets)
-        self._expected = set(tickets)
-        self._entries: dict[int, _Entry] = {}
+        self.most = most
+        self._expected = set(tickets)  # offered, not joined yet
+        self._arrived: list[_Entry] = []  # joined, waiting for the next epoch's start
+        self._taken: list[_Entry] = []  # fitting (or done)
         self._condition = threading.Condition()
-        self._sealed = False
+        self._started = False
+        self._closed = False
         self._release = release
         self._workers = workers
 
     def start(self) -> None:
-        threading.Thread(target=self._run, name=f"fit-together-{self.size}", daemon=True).start()
+        threading.Thread(target=self._run, name=f"fit-together-{len(self._expected)}", daemon=True).start()
+
+    def offer(self, ticket: int) -> bool:
+        """Take a fit that asks while the group runs; False when it has ended or is full."""
+        with self._condition:
+            members = len(self._expected) + len(self._arrived) + sum(
+                not entry.done.is_set() for entry in self._taken)
+            if self._closed or members >= self.most:
+                return False
+            self._expected.add(ticket)
+            return True
 
     def join(self, ticket: int, model: Any, dataset: Any, settings: backend.TrainSettings,
              on_update: Callable[[backend.TrainingUpdate], None] | None = None,
              stop: threading.Event | None = None) -> backend.TrainingResult | None:
-        """Fit with the group and wait for this member's result; None when the group has already
-        started without this member (then the caller fits alone)."""
+        """Fit with the group and wait for this member's result; None when the group has ended
+        without this member (then the caller fits alone)."""
         entry = _Entry(model, dataset, settings, on_update, stop)
         with self._condition:
-            if self._sealed or ticket not in self._expected:
+            if self._closed or ticket not in self._expected:
                 return None
             self._expected.discard(ticket)
-            self._entries[ticket] = entry
+            self._arrived.append(entry)
             self._condition.notify_all()
         entry.done.wait()
         if entry.error is not None:
@@ -83,60 +100,68 @@ class FitGroup:
             self._expected.discard(ticket)
             self._condition.notify_all()
 
-    def _run(self) -> None:
+    def _take(self, running: int) -> list[fused.Member]:
+        """The fits that join at this epoch's start (`fused.Joiners`; `running`: the fits going
+        on). The first time, every member gathered; with none going on, whoever is on the way,
+        and when no one is, the group ends."""
         with self._condition:
-            self._condition.wait_for(lambda: not self._expected, JOIN_SECONDS)
-            self._sealed = True
-            entries = list(self._entries.values())
-        try:
-            if len(entries) == 1:
-                self._fit_alone(entries[0])
-            elif entries:
-                self._fit_together(entries)
-        finally:
-            self._release()
+            if not self._started:
+                self._started = True
+                self._condition.wait_for(lambda: not self._expected, JOIN_SECONDS)
+            elif not running:
+                self._condition.wait_for(lambda: self._arrived or not self._expected, JOIN_SECONDS)
+            entries, self._arrived = self._arrived, []
+            if not entries and not running:
+                self._closed = True  # from now on, offers and late joins go elsewhere
+            self._taken.extend(entries)
+        members = []
+        for entry in entries:
+            try:
+                members.append(self._member(entry))
+            except Exception as error:  # its model could not be read: that training fails alone
+                entry.error = error
+                entry.done.set()
+        return members
 
-    def _fit_alone(self, entry: _Entry) -> None:
-        """The only member left: its own fit, as if it had been alone in the queue."""
-        fit = self._workers.train if self._workers is not None else backend.train
-        try:
-            result = fit(entry.model, entry.dataset, entry.settings, entry.on_update, entry.stop)
-            entry.outcome = fused.Outcome(result)  # the weights are in the model already
-        except Exception as error:  # the member's thread reports it as a failed training
-            entry.error = error
-        entry.done.set()
-
-    def _fit_together(self, entries: list[_Entry]) -> None:
-        def deliver(entry: _Entry, outcome: fused.Outcome) -> None:
+    def _member(self, entry: _Entry) -> fused.Member:
+        def deliver(outcome: fused.Outcome) -> None:
             entry.outcome = outcome
             entry.done.set()
 
-        try:
-            self._fit_members(entries, deliver)
-        except Exception as error:  # every member still waiting hears of it
-            log.exception("a fit of %d models together failed", len(entries))
-            for entry in entries:
-                if not entry.done.is_set():
-                    entry.error = error
-                    entry.done.set()
-        finally:
-            for entry in entries:  # a member the fit never reported on must not wait forever
-                if not entry.done.is_set():
-                    entry.error = RuntimeError("the fit together ended without this model's result")
-                    entry.done.set()
+        return fused.Member.from_model(
+            entry.model, entry.settings.seed if entry.settings.seed is not None else new_seed(),
+            on_update=entry.on_update, stop=entry.stop, on_done=deliver)
 
-    def _fit_members(self, entries: list[_Entry], deliver: Callable[[_Entry, fused.Outcome], None]) -> None:
-        members = [
-            fused.Member.from_model(
-                entry.model, entry.settings.seed if entry.settings.seed is not None else new_seed(),
-                on_update=entry.on_update, stop=entry.stop,
-                on_done=lambda outcome, entry=entry: deliver(entry, outcome),
-            )
-            for entry in entries
-        ]
+    def _run(self) -> None:
+        try:
+            first = self._take(0)
+            if first:
+                self._fit(first, self._taken[0])
+        except Exception as error:  # every member still waiting hears of it
+            log.exception("a fit of models together failed")
+            self._fail(error)
+        finally:
+            with self._condition:
+                self._closed = True
+            # a member the fit never reported on must not wait forever
+            self._fail(RuntimeError("the fit together ended without this model's result"))
+            self._release(self)
+
+    def _fit(self, first: list[fused.Member], entry: _Entry) -> None:
         _, _, activations, optimizer, _, settings, validation_slice = self.key
         if self._workers is not None:
-            self._workers.train_together(members, settings, activations, optimizer, validation_slice)
+            self._workers.train_together(first, settings, activations, optimizer, validation_slice,
+                                         joiners=self._take)
         else:
-            fused.train_together(members, entries[0].dataset, settings, activations, optimizer,
-                                 validation_slice)
+            fused.train_together(first, entry.dataset, settings, activations, optimizer,
+                                 validation_slice, joiners=self._take)
+
+    def _fail(self, error: Exception) -> None:
+        with self._condition:
+            entries = [*self._taken, *self._arrived]
+            self._arrived = []
+            self._taken.extend(entries[len(self._taken):])
+        for entry in entries:
+            if not entry.done.is_set():
+                entry.error = error
+                entry.done.set()

@@ -174,31 +174,35 @@ class TrainingWorkers:
             self._idle.put(slot)
 
     def train_together(self, members: list, settings: Any, activations: Any, optimizer: str,
-                       validation_slice: int | None = None) -> None:
+                       validation_slice: int | None = None, joiners: Any = None) -> None:
         """Fit `fused.Member`s as one computation in a worker; each member's `on_done` gets its
         outcome (weights and optimizer state to put into its model) as soon as its fit ends.
+        `joiners` (`fused.Joiners`) brings the fits that join at each epoch's start.
 
         Raises TrainingProcessError when the worker fails or dies.
         """
         from tutor.ml import data, fused
 
-        if self.failed_starts >= self.MOST_FAILED_STARTS:
+        def fit_here() -> None:
             fused.train_together(members, data.load_dataset(), settings, activations, optimizer,
-                                 validation_slice)
+                                 validation_slice, joiners)
+
+        if self.failed_starts >= self.MOST_FAILED_STARTS:
+            fit_here()
             return
         slot = self._idle.get()
         try:
             worker = self._ready_worker(slot)
             try:
-                self._run_together(worker, members, settings, activations, optimizer, validation_slice)
+                self._run_together(worker, members, settings, activations, optimizer, validation_slice,
+                                   joiners)
             except (EOFError, OSError) as error:
                 worker.stop()
                 if worker.answered:  # it died during the fit: this group's training fails
                     raise TrainingProcessError(f"the training process stopped ({error})") from error
                 self.failed_starts += 1
                 log.warning("a training process died before it started (%s); fitting here", error)
-                fused.train_together(members, data.load_dataset(), settings, activations, optimizer,
-                                     validation_slice)
+                fit_here()
                 return
             finally:
                 worker.last_used = time.monotonic()
@@ -207,12 +211,12 @@ class TrainingWorkers:
             self._idle.put(slot)
 
     def _run_together(self, worker: _Worker, members: list, settings: Any, activations: Any,
-                      optimizer: str, validation_slice: int | None) -> None:
+                      optimizer: str, validation_slice: int | None, joiners: Any) -> None:
         from tutor.ml import fused
 
+        members = list(members)  # grows as fits join; a member's index is its place here
         worker.send({
-            "together": [{"weights": member.weights, "optimizer_state": member.optimizer_state,
-                          "seed": member.seed} for member in members],
+            "together": [_member_fields(member) for member in members],
             "settings": settings, "activations": tuple(activations), "optimizer": optimizer,
             "validation_slice": validation_slice,
         })
@@ -221,7 +225,7 @@ class TrainingWorkers:
         def forward_stops() -> None:  # a member's Stop: their fit ends, the others go on
             forwarded: set[int] = set()
             while not finished.wait(0.2):
-                for index, member in enumerate(members):
+                for index, member in enumerate(list(members)):
                     if index not in forwarded and member.stop is not None and member.stop.is_set():
                         forwarded.add(index)
                         with contextlib.suppress(OSError):  # the worker ended meanwhile
@@ -239,6 +243,14 @@ class TrainingWorkers:
                     index, result, weights, optimizer_state = rest
                     if members[index].on_done is not None:
                         members[index].on_done(fused.Outcome(result, weights, optimizer_state))
+                elif kind == "boundary":  # an epoch begins: who joins? (the worker waits for this)
+                    arriving = []
+                    try:
+                        arriving = list(joiners(rest[0])) if joiners is not None else []
+                    except Exception:  # the worker must hear an answer, or it waits for ever
+                        log.exception("could not gather the fits joining a group")
+                    members.extend(arriving)
+                    worker.send(("join", [_member_fields(member) for member in arriving]))
                 elif kind == "error":
                     raise TrainingProcessError(rest[0])
                 else:  # "done": every member has had its outcome
@@ -305,6 +317,11 @@ class TrainingWorkers:
             worker.end_of_fit(finished)
 
 
+def _member_fields(member: Any) -> dict:
+    """What a worker needs of a `fused.Member` (its callbacks stay on the server)."""
+    return {"weights": member.weights, "optimizer_state": member.optimizer_state, "seed": member.seed}
+
+
 def _serve(idle_seconds: float) -> None:
     """The worker: requests in on stdin, progress and results out on stdout."""
     import keras
@@ -315,6 +332,7 @@ def _serve(idle_seconds: float) -> None:
     requests: queue.Queue = queue.Queue()
     stop = threading.Event()
     member_stops: list[threading.Event] = []  # the Stop of each member of the group being fitted
+    joining: queue.Queue = queue.Queue()  # the server's answers to "who joins at this epoch?"
 
     def read_requests() -> None:
         while True:
@@ -322,6 +340,9 @@ def _serve(idle_seconds: float) -> None:
                 message = read_message(sys.stdin.buffer)
             except EOFError:  # the server closed the pipe or died: finish and exit
                 stop.set()
+                for member_stop in member_stops:
+                    member_stop.set()
+                joining.put([])
                 requests.put(None)
                 return
             if message == "stop":
@@ -329,11 +350,13 @@ def _serve(idle_seconds: float) -> None:
             elif isinstance(message, tuple) and message[0] == "stop":  # one member of a group
                 with contextlib.suppress(IndexError):
                     member_stops[message[1]].set()
+            elif isinstance(message, tuple) and message[0] == "join":  # fits joining a group
+                member_stops.extend(threading.Event() for _ in message[1])
+                joining.put(message[1])
             else:  # cleared here, in pipe order: a stop sent after this request stays set
                 stop.clear()
                 if "together" in message:
                     member_stops[:] = [threading.Event() for _ in message["together"]]
-                    message["stops"] = list(member_stops)
                 requests.put(message)
 
     threading.Thread(target=read_requests, name="requests", daemon=True).start()
@@ -346,7 +369,7 @@ def _serve(idle_seconds: float) -> None:
         if request is None:
             return
         if "together" in request:
-            _fit_together(request, dataset, answers)
+            _fit_together(request, dataset, answers, member_stops, joining)
             continue
         try:
             model = keras.models.model_from_json(request["architecture"])
@@ -364,23 +387,33 @@ def _serve(idle_seconds: float) -> None:
             write_message(answers, ("error", f"{type(error).__name__}: {error}"))
 
 
-def _fit_together(request: dict, dataset: Any, answers: Any) -> None:
-    """A group's fit in the worker: each member's progress and outcome sent as they come."""
+def _fit_together(request: dict, dataset: Any, answers: Any, stops: list[threading.Event],
+                  joining: queue.Queue) -> None:
+    """A group's fit in the worker: each member's progress and outcome sent as they come; at
+    each epoch's start, the server says which fits join (`stops` grows with them)."""
     from tutor.ml import fused
 
-    def member(index: int, fields: dict) -> fused.Member:
+    count = 0
+
+    def member(fields: dict) -> fused.Member:
+        nonlocal count
+        index, count = count, count + 1
         return fused.Member(
             weights=fields["weights"], optimizer_state=fields["optimizer_state"], seed=fields["seed"],
             on_update=lambda update: write_message(answers, ("update", index, update)),
-            stop=request["stops"][index],
+            stop=stops[index],
             on_done=lambda outcome: write_message(answers, (
                 "member_done", index, outcome.result, outcome.weights, outcome.optimizer_state)),
         )
 
+    def joiners(running: int) -> list[fused.Member]:
+        write_message(answers, ("boundary", running))
+        return [member(fields) for fields in joining.get()]
+
     try:
-        fused.train_together([member(index, fields) for index, fields in enumerate(request["together"])],
+        fused.train_together([member(fields) for fields in request["together"]],
                              dataset, request["settings"], request["activations"],
-                             request["optimizer"], request["validation_slice"])
+                             request["optimizer"], request["validation_slice"], joiners)
         write_message(answers, ("done",))
     except Exception as error:  # reported to every member still waiting as a failed training
         log.exception("a fit together failed in the worker")

@@ -143,10 +143,10 @@ def _train_stream(
         slots = session.slots
         ticket = 0
         if slots is not None:
-            ticket = slots.ticket()
+            # fits with the same model and settings run together: this one joins a group
+            # running now, or takes a free slot, or waits, and then others may join it
+            ticket = slots.ticket(_fusion_key(session, fit_settings))
             queued = not slots.wait(ticket, 0)
-            if queued:  # fits that wait with the same model and settings may run together
-                slots.set_key(ticket, _fusion_key(session, fit_settings))
             shown_place = None
             while queued and not slots.wait(ticket, 0.5):
                 if job.stop.is_set():
