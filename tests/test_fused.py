@@ -332,3 +332,47 @@ def test_a_learner_who_asks_while_a_group_trains_joins_it_instead_of_queueing():
         assert "Training finished" in final.text and "together with" in final.text, final.text
         assert len(sessions[index].history) == 4
     assert tutor.slots.queued == 0
+
+
+def test_beside_another_training_a_fit_opens_a_group_that_later_fits_join():
+    """Two slots, one held (another training); the first learner's fit takes the other: beside a
+    training, a class is likely on its way, so it opens a group; the next two join it."""
+    tutor = Tutor(train_slice=20000, training_slots=2, max_messages_per_minute=None)
+    sessions = []
+    for _ in range(3):
+        session = tutor.new_session()
+        tutor.respond(session, "")
+        tutor.respond(session, "go to loss and optimizer")
+        sessions.append(session)
+    holder = tutor.slots.ticket()
+    assert tutor.slots.wait(holder, 5.0)
+    results: dict[int, list] = {index: [] for index in range(3)}
+
+    def start(index: int) -> threading.Thread:
+        def run() -> None:
+            results[index].extend(tutor.stream(sessions[index], "train for 6 epochs"))
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
+
+    threads = [start(0)]
+    waited = threading.Event()
+    for _ in range(600):
+        if any(reply.progress is not None and reply.progress.step > 0 for reply in results[0]):
+            break
+        waited.wait(0.1)
+    threads += [start(1), start(2)]
+    for thread in threads:
+        thread.join(timeout=600)
+        assert not thread.is_alive()
+    for index in range(3):
+        assert not any("Waiting for a free training slot" in reply.text for reply in results[index])
+        final = results[index][-1]
+        assert "Training finished" in final.text and "together with 2 other" in final.text, final.text
+    for _ in range(600):  # the group frees its slot just after the last result
+        if tutor.slots.running == 1:
+            break
+        waited.wait(0.1)
+    assert tutor.slots.running == 1  # the held one
+    tutor.slots.release(holder)

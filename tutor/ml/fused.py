@@ -55,8 +55,8 @@ _DEFAULTS = {"adam": ADAM_DEFAULTS, "sgd": SGD_DEFAULTS, "rmsprop": RMSPROP_DEFA
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear")
 REPORT_SECONDS = 0.25  # between progress reports, as a lone fit reports...
 # ...but every report is a turn's update that the server streams to a page: a group reports as
-# often in all as two lone fits do (its members each less often), up to every 2 s.
-MOST_REPORT_SECONDS = 2.0
+# often in all as two lone fits do (its members each less often), up to every 3 s.
+MOST_REPORT_SECONDS = 3.0
 
 
 def report_seconds(running: int) -> float:

@@ -95,12 +95,16 @@ class TrainingSlots:
             return True
 
     def _gather(self, ticket: int) -> None:
-        """The fits waiting with `ticket`'s key join it: one group, one slot (lock held)."""
+        """The fits waiting with `ticket`'s key join it: one group, one slot (lock held).
+
+        With none waiting, the fit runs alone (Keras's own `fit`) when it is the only training;
+        beside another one, a class is likely training: it opens a group that later fits join.
+        """
         key = self._keys.get(ticket)
         if key is None:
             return
         riders = [other for other in self._waiting if self._keys.get(other) == key]
-        if not riders:
+        if not riders and self._running < 2:
             return
         from tutor.ml.together import MOST_MEMBERS, FitGroup  # TensorFlow's side, loaded once a fit begins
 
