@@ -376,3 +376,40 @@ def test_beside_another_training_a_fit_opens_a_group_that_later_fits_join():
         waited.wait(0.1)
     assert tutor.slots.running == 1  # the held one
     tutor.slots.release(holder)
+
+
+def test_with_a_slot_free_a_fit_opens_a_second_group_instead_of_joining_the_first():
+    """A group's loop keeps one core busy: with a slot free, the next fit opens a group there,
+    and a fit that finds no free slot joins the smaller group."""
+    tutor = Tutor(train_slice=20000, training_slots=3, max_messages_per_minute=None)
+    sessions = []
+    for _ in range(3):
+        session = tutor.new_session()
+        tutor.respond(session, "")
+        tutor.respond(session, "go to loss and optimizer")
+        sessions.append(session)
+    holder = tutor.slots.ticket()
+    assert tutor.slots.wait(holder, 5.0)
+    results: dict[int, list] = {index: [] for index in range(3)}
+    threads = []
+    waited = threading.Event()
+    most_running = 0
+    for index in range(3):
+        def run(index=index) -> None:
+            results[index].extend(tutor.stream(sessions[index], "train for 6 epochs"))
+
+        threads.append(threading.Thread(target=run, daemon=True))
+        threads[-1].start()
+        for _ in range(600):  # this learner's fit has begun
+            if any(reply.progress is not None and reply.progress.step > 0 for reply in results[index]):
+                break
+            waited.wait(0.1)
+        most_running = max(most_running, tutor.slots.running)
+    for thread in threads:
+        thread.join(timeout=600)
+        assert not thread.is_alive()
+    assert most_running == 3  # the held slot and two groups
+    finals = [results[index][-1].text for index in range(3)]
+    assert all("Training finished" in text for text in finals), finals
+    assert sum("together with 1 other" in text for text in finals) == 2, finals  # one pair, one alone
+    tutor.slots.release(holder)

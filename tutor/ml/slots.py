@@ -6,7 +6,8 @@ stopped before it ever starts. When a slot frees, the first in line takes it tog
 fit behind with the same model and settings (the same fusion key, `tutor.ml.fused`): they run as
 one computation (`tutor.ml.together`), so a class that reaches the training step at once waits
 for a few fits, not for thirty. While that group runs, a fit with its key that asks joins it at
-its next epoch instead of queueing (or taking a free slot for a slower fit of its own).
+its next epoch instead of queueing; or, when a slot is free, opens a second group there: a
+group's loop keeps one core busy, so two groups on two cores finish sooner than one of both.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class TrainingSlots:
         self._condition = threading.Condition()
         self._keys: dict[int, Hashable] = {}  # ticket -> its fit's fusion key (when it has one)
         self._groups: dict[int, FitGroup] = {}  # ticket -> the group it fits with
-        self._open: dict[Hashable, FitGroup] = {}  # fusion key -> the running group that takes more
+        self._open: dict[Hashable, list[FitGroup]] = {}  # fusion key -> its running groups
         # Worker processes that run the fits (`tutor.ml.workers`), one per slot; None:
         # fits run in the learner's training thread.
         self.workers: Any = None
@@ -59,13 +60,16 @@ class TrainingSlots:
                 self._join_open(ticket)
 
     def _join_open(self, ticket: int) -> None:
-        """A waiting ticket joins the running group of its key, when there is one with room
-        (lock held)."""
-        group = self._open.get(self._keys.get(ticket))
-        if group is not None and group.offer(ticket):
-            self._waiting.remove(ticket)
-            self._groups[ticket] = group
-            self._condition.notify_all()
+        """A waiting ticket joins the smallest running group of its key, unless a slot is free
+        (then it opens a group of its own there: `_gather`) (lock held)."""
+        if self._running < self.capacity or ticket not in self._waiting:
+            return
+        for group in sorted(self._open.get(self._keys.get(ticket), ()), key=lambda group: group.members):
+            if group.offer(ticket):
+                self._waiting.remove(ticket)
+                self._groups[ticket] = group
+                self._condition.notify_all()
+                return
 
     def place(self, ticket: int) -> int:
         """1 when next in line (or running soon), 0 once it no longer waits."""
@@ -79,12 +83,13 @@ class TrainingSlots:
         """Wait up to `timeout` seconds for this ticket's turn; True once it holds a slot or
         fits in a group that holds one (then `fit` runs it with the group)."""
         with self._condition:
-            ready = self._condition.wait_for(
-                lambda: ticket in self._groups or (
-                    self._running < self.capacity and self._waiting and self._waiting[0] == ticket),
-                timeout,
-            )
-            if not ready:
+            def ready() -> bool:
+                if self._running < self.capacity and self._waiting and self._waiting[0] == ticket:
+                    return True
+                self._join_open(ticket)  # a group may have room now, or be new
+                return ticket in self._groups
+
+            if not self._condition.wait_for(ready, timeout):
                 return False
             if ticket in self._groups:
                 return True
@@ -114,7 +119,7 @@ class TrainingSlots:
         group = FitGroup([ticket, *riders], key, release=self._group_ended, workers=self.workers)
         for member in (ticket, *riders):
             self._groups[member] = group
-        self._open[key] = group  # the newest group of a key takes its joiners (an older one is full)
+        self._open.setdefault(key, []).append(group)
         group.start()
 
     def fit(self, ticket: int, model: Any, dataset: Any, settings: Any,
@@ -162,8 +167,11 @@ class TrainingSlots:
     def _group_ended(self, group: FitGroup) -> None:
         """A group's fit together ended: its slot is free, and its key takes no more joiners."""
         with self._condition:
-            if self._open.get(group.key) is group:
-                del self._open[group.key]
+            groups = self._open.get(group.key, [])
+            if group in groups:
+                groups.remove(group)
+            if not groups:
+                self._open.pop(group.key, None)
             self._running = max(0, self._running - 1)
             self._condition.notify_all()
 

@@ -55,7 +55,7 @@ class FitGroup:
         self._expected = set(tickets)  # offered, not joined yet
         self._arrived: list[_Entry] = []  # joined, waiting for the next epoch's start
         self._taken: list[_Entry] = []  # fitting (or done)
-        self._condition = threading.Condition()
+        self._condition = threading.Condition(threading.RLock())
         self._started = False
         self._closed = False
         self._release = release
@@ -64,12 +64,17 @@ class FitGroup:
     def start(self) -> None:
         threading.Thread(target=self._run, name=f"fit-together-{len(self._expected)}", daemon=True).start()
 
+    @property
+    def members(self) -> int:
+        """The fits in the group now: on their way, arrived, or fitting."""
+        with self._condition:
+            return len(self._expected) + len(self._arrived) + sum(
+                not entry.done.is_set() for entry in self._taken)
+
     def offer(self, ticket: int) -> bool:
         """Take a fit that asks while the group runs; False when it has ended or is full."""
         with self._condition:
-            members = len(self._expected) + len(self._arrived) + sum(
-                not entry.done.is_set() for entry in self._taken)
-            if self._closed or members >= self.most:
+            if self._closed or self.members >= self.most:
                 return False
             self._expected.add(ticket)
             return True
