@@ -188,8 +188,6 @@ def train_together(
     `joiners`, when given, brings the fits that join at each epoch's start. The outcomes come
     back in the order the fits began.
     """
-    import tensorflow as tf
-
     if optimizer not in SLOTS_PER_VARIABLE:
         raise ValueError(f"unknown optimizer {optimizer!r}: choose one of adam, sgd, rmsprop")
     train_images, train_labels, valid_images, valid_labels = training_arrays(
@@ -253,7 +251,7 @@ def train_together(
             end = min(steps, step + chunk)
             if not stack.all_active:
                 stack.active_mask.assign(stack.active)
-            step_fit(tf.constant(step, tf.int64), tf.constant(end, tf.int64), not stack.all_active)
+            step_fit(step, end, not stack.all_active)
             step = end
             took = time.perf_counter() - chunk_started  # aim at a chunk of about a tenth of a second
             chunk = max(1, min(500, int(chunk * 0.1 / took) if took > 0 else chunk * 2))

@@ -103,34 +103,51 @@ class Stack:
         return outputs
 
     def step_function(self, images, labels, batch_size: int, count: int):
-        """A compiled loop over steps [first, end) of the epoch, every member at once."""
+        """A loop over steps [first, end) of the epoch, every member at once: `run(first, end, masked)`.
+
+        The full batches run in one compiled loop whose shapes are all known when it is traced
+        (three times faster than the same loop with a batch size known only when it runs: one
+        model's epoch on the full data 0.6 s against 1.9 s); the last batch, when the images do
+        not divide into full ones, is a step of its own.
+        """
         import tensorflow as tf
 
         pixels = int(np.prod(images.shape[1:]))
+        full_steps = count // batch_size
+        rest = count - full_steps * batch_size
+
+        def take_step(begin, size: int, masked: bool) -> None:
+            index = self.order[:, begin:begin + size]
+            inputs = tf.reshape(tf.cast(tf.gather(images, index), tf.float32), [self.count, size, pixels])
+            targets = tf.cast(tf.gather(labels, index), tf.int64)
+            with tf.GradientTape() as tape:
+                logits = self.forward(inputs)
+                losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+                # Each member's loss as Keras takes it: the sum over the batch / the batch size.
+                member_losses = tf.reduce_sum(losses, axis=1) / float(size)
+                total = tf.reduce_sum(member_losses)  # its gradient in a member's weights is theirs
+            gradients = tape.gradient(total, self.weights)
+            self._apply(gradients, masked)
+            self.loss_sum.assign_add(member_losses * float(size))
+            hits = tf.equal(tf.argmax(logits, axis=-1), targets)
+            self.correct.assign_add(tf.reduce_sum(tf.cast(hits, tf.float32), axis=1))
+            self.seen.assign_add(float(size))
 
         @tf.function(reduce_retracing=True)
-        def run(first, end, masked):
+        def full(first, end, masked):
             for step in tf.range(first, end):
-                begin = step * batch_size
-                stop = tf.minimum(begin + batch_size, count)
-                index = self.order[:, begin:stop]
-                size = stop - begin
-                inputs = tf.reshape(tf.cast(tf.gather(images, index), tf.float32),
-                                    [self.count, -1, pixels])
-                targets = tf.cast(tf.gather(labels, index), tf.int64)
-                with tf.GradientTape() as tape:
-                    logits = self.forward(inputs)
-                    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
-                    # Each member's loss as Keras takes it: the sum over the batch / the batch size.
-                    member_losses = tf.reduce_sum(losses, axis=1) / tf.cast(size, tf.float32)
-                    total = tf.reduce_sum(member_losses)  # its gradient in a member's weights is theirs
-                gradients = tape.gradient(total, self.weights)
-                self._apply(gradients, masked)
-                batch = tf.cast(size, tf.float32)
-                self.loss_sum.assign_add(member_losses * batch)
-                hits = tf.equal(tf.argmax(logits, axis=-1), targets)
-                self.correct.assign_add(tf.reduce_sum(tf.cast(hits, tf.float32), axis=1))
-                self.seen.assign_add(batch)
+                take_step(step * batch_size, batch_size, masked)
+
+        @tf.function
+        def last(masked):
+            take_step(tf.constant(full_steps * batch_size, tf.int64), rest, masked)
+
+        def run(first: int, end: int, masked: bool) -> None:
+            stop = min(end, full_steps)
+            if first < stop:
+                full(tf.constant(first, tf.int64), tf.constant(stop, tf.int64), masked)
+            if rest and end > full_steps:
+                last(masked)
 
         return run
 

@@ -143,10 +143,14 @@ def _train_stream(
         slots = session.slots
         ticket = 0
         if slots is not None:
-            # fits with the same model and settings run together: this one joins a group
-            # running now, or takes a free slot, or waits, and then others may join it
-            ticket = slots.ticket(_fusion_key(session, fit_settings))
+            # fits with the same model and settings run together: beside other trainings this
+            # one joins a group running now, or opens one in a free slot, or waits, and then
+            # others may join it. Alone, it starts at once, without reading its key.
+            key = _fusion_key(session, fit_settings) if slots.running else None
+            ticket = slots.ticket(key)
             queued = not slots.wait(ticket, 0)
+            if queued and key is None:
+                slots.set_key(ticket, _fusion_key(session, fit_settings))
             shown_place = None
             while queued and not slots.wait(ticket, 0.5):
                 if job.stop.is_set():
