@@ -12,6 +12,10 @@ passed, per kind, and the p50/p95 latency of the turns that did not train. The r
 
     python benchmarks/answers.py [--slice 10000] [--modes bm25,embeddings,hybrid]
                                  [--conversations FILE] [--no-conversations]
+                                 [--split {tune,held_out,all}] [--failures] [--slowest N]
+
+Held-out honesty: `--failures` and `--slowest` name tune items only; a held-out failure (of the
+conversations, or of the questions marked `heldout`) is only counted, never shown.
 """
 
 from __future__ import annotations
@@ -422,6 +426,14 @@ def conversation_problems(items: list[dict[str, Any]], step_ids: list[str]) -> l
     return problems
 
 
+def split_failures(results: list[ItemResult]) -> tuple[list[str], int]:
+    """The failing tune items, one line each, and how many held-out items failed (a count only:
+    their ids and text are never shown, so nobody tunes on them)."""
+    tune = [result.failure_line() for result in results if not result.passed and result.split == "tune"]
+    held_out = sum(not result.passed for result in results if result.split == "held_out")
+    return tune, held_out
+
+
 def _percentile(values: list[float], share: float) -> float:
     return float(np.percentile(values, share)) if values else math.nan
 
@@ -453,9 +465,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", default=str(ROOT / "tests" / "eval" / "questions.yaml"),
                         help="the evaluation file")
     parser.add_argument("--failures", action="store_true",
-                        help="list every failing question with the start of its answer")
+                        help="list each failing tune question and conversation with the start of its "
+                             "answer (held-out failures: a count only)")
     parser.add_argument("--slowest", type=int, default=0, metavar="N",
-                        help="list the N slowest questions")
+                        help="list the N slowest questions and conversation turns (tune only)")
+    parser.add_argument("--split", choices=("tune", "held_out", "all"), default="all",
+                        help="which split of the conversation set to run and report")
     parser.add_argument("--conversations", default=str(CONVERSATIONS),
                         help="the multi-turn conversation set, run after the questions")
     parser.add_argument("--no-conversations", action="store_true",
@@ -485,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
         tutor.respond(fresh, "hi")
         passed, latencies, heldout = 0, [], [0, 0]
         for item in questions:
+            # held-out questions are run and counted, never shown (nor among the slowest)
             session = copy.copy(trained) if item["after_training"] else fresh
             started = time.perf_counter()
             reply = tutor.respond(session, item["question"])
@@ -494,12 +510,16 @@ def main(argv: list[str] | None = None) -> int:
             if item.get("heldout"):
                 heldout[0] += ok
                 heldout[1] += 1
-            if arguments.failures and not ok:
+            if arguments.failures and not ok and not item.get("heldout"):
                 answer = " ".join(reply.text.split())[:300]
                 print(f"FAIL [{mode}] {item['question']!r}\n  expected {item['must_contain']}\n"
                       f"  answered {answer}")
+        if arguments.failures and heldout[1] > heldout[0]:
+            print(f"FAIL [{mode}] {heldout[1] - heldout[0]} held-out question(s) (not shown)")
         if arguments.slowest:
-            slow = sorted(zip(latencies, [item["question"] for item in questions], strict=True), reverse=True)
+            timed = zip(latencies, questions, strict=True)
+            slow = sorted(((seconds, item["question"]) for seconds, item in timed if not item.get("heldout")),
+                          reverse=True)
             for seconds, question in slow[:arguments.slowest]:
                 print(f"SLOW [{mode}] {seconds * 1000:5.0f}ms {question[:90]!r}")
         latencies.sort()
@@ -519,18 +539,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report_conversations(tutor, arguments: argparse.Namespace) -> None:
-    """Run the conversation set once and print both splits (and failures with --failures)."""
-    items = load_conversations(arguments.conversations)
+    """Run the conversation set (the chosen split, or both) once and print each split apart; with
+    --failures, the failing tune items and a count of the held-out ones."""
+    split = getattr(arguments, "split", "all")
+    items = [item for item in load_conversations(arguments.conversations)
+             if split == "all" or item.get("split") == split]
     print(f"\n{len(items)} conversations ({arguments.conversation_slice:,}-image training slice), "
-          f"retrieval mode {tutor.answerer.mode}")
+          f"retrieval mode {tutor.answerer.mode}, split {split}")
     results = [run_conversation(tutor, item, arguments.conversation_slice) for item in items]
     if arguments.failures:
-        for result in results:
-            if not result.passed:
-                print(f"FAIL [conversation] {result.failure_line()}")
+        tune, held_out = split_failures(results)
+        for line in tune:
+            print(f"FAIL [conversation] {line}")
+        if held_out:
+            print(f"FAIL [conversation] {held_out} held-out item(s) (not shown)")
     if arguments.slowest:
         turns = sorted(((turn.seconds, result.id, turn.message) for result in results
-                        for turn in result.turns if not turn.trained), reverse=True)
+                        if result.split == "tune" for turn in result.turns if not turn.trained),
+                       reverse=True)
         for seconds, name, message in turns[:arguments.slowest]:
             print(f"SLOW [conversation] {seconds * 1000:5.0f}ms {name}: {message[:80]!r}")
     print(conversation_report(results))

@@ -8,10 +8,14 @@ tuned on: see the file's header.
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
+from types import SimpleNamespace
 
+import pytest
 import yaml
 
+import benchmarks.answers
 from benchmarks.answers import (
     CONVERSATIONS,
     KINDS,
@@ -21,6 +25,7 @@ from benchmarks.answers import (
     conversation_report,
     load_conversations,
     run_conversation,
+    split_failures,
 )
 
 ITEMS = load_conversations()
@@ -45,13 +50,47 @@ def test_conversation_file_is_well_formed():
         assert kinds == set(KINDS), f"{split} lacks {set(KINDS) - kinds}"
 
 
-def _summary(results: list[ItemResult]) -> tuple[dict[str, float], list[str]]:
-    """The pass rate of each split, and one line per failing item."""
+def _summary(results: list[ItemResult]) -> tuple[dict[str, float], str]:
+    """The pass rate of each split, and what failed: one line per failing TUNE item, and the
+    held-out failures as a count only (never their ids or text: nobody tunes on them)."""
     rates = {}
     for split in SPLITS:
         chosen = [result for result in results if result.split == split]
         rates[split] = sum(result.passed for result in chosen) / len(chosen) if chosen else 0.0
-    return rates, [result.failure_line() for result in results if not result.passed]
+    tune, held_out = split_failures(results)
+    failed = f"{len(tune)} tune item(s) failing, {held_out} held-out item(s) failing (not shown)"
+    return rates, "\n".join([failed + (":" if tune else ""), *tune])
+
+
+def test_failure_summary_names_tune_items_only():
+    def result(name: str, split: str, passed: bool) -> ItemResult:
+        return ItemResult(id=name, split=split, kind="direct", problems=[] if passed else ["broke"])
+
+    _, text = _summary([result("t-ok", "tune", True), result("t-bad", "tune", False),
+                        result("h-bad", "held_out", False), result("h-bad2", "held_out", False)])
+    assert "t-bad" in text and "t-ok" not in text
+    assert "h-bad" not in text and "2 held-out item(s) failing" in text
+
+
+@pytest.mark.parametrize("split", ["tune", "held_out", "all"])
+def test_the_report_never_shows_a_held_out_item(monkeypatch, capsys, tmp_path, split):
+    items = [{"id": "tune-a", "split": "tune", "kind": "direct", "turns": [{"say": "secret tune words"}]},
+             {"id": "held-b", "split": "held_out", "kind": "direct", "turns": [{"say": "secret held words"}]}]
+    path = tmp_path / "items.yaml"
+    path.write_text(yaml.safe_dump(items))
+
+    def failing(tutor, item, train_slice):
+        return ItemResult(id=item["id"], split=item["split"], kind=item["kind"],
+                          problems=[f"broke on {item['turns'][0]['say']}"])
+
+    monkeypatch.setattr(benchmarks.answers, "run_conversation", failing)
+    arguments = argparse.Namespace(conversations=str(path), conversation_slice=10, failures=True,
+                                   slowest=5, split=split)
+    benchmarks.answers.report_conversations(SimpleNamespace(answerer=SimpleNamespace(mode="bm25")), arguments)
+    shown = capsys.readouterr().out
+    assert "held-b" not in shown and "secret held words" not in shown
+    assert ("tune-a" in shown) == (split != "held_out")
+    assert ("1 held-out item(s) (not shown)" in shown) == (split != "tune")
 
 
 def test_conversation_pass_rates(tutor_instance):
@@ -63,4 +102,4 @@ def test_conversation_pass_rates(tutor_instance):
     print("goals: " + ", ".join(verdicts))
     short = [f"{split} {rates[split]:.1%} < {goal:.0%}" for split, goal in PASS_RATES.items()
              if rates[split] < goal]
-    assert not short, f"{'; '.join(short)}; {len(failures)} failing:\n" + "\n".join(failures)
+    assert not short, f"{'; '.join(short)}; {failures}"

@@ -18,15 +18,17 @@ import threading
 
 import numpy as np
 
-from tutor.answers.comparisons import asks_to_compare, compare
+from tutor.answers.comparisons import asks_to_compare, compare, own_figures
 from tutor.answers.facts import live_answer
 from tutor.answers.followups import answer_follow_up
 from tutor.answers.guard import Guard, guard_for
 from tutor.answers.knowledge import KnowledgeBase, Passage, name_form, shared_knowledge
+from tutor.answers.socratic import guiding_question
 from tutor.engine.commands import clean_message
 from tutor.engine.fillers import leading
 from tutor.engine.followups import is_bare_follow_up, read_follow_up
 from tutor.engine.lessons import LessonPack
+from tutor.engine.mastery import load_concepts
 from tutor.reply import Reply
 from tutor.session import Session
 from tutor.words import words_to_digits
@@ -92,6 +94,10 @@ class Answerer:
                 return reply
         if LOST.search(text) and len(text.split()) <= 8:
             return self._recap(session)
+        guide = guiding_question(session, clean_message(text), self.knowledge, load_concepts(self.pack),
+                                 self.pack)
+        if guide is not None:  # the next step is about to teach it: one question to think first
+            return guide
         return self.ask(session, _the_question(text))
 
     def ask(self, session: Session, text: str) -> Reply:
@@ -189,6 +195,9 @@ class Answerer:
                 parts.append(f"**In step {number}, {runner_up.title}:** {runner_up.text}")
             else:
                 parts.append(self._render(runner_up))
+        own = own_figures(best, session) if best.kind == "glossary" else ""
+        if own:  # "what is val_loss?" after a training: the learner's own figures
+            parts.insert(1, own)
         where = self._where(best.state)
         if where:
             parts.append(f"*{where}*")

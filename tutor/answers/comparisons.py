@@ -22,11 +22,13 @@ ASKS_TO_COMPARE = re.compile(
     r"\bvs\.?\b|\bversus\b|\bdifferen(?:ce|t)\b|\bdiff\b|\bcompared? (?:to|with)\b|\bcontrast\b|"
     r"\b(?:same|similar) (?:as|to)\b|\bthe same(?: thing)?\b|"
     r"\bor\b.*\b(?:better|best|prefer|should|choose|pick|use|which)\b|"
-    r"\bwhich (?:is|one is) (?:better|best)\b",
+    r"\bwhich (?:is|one is) (?:better|best)\b|"
+    r"\b(?:higher|lower|bigger|smaller|larger|greater|better|worse) than\b",  # "val_loss higher than loss?"
     re.IGNORECASE,
 )
 OPTIMIZER_TERMS = {"adam": "adam", "sgd": "sgd", "rmsprop": "rmsprop"}
 SCALING_TERMS = {"scaling pixels", "pixel"}
+LOSS_TERMS = {"loss", "validation loss"}
 
 
 ASKS_SAME = re.compile(r"^(?:(?:so|and|but|wait|hmm+|ok)[, ]+)?(?:is|are|isn'?t|aren'?t)\b.*\b(?:the same|"
@@ -106,6 +108,8 @@ def _name(passage: Passage) -> str:
 def _own_runs(first: Passage, second: Passage, session: Session) -> str:
     """The learner's best validation accuracy with each side, when their runs have both."""
     titles = {first.title.lower(), second.title.lower()}
+    if titles == LOSS_TERMS:
+        return _own_losses(session)
     finished = [run for run in session.runs if run.final_val_accuracy is not None]
     if titles <= set(OPTIMIZER_TERMS):
         sides = {title: [run for run in finished if run.settings.optimizer == OPTIMIZER_TERMS[title]]
@@ -127,3 +131,27 @@ def _own_runs(first: Passage, second: Passage, session: Session) -> str:
 
 def _best(runs: list[Run]) -> float:
     return max(run.final_val_accuracy or 0.0 for run in runs)
+
+
+def own_figures(passage: Passage, session: Session) -> str:
+    """The learner's own figures for a single entry, where the entry is about one of them
+    ("what is val_loss?" after a training: their last epoch's loss and val_loss)."""
+    return _own_losses(session) if passage.title.lower() == "validation loss" and session.history else ""
+
+
+def _own_losses(session: Session) -> str:
+    """The learner's last epoch: training loss against validation loss, and what the gap says."""
+    rows = [row for row in session.history if "loss" in row and "val_loss" in row]
+    if not rows:
+        return ("You can see both in your own curves: `train for 5 epochs`, then ask me again or say "
+                "`curves`.")
+    loss, val_loss = rows[-1]["loss"], rows[-1]["val_loss"]
+    figures = (f"**In your own run**, the last epoch (epoch {len(rows)}) ended with a training loss of "
+               f"**{loss:.2f}** and a validation loss of **{val_loss:.2f}**")
+    if abs(val_loss - loss) <= 0.05 * max(abs(loss), 1e-9):
+        return f"{figures}: about the same, so what it learned carries over to new pictures."
+    if val_loss > loss:
+        return (f"{figures}: val_loss is higher, as usual, since these are pictures it never studied. "
+                "Watch whether the gap keeps growing over the epochs (`curves`): that is overfitting.")
+    return (f"{figures}: val_loss is lower here, because the training loss is an average over the whole "
+            "epoch, taken while the model was still improving, and val_loss is measured at its end.")

@@ -17,6 +17,7 @@ from itertools import pairwise
 import numpy as np
 
 from tutor.answers.data_facts import OPENING, data_answer
+from tutor.answers.versus import asks_versus, versus_answer
 from tutor.ml import backend, data
 from tutor.reply import Reply
 from tutor.session import Session
@@ -57,6 +58,7 @@ LIVE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                           r"(?:layers|architecture)|^(?:is|are|does|do|has|have)\b.*\b(?:my|our) "
                           r"(?:model|network)\b.*\b(?:hidden|layers?|cnn|conv\w*)", re.IGNORECASE)),
 ]
+VAL_LOSS = re.compile(r"\bval(?:idation)?[ _]?loss|\bloss on (?:the )?(?:validation|quiz|val)", re.IGNORECASE)
 YES_NO = re.compile(OPENING + r"(?:is|are|does|do|has|have|did)\b", re.IGNORECASE)
 ABOUT_ME = re.compile(r"\b(?:my|mine|our|we|i|it|its|it's)\b", re.IGNORECASE)
 
@@ -64,6 +66,8 @@ ABOUT_ME = re.compile(r"\b(?:my|mine|our|we|i|it|its|it's)\b", re.IGNORECASE)
 def live_answer(session: Session, text: str) -> Reply | None:
     """An answer computed from the learner's own model and run, or None when the question
     is not about them (or nothing is measured yet) and the lesson's answer fits better."""
+    if asks_versus(text):  # "did I beat the computer?": their flashcards against their model
+        return versus_answer(session)
     reply = data_answer(session, text)
     if reply is not None:
         return reply
@@ -156,11 +160,16 @@ def _live_loss(session: Session, match: re.Match[str]) -> Reply | None:
     if not session.history:
         return _not_trained()
     last = session.history[-1]
-    text = (
-        f"Your latest training loss is **{last['loss']:.1f}** (validation loss "
-        f"{last.get('val_loss', float('nan')):.1f}), with validation accuracy "
-        f"{last.get('val_accuracy', float('nan')):.1%}. "
-    )
+    if VAL_LOSS.search(match.string) and "val_loss" in last:  # "what's my val loss?": that one first
+        text = (f"Your latest validation loss (val_loss) is **{last['val_loss']:.1f}** (training loss "
+                f"{last['loss']:.1f}), with validation accuracy "
+                f"{last.get('val_accuracy', float('nan')):.1%}. ")
+    else:
+        text = (
+            f"Your latest training loss is **{last['loss']:.1f}** (validation loss "
+            f"{last.get('val_loss', float('nan')):.1f}), with validation accuracy "
+            f"{last.get('val_accuracy', float('nan')):.1%}. "
+        )
     if not session.settings.scaled and last["loss"] > 2:
         text += (
             "That is large because the pixels are raw 0-255 values: the ten outputs (logits) "

@@ -16,6 +16,7 @@ from tutor.engine.actions import Actions
 from tutor.engine.coaching import Coaching, is_review
 from tutor.engine.commands import clean_message, help_lines, parse_command
 from tutor.engine.followups import read_follow_up
+from tutor.engine.guiding import Guiding
 from tutor.engine.intents import IntentReader
 from tutor.engine.lessons import LessonPack, LessonState
 from tutor.engine.mastery import load_concepts
@@ -33,7 +34,7 @@ MAX_MESSAGE_CHARS = 2000
 Answer = Callable[[Session, str], Reply | Iterator[Reply] | None]
 
 
-class Agent(Meaning, Actions, Coaching):
+class Agent(Meaning, Actions, Coaching, Guiding):
     """Turns learner messages into Replies for one lesson pack.
 
     `answer` answers questions (offline or through a language model); `reader` understands
@@ -127,6 +128,10 @@ class Agent(Meaning, Actions, Coaching):
             guess = checks.parse_class(text)
             if guess is not None:
                 yield from self._grade_card(session, guess)
+                return
+        if self.guided_concept(session) is not None:  # the learner's answer to a guiding question
+            handled = yield from self.answer_guiding(session, text, message)
+            if handled:
                 return
         state = self._find_state(text)
         if state is not None:
@@ -241,6 +246,9 @@ class Agent(Meaning, Actions, Coaching):
         yield reply
 
     def _skip(self, session: Session) -> Iterator[Reply]:
+        if self.guided_concept(session) is not None:  # "just tell me" after a guiding question
+            yield from self.tell_guided(session)
+            return
         if session.pending_card is not None:
             split, index = session.pending_card
             _, labels, _ = lesson._checked_index(split, index)

@@ -91,6 +91,16 @@ def guess_for(check: Check) -> float:
 
 # ----- the concept map --------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Guiding:
+    """One question that lets a learner reason their way to a concept before it is explained
+    (asked at most once, when the next step is about to teach it; see tutor.answers.socratic)."""
+
+    question: str
+    look_for: tuple[str, ...] = ()  # words of an answer on the right track
+    connect: str = ""  # one or two sentences from the learner's idea to the concept
+
+
+@dataclass(frozen=True)
 class Concept:
     """One idea of the lesson, and where evidence about it comes from."""
 
@@ -104,6 +114,7 @@ class Concept:
     glossary: tuple[str, ...] = ()
     experiments: dict[str, str] = field(default_factory=dict)
     reviews: tuple[Check, ...] = ()
+    guiding: Guiding | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +199,10 @@ def _concept(item: Any, source: str, steps: tuple[str, ...], checks: tuple[str, 
             raise LessonError(f"{where}: a review needs a question and an answer among its choices")
         reviews.append(Check(question=str(review["question"]), kind="choice", answer=str(review["answer"]),
                              hint="", explanation=str(review.get("explanation", "")), choices=choices))
+    guiding = item.get("guiding")
+    if guiding is not None and (not isinstance(guiding, dict) or not guiding.get("question")
+                                or not guiding.get("connect")):
+        raise LessonError(f"{where}: guiding needs a question and a connect sentence")
     return Concept(
         id=str(item["id"]), name=str(item["name"]), description=str(item["description"]),
         steps=tuple(map(str, item.get("steps") or ())), revisit=tuple(map(str, item.get("revisit") or ())),
@@ -195,6 +210,9 @@ def _concept(item: Any, source: str, steps: tuple[str, ...], checks: tuple[str, 
         glossary=tuple(map(str, item.get("glossary") or ())),
         experiments={str(key): str(value) for key, value in (item.get("experiments") or {}).items()},
         reviews=tuple(reviews),
+        guiding=Guiding(" ".join(str(guiding["question"]).split()),
+                        tuple(str(word).lower() for word in guiding.get("look_for") or ()),
+                        " ".join(str(guiding["connect"]).split())) if guiding else None,
     )
 
 

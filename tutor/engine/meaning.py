@@ -64,9 +64,9 @@ SLOT_OF_ROW = {
 }
 SLOT_BONUS = 0.06
 # commands that only show the learner's own results: a question about those results that
-# sounds like one ("how do my runs stack up?") is best answered by running it
-SHOWS = {"compare", "weights", "confusion", "mistakes", "curves", "summary", "you_vs_model", "filters",
-         "progress", "review"}
+# sounds like one ("how do my runs stack up?") is best answered by running it. Not
+# `you_vs_model`: "did I beat my model?" is answered with the verdict first (tutor.answers.versus)
+SHOWS = {"compare", "weights", "confusion", "mistakes", "curves", "summary", "filters", "progress", "review"}
 OWN_RESULTS = re.compile(r"^(?:which|what|where|who|how (?:do|does|did|well|good))\b"  # asks to see,
                          r".*\b(?:my|our|mine|it|its|the model|the network|the neurons)\b")  # not "can i"
 DEFINITION = re.compile(r"^(?:what(?:'s| is| are)|whats) (?:a|an|the)?\b|\b(?:mean|means|meaning|define|"
@@ -197,10 +197,12 @@ class Meaning:
                     last.text = (f"I'm not sure what you mean. Did you want me to do "
                                  f"`{command}`? Press the button if so.")
                     last.steered = ""
-                last.options = [Option(f"Do it: {command}", command), *self.options_for(session)]
+                last.options = [Option(f"Do it: {command}", command),
+                                *(last.options or self.options_for(session))]
             elif (best.strong and not last.steered and _fits(ROWS[name], best.score, text)
                   and not COMPARES.search(text)):
-                last.options = [Option(f"Try it: {command}", command), *self.options_for(session)]
+                last.options = [Option(f"Try it: {command}", command),
+                                *(last.options or self.options_for(session))]
                 if HOW_TO.search(text):  # "how do I delete a layer I added?": the answer is the command
                     last.text = f"Here you just say `{command}` (or press **Try it**).\n\n{last.text}"
         yield from replies
