@@ -246,7 +246,8 @@ def test_a_fit_that_joins_a_running_group_learns_what_its_lone_fit_learns(datase
     settings = backend.TrainSettings(epochs=2, train_slice=640, scaled=True)
     models = _models(backend.ModelSpec(hidden=((16, "relu"),)), settings)
     lone_models = _models(backend.ModelSpec(hidden=((16, "relu"),)), settings)
-    members = [fused.Member.from_model(model, seed) for model, seed in zip(models[:2], SEEDS[:2], strict=True)]
+    members = [fused.Member.from_model(model, seed)
+               for model, seed in zip(models[:2], SEEDS[:2], strict=True)]
     joiner = fused.Member.from_model(models[2], SEEDS[2])
     joiners, calls = _joins_at_second_epoch(joiner)
     outcomes = fused.train_together(members, dataset, settings, ("relu", "linear"), "adam", None, joiners)
@@ -268,7 +269,8 @@ def test_a_fit_joins_a_group_running_in_a_worker_process(dataset):
     models = _models(backend.ModelSpec(), settings)
     lone = _models(backend.ModelSpec(), settings, seeds=SEEDS[2:])[0]
     done: dict[int, fused.Outcome] = {}
-    members = [fused.Member.from_model(model, seed, on_done=lambda outcome, index=index: done.__setitem__(index, outcome))
+    members = [fused.Member.from_model(model, seed,
+                                       on_done=lambda outcome, index=index: done.__setitem__(index, outcome))
                for index, (model, seed) in enumerate(zip(models[:2], SEEDS[:2], strict=True))]
     updates: list[backend.TrainingUpdate] = []
     joiner = fused.Member.from_model(models[2], SEEDS[2], on_update=updates.append,
