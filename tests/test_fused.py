@@ -16,6 +16,7 @@ import pytest
 
 from tutor import Tutor
 from tutor.ml import backend, data, fused, saving
+from tutor.ml.together import FitGroup
 from tutor.ml.workers import TrainingWorkers
 
 SEEDS = (11, 22, 33)
@@ -317,6 +318,7 @@ def test_a_learner_who_asks_while_a_group_trains_joins_it_instead_of_queueing():
         if tutor.slots.keyed == 2:
             break
         waited.wait(0.1)
+    assert tutor.slots.keyed == 2
     tutor.slots.release(holder)
     for _ in range(600):  # the group of two has begun: its first progress reports arrived
         if all(any(reply.progress is not None and reply.progress.step > 0 for reply in results[index])
@@ -415,3 +417,55 @@ def test_with_a_slot_free_a_fit_opens_a_second_group_instead_of_joining_the_firs
     assert all("Training finished" in text for text in finals), finals
     assert sum("together with 1 other" in text for text in finals) == 2, finals  # one pair, one alone
     tutor.slots.release(holder)
+
+
+def test_a_stop_pressed_while_waiting_to_join_leaves_the_model_as_it_was(dataset):
+    """Stop pressed between asking and the group's next epoch: no step is taken, the model is
+    as it was, and the group's other member did not train 'together' with it."""
+    settings = backend.TrainSettings(epochs=3, train_slice=20000)
+    models = _models(backend.ModelSpec(), settings, seeds=(11, 22))
+    before = [weights.copy() for weights in models[1].get_weights()]
+    key = fused.fusion_key(models[0], settings)
+    released = threading.Event()
+    group = FitGroup([1], key, release=lambda _: released.set())
+    group.start()
+    began = threading.Event()
+    results: list[backend.TrainingResult] = []
+    runner = threading.Thread(target=lambda: results.append(group.join(
+        1, models[0], dataset, replace(settings, seed=11),
+        on_update=lambda update: update.step > 0 and began.set())), daemon=True)
+    runner.start()
+    assert began.wait(300)
+    assert group.offer(2)
+    stop = threading.Event()
+    stop.set()
+    stopped = group.join(2, models[1], dataset, replace(settings, seed=22), stop=stop)
+    assert stopped is not None and stopped.stopped and not stopped.history
+    for old, new in zip(before, models[1].get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)
+    runner.join(timeout=300)
+    assert released.wait(60)
+    assert len(results[0].history) == 3 and results[0].together == 0
+
+
+def test_a_stop_pressed_before_joining_a_group_in_a_worker_ends_that_fit_at_once(dataset):
+    settings = backend.TrainSettings(epochs=2, train_slice=640, scaled=True)
+    models = _models(backend.ModelSpec(), settings)
+    done: dict[int, fused.Outcome] = {}
+    members = [fused.Member.from_model(model, seed,
+                                       on_done=lambda outcome, index=index: done.__setitem__(index, outcome))
+               for index, (model, seed) in enumerate(zip(models[:2], SEEDS[:2], strict=True))]
+    stop = threading.Event()
+    stop.set()
+    joiner = fused.Member.from_model(models[2], SEEDS[2], stop=stop,
+                                     on_done=lambda outcome: done.__setitem__(2, outcome))
+    joiners, _calls = _joins_at_second_epoch(joiner)
+    workers = TrainingWorkers(1)
+    try:
+        workers.train_together(members, settings, ("linear",), "adam", None, joiners=joiners)
+    finally:
+        workers.close()
+    assert sorted(done) == [0, 1, 2]
+    assert done[2].result.stopped and not done[2].result.history and done[2].result.together == 0
+    assert int(done[2].optimizer_state[0]) == 0  # not one step
+    assert [done[index].result.together for index in (0, 1)] == [1, 1]

@@ -206,8 +206,8 @@ def train_together(
         assert stack is not None
         row = rows.index(fit)
         seconds = time.perf_counter() - fit.began
-        done_steps = max(1, len(fit.history)) * steps
         weights, optimizer_state = stack.member_state(row)
+        done_steps = int(optimizer_state[0]) - fit.start
         fit.outcome = Outcome(
             TrainingResult(history=fit.history, seconds=seconds, stopped=stopped, diverged=diverged,
                            steps_per_second=done_steps / seconds if seconds else 0.0,
@@ -223,7 +223,7 @@ def train_together(
             arriving.extend(joiners(len(running) + len(arriving)))
         if not running and not arriving:
             break
-        if arriving or len(running) < len(rows):  # a new stack of the fits still going, and the new
+        if arriving or len(running) < len(rows):  # restack: the fits going on, then the new ones
             for row, fit in enumerate(rows):
                 if fit.outcome is None and stack is not None:
                     fit.weights, fit.optimizer_state = stack.member_state(row)
@@ -235,7 +235,6 @@ def train_together(
             step_fit = stack.step_function(images, labels, settings.batch_size, count)
         assert stack is not None
         for fit in rows:
-            fit.partners.update(id(other) for other in rows if other is not fit)
             _report(fit.member, TrainingUpdate(fit.epoch + 1, settings.epochs, 0, steps, list(fit.history)))
         orders = np.stack([epoch_order(fit.member.seed, fit.start, fit.epoch, count) for fit in rows])
         # The rate each optimizer holds, as in a lone fit; a cooldown's schedule sets every epoch's.
@@ -252,6 +251,10 @@ def train_together(
             if not stack.all_active:
                 stack.active_mask.assign(stack.active)
             step_fit(step, end, not stack.all_active)
+            if step == 0:  # the fits that took this epoch's first steps trained together
+                going = [fit for fit in rows if fit.outcome is None]
+                for fit in going:
+                    fit.partners.update(id(other) for other in going if other is not fit)
             step = end
             took = time.perf_counter() - chunk_started  # aim at a chunk of about a tenth of a second
             chunk = max(1, min(500, int(chunk * 0.1 / took) if took > 0 else chunk * 2))

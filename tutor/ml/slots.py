@@ -64,7 +64,11 @@ class TrainingSlots:
         (then it opens a group of its own there: `_gather`) (lock held)."""
         if self._running < self.capacity or ticket not in self._waiting:
             return
-        for group in sorted(self._open.get(self._keys.get(ticket), ()), key=lambda group: group.members):
+        key = self._keys.get(ticket)
+        ahead = itertools.takewhile(lambda other: other != ticket, self._waiting)
+        if any(self._keys.get(other) != key for other in ahead):
+            return  # a fit of another kind waits first: no overtaking it, or it might wait for ever
+        for group in sorted(self._open.get(key, ()), key=lambda group: group.members):
             if group.offer(ticket):
                 self._waiting.remove(ticket)
                 self._groups[ticket] = group

@@ -26,8 +26,9 @@ from tutor.ml.seeds import new_seed
 
 log = logging.getLogger(__name__)
 
-# A safety net: a fit offered to the group joins or withdraws (Stop while queued) within
-# milliseconds. One that comes later than this still fits, alone and at once, outside the slot count.
+# A safety net: a fit offered to the group joins or withdraws (Stop while queued) as soon as its
+# learner's thread gets there (it may first wait for the learner's own command to finish with
+# the model). One that comes later than this still fits alone, outside the slot count.
 JOIN_SECONDS = 30.0
 MOST_MEMBERS = 40  # models in one computation: beyond, an epoch gets long for everyone in it
 
@@ -41,6 +42,7 @@ class _Entry:
     stop: threading.Event | None
     outcome: fused.Outcome | None = None
     error: Exception | None = None
+    alone: bool = False  # the group ended before this fit began: it fits alone after all
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -91,13 +93,27 @@ class FitGroup:
             self._expected.discard(ticket)
             self._arrived.append(entry)
             self._condition.notify_all()
-        entry.done.wait()
+        while not entry.done.wait(0.2):
+            if stop is not None and stop.is_set() and self._leave(entry):
+                return backend.TrainingResult(stopped=True)  # stopped before it began: model as it was
+        if entry.alone:
+            return None
         if entry.error is not None:
             raise entry.error
         assert entry.outcome is not None
         if entry.outcome.weights and not entry.outcome.result.diverged:
             saving.load_state(model, entry.outcome.weights, entry.outcome.optimizer_state)
         return entry.outcome.result
+
+    def _leave(self, entry: _Entry) -> bool:
+        """Take back a fit that waits for the next epoch (its Stop was pressed); False once
+        the group has taken it (then the fit's own Stop ends it)."""
+        with self._condition:
+            if entry not in self._arrived:
+                return False
+            self._arrived.remove(entry)
+            self._condition.notify_all()
+            return True
 
     def withdraw(self, ticket: int) -> None:
         """This member will not join (its training was stopped before it began)."""
@@ -146,8 +162,6 @@ class FitGroup:
             log.exception("a fit of models together failed")
             self._fail(error)
         finally:
-            with self._condition:
-                self._closed = True
             # a member the fit never reported on must not wait forever
             self._fail(RuntimeError("the fit together ended without this model's result"))
             self._release(self)
@@ -162,11 +176,15 @@ class FitGroup:
                                  validation_slice, joiners=self._take)
 
     def _fail(self, error: Exception) -> None:
+        """End the group: every fit it took and did not report on fails with `error`; a fit
+        that had not begun yet fits alone instead."""
         with self._condition:
-            entries = [*self._taken, *self._arrived]
-            self._arrived = []
-            self._taken.extend(entries[len(self._taken):])
-        for entry in entries:
+            self._closed = True
+            taken, waiting, self._arrived = list(self._taken), self._arrived, []
+        for entry in waiting:
+            entry.alone = True
+            entry.done.set()
+        for entry in taken:
             if not entry.done.is_set():
                 entry.error = error
                 entry.done.set()

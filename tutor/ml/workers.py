@@ -249,8 +249,10 @@ class TrainingWorkers:
                         arriving = list(joiners(rest[0])) if joiners is not None else []
                     except Exception:  # the worker must hear an answer, or it waits for ever
                         log.exception("could not gather the fits joining a group")
-                    members.extend(arriving)
+                    # sent before the new members are in `members`: a Stop forwarded for one of
+                    # them then always finds its place in the worker
                     worker.send(("join", [_member_fields(member) for member in arriving]))
+                    members.extend(arriving)
                 elif kind == "error":
                     raise TrainingProcessError(rest[0])
                 else:  # "done": every member has had its outcome
@@ -319,7 +321,16 @@ class TrainingWorkers:
 
 def _member_fields(member: Any) -> dict:
     """What a worker needs of a `fused.Member` (its callbacks stay on the server)."""
-    return {"weights": member.weights, "optimizer_state": member.optimizer_state, "seed": member.seed}
+    return {"weights": member.weights, "optimizer_state": member.optimizer_state, "seed": member.seed,
+            "stopped": member.stop is not None and member.stop.is_set()}
+
+
+def _stop_event(fields: dict) -> threading.Event:
+    """A member's Stop in the worker, already set when it was pressed before the member came."""
+    event = threading.Event()
+    if fields.get("stopped"):
+        event.set()
+    return event
 
 
 def _serve(idle_seconds: float) -> None:
@@ -351,12 +362,12 @@ def _serve(idle_seconds: float) -> None:
                 with contextlib.suppress(IndexError):
                     member_stops[message[1]].set()
             elif isinstance(message, tuple) and message[0] == "join":  # fits joining a group
-                member_stops.extend(threading.Event() for _ in message[1])
+                member_stops.extend(_stop_event(fields) for fields in message[1])
                 joining.put(message[1])
             else:  # cleared here, in pipe order: a stop sent after this request stays set
                 stop.clear()
                 if "together" in message:
-                    member_stops[:] = [threading.Event() for _ in message["together"]]
+                    member_stops[:] = [_stop_event(fields) for fields in message["together"]]
                 requests.put(message)
 
     threading.Thread(target=read_requests, name="requests", daemon=True).start()
