@@ -26,6 +26,7 @@ from tutor.api import Tutor
 from tutor.figures import render
 from tutor.reply import Reply
 from tutor.session import Session
+from tutor.web.language import LanguagePicker
 from tutor.web.messages import (
     as_plain_text,
     finished_box,
@@ -35,6 +36,8 @@ from tutor.web.messages import (
 )
 from tutor.web.panel import EPOCH_ORDER, lesson_map_markdown, live_curve, mastery_map_html
 from tutor.web.serving import launch as launch  # the standalone page's server
+from tutor.web.strings import status_line
+from tutor.web.strings import text as say  # a page string, in the learner's language
 from tutor.web.voice_panel import VoicePanel
 
 LATEX_DELIMITERS = [
@@ -118,14 +121,14 @@ class TutorBlock(VoicePanel):
                     elem_id="tutor-chat",
                     height=height,
                     latex_delimiters=LATEX_DELIMITERS,
-                    placeholder="Loading the first lesson...",
+                    placeholder=say("chat_loading"),
                     buttons=["copy"],
                     group_consecutive_messages=False,
                 )
                 with gr.Row():
                     self.textbox = gr.Textbox(
-                        placeholder="Type 'next', a guess, a command or a question...",
-                        label="Message to the tutor",
+                        placeholder=say("input_placeholder"),
+                        label=say("input_label"),
                         show_label=False,
                         scale=5,
                         max_lines=4,
@@ -134,34 +137,35 @@ class TutorBlock(VoicePanel):
                         elem_id="tutor-input",
                     )
                     self.pending = gr.Textbox(visible=False, label="message")
-                    self.send = gr.Button("Send", variant="primary", scale=1, min_width=80)
-                    self.stop = gr.Button("Stop training", variant="stop", scale=1, min_width=80)
+                    self.send = gr.Button(say("send"), variant="primary", scale=1, min_width=80)
+                    self.stop = gr.Button(say("stop_training"), variant="stop", scale=1, min_width=80)
                 self._render_voice()
             with gr.Column(scale=1, min_width=240):
-                self.status = gr.Markdown(tutor.status(), elem_id="status-line")
+                self.language = LanguagePicker(secret=BROWSER_STATE_KEY)  # kept beside the id
+                self.status = gr.Markdown(status_line(tutor.status()), elem_id="status-line")
                 self.lesson_map = gr.Markdown(lesson_map_markdown(tutor, None), elem_id="lesson-map")
                 self.live_curve = gr.LinePlot(
-                    x="epoch", y="accuracy", color="data", label="Live training curve",
+                    x="epoch", y="accuracy", color="data", label=say("live_curve_label"),
                     show_label=False,  # a shown label pushes the legend out of the box
-                    title="Live curve: accuracy per epoch", x_title="epoch", y_title="accuracy",
+                    title=say("live_curve_title"), x_title="epoch", y_title="accuracy",
                     color_title="images", y_lim=[0, 1], height=300, elem_id="live-curve",
                     sort=EPOCH_ORDER,
                     color_map={"training": "#1f77b4", "validation": "#d95f02"},
                 )
                 self.mastery_map = gr.HTML(mastery_map_html(tutor, None), elem_id="mastery-map")
-                with gr.Accordion("Try your own picture", open=False, elem_id="own-image"):
-                    with gr.Tab("Upload or webcam"):
+                with gr.Accordion(say("own_picture"), open=False, elem_id="own-image"):
+                    with gr.Tab(say("upload_tab")):
                         self.photo = gr.Image(
                             sources=["upload", "webcam", "clipboard"], type="numpy",
-                            label="A photo of one piece of clothing", height=220,
+                            label=say("photo_label"), height=220,
                         )
-                    with gr.Tab("Draw"):
+                    with gr.Tab(say("draw_tab")):
                         self.sketch = gr.Sketchpad(
-                            type="numpy", label="Draw an outline (dark on white)", height=220,
+                            type="numpy", label=say("sketch_label"), height=220,
                             canvas_size=(280, 280),
                         )
-                    self.predict_own = gr.Button("Predict my picture")
-                self.export = gr.Button("Export my notebook", size="sm")
+                    self.predict_own = gr.Button(say("predict_own"))
+                self.export = gr.Button(say("export"), size="sm")
         self._wire()
 
     def _wire(self) -> None:
@@ -183,6 +187,7 @@ class TutorBlock(VoicePanel):
             api_name=False, **submit_kwargs,
         ).then(**speak)
         self._wire_voice(outputs, speak, submit_kwargs)
+        self.language.wire()
         self.chatbot.option_select(
             self._choose_option, [self.chat, self.session, self.learner], outputs, api_name=False,
             **submit_kwargs,
@@ -207,6 +212,7 @@ class TutorBlock(VoicePanel):
              self.mastery_map, self.learner],
             api_name="start",
         )
+        self.language.restore(demo)
         demo.load(self._restore_read_aloud, [self.read_aloud_saved], [self.read_aloud],
                   api_name=False, queue=False)
 
@@ -228,7 +234,7 @@ class TutorBlock(VoicePanel):
             gr.skip() if chat.session_stored else chat.session,
             lesson_map_markdown(self.tutor, chat.session),
             curve,
-            self.tutor.status() if status is None else status,
+            status_line(self.tutor.status()) if status is None else status,
             mastery_map_html(self.tutor, chat.session),
             chat.session.id,  # last: what a client of the API reads the learner's id from
         )
@@ -339,8 +345,8 @@ class TutorBlock(VoicePanel):
 
     def _stop(self, session: Session | None) -> str:
         if session is not None and self.tutor.stop(session):
-            return "Stopping the training after the current batch..."
-        return "Nothing is training right now."
+            return str(say("stopping"))
+        return str(say("nothing_training"))
 
     def _respond(self, message: Any, history: list | None, session: Session | None,
                  learner_id: str | None = None) -> Iterator[tuple]:
@@ -402,9 +408,8 @@ class TutorBlock(VoicePanel):
         yield self._out(chat, live_curve(session.history))
 
 
-def _take_message(text: str) -> tuple[str, str]:
-    return "", text
-
+def _take_message(message: str) -> tuple[str, str]:
+    return "", message
 
 def _replayed(session: Session) -> list[gr.ChatMessage]:
     """A returning learner's last 40 messages, for a chat that starts empty (their own as text)."""
@@ -417,10 +422,7 @@ def _replayed(session: Session) -> list[gr.ChatMessage]:
 def build_app(tutor: Tutor | None = None) -> gr.Blocks:
     """The standalone page: a header, the tutor block and a short footer."""
     with gr.Blocks(title=TITLE, fill_height=True, analytics_enabled=ANALYTICS) as demo:
-        gr.Markdown(
-            "# 🧠 Brain Tutor\nBuild a neural network that recognises clothing, one step at a "
-            "time. Click the suggested steps, type a guess, or ask a question."
-        )
+        gr.Markdown(f"# 🧠 Brain Tutor\n{say('header_intro')}")
         block = TutorBlock(tutor)
         block.load_event(demo)
     demo.queue(default_concurrency_limit=None)

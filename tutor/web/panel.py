@@ -15,6 +15,7 @@ import pandas as pd
 from tutor.api import Tutor
 from tutor.engine import mastery
 from tutor.session import Session
+from tutor.web.strings import text as say
 
 EPOCH_ORDER = [str(epoch) for epoch in range(1, 1001)]  # the live curve's x axis, in order
 
@@ -55,7 +56,7 @@ def lesson_map_markdown(tutor: Tutor, session: Session | None) -> str:
         right, asked = session.flashcard_score
         if asked:
             lines.append(f"Flashcards: {right} of {asked} right")
-    lines.append("<small>▶ you are here · ✓ visited · ★ check passed</small>")
+    lines.append(f"<small>{say('lesson_map_legend')}</small>")  # the one translated string here
     return "  \n".join(lines)
 
 
@@ -102,7 +103,7 @@ def mastery_map_html(tutor: Tutor, session: Session | None) -> str:
                    "and review you answer moves them.")
     return (
         '<section aria-labelledby="mastery-map-title" style="font-size:0.85em">'
-        '<h3 id="mastery-map-title" style="font-size:1em;margin:0 0 4px">What you know</h3>'
+        f'<h3 id="mastery-map-title" style="font-size:1em;margin:0 0 4px">{say("mastery_title")}</h3>'
         f'<p class="mastery-summary" style="margin:0 0 4px">{html.escape(summary)}</p>'
         '<table style="width:100%;border-collapse:collapse;border:none;margin:0"><tbody>'
         + "".join(rows)

@@ -16,7 +16,7 @@ from typing import Any
 
 import gradio as gr
 
-from tutor.web import instructor
+from tutor.web import instructor, strings
 
 CSS = (Path(__file__).parent / "static" / "page.css").read_text(encoding="utf-8")
 # Events Gradio runs at once, and threads for them (Gradio's default: 40). A turn holds one from
@@ -35,6 +35,7 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> Any:
     does (unless `prevent_thread_lock=True`).
     """
     kwargs.setdefault("max_threads", MAX_EVENTS)
+    kwargs["i18n"] = strings.merged(kwargs.get("i18n"))  # the page's strings in each language
     block = getattr(demo, "tutor_block", None)
     if block is None:
         return demo.launch(css=CSS, **kwargs)

@@ -20,6 +20,7 @@ import numpy as np
 from tutor.session import Session
 from tutor.web.messages import as_plain_text, options_payload, reply_to_messages
 from tutor.web.panel import live_curve
+from tutor.web.strings import text as say
 
 if TYPE_CHECKING:
     from tutor.api import Tutor
@@ -49,14 +50,14 @@ class VoicePanel:
         listen_problem, speak_problem = transcription.transcription_problem(), synthesis.speech_problem()
         with gr.Row():
             self.microphone = gr.Audio(
-                sources=["microphone", "upload"], type="filepath", label="Ask by voice",
+                sources=["microphone", "upload"], type="filepath", label=say("voice_in"),
                 scale=3, elem_id="voice-in", visible=listen_problem is None,
             )
             with gr.Column(scale=2, min_width=160):
                 self.read_aloud = gr.Checkbox(
-                    False, label="Read replies aloud", elem_id="read-aloud",
+                    False, label=say("read_aloud"), elem_id="read-aloud",
                     interactive=speak_problem is None,
-                    info=None if speak_problem is None else
+                    info=None if speak_problem is None else  # the engine's reason, in English
                     "Unavailable: " + speak_problem.removeprefix("Replies can't be read aloud: "),
                 )
                 # the reply's sentences play one by one as they are made (VOICE_STREAM_JS);
@@ -64,7 +65,7 @@ class VoicePanel:
                 self.voice_stream = gr.HTML("", html_template=VOICE_STREAM_TEMPLATE,
                                             js_on_load=VOICE_STREAM_JS, elem_id="voice-stream",
                                             visible=speak_problem is None)
-                self.voice_out = gr.Audio(label="The tutor's voice (replay)", autoplay=False,
+                self.voice_out = gr.Audio(label=say("voice_replay"), autoplay=False,
                                           interactive=False, elem_id="voice-out",
                                           visible=speak_problem is None)
         self.voice_note = gr.Markdown(_voice_note(listen_problem, speak_problem, voice.voice_status()),
@@ -166,7 +167,7 @@ def _voice_clip(turn: str, index: int, rate: int, samples: np.ndarray) -> str:
 def _voice_note(listen_problem: str | None, speak_problem: str | None, status: str) -> str:
     """The line under the voice controls: which engines run, or what is missing and why."""
     if listen_problem is None and speak_problem is None:
-        return f"<small>{status}, offline. Record a question or upload a recording.</small>"
+        return f"<small>{status}, {say('voice_ready')}</small>"
     parts = []
     if listen_problem is not None:
         parts.append(listen_problem.removeprefix("Speech input is off: ").rstrip(".")
@@ -176,4 +177,4 @@ def _voice_note(listen_problem: str | None, speak_problem: str | None, status: s
         parts.append(speak_problem.removeprefix("Replies can't be read aloud: ").rstrip(".")
                      .join(("Replies can't be read aloud (", ").")))
     title = "Voice unavailable" if listen_problem and speak_problem else "Voice partly unavailable"
-    return f"<small>**{title}.** {' '.join(parts)}</small>"
+    return f"<small>**{title}.** {' '.join(parts)}</small>"  # in English, as the engines' reasons
