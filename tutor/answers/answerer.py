@@ -18,6 +18,7 @@ import threading
 
 import numpy as np
 
+from tutor.answers.code_answers import code_answer
 from tutor.answers.comparisons import asks_to_compare, compare, own_figures
 from tutor.answers.facts import live_answer
 from tutor.answers.followups import answer_follow_up
@@ -41,6 +42,14 @@ GLOSSARY_PRIOR = 0.1
 DIRECT_QUESTION = re.compile(
     r"^(?:(?:so|and|but|ok|okay|wait|hmm+)[, ]+)?(?:do|does|did|is|are|was|were|can|could|will|would|should|"
     r"has|have|am|how (?:many|much|long|big)|isn'?t|aren'?t|doesn'?t|don'?t)\b", re.IGNORECASE)
+# "so every pixel gets its own weight, right?": a claim to confirm is a yes/no question
+TAG_QUESTION = re.compile(r"(?:,?\s+(?:right|correct|yes|yeah|no|isn'?t it|doesn'?t it|don'?t they|"
+                          r"aren'?t they|"
+                          r"or not|true)|\b(?:is that|am i) (?:right|correct|true))\s*\?\s*$", re.IGNORECASE)
+CONDITIONAL = re.compile(r"^(?:(?:so|and|but|ok|okay)[, ]+)?(?:if|when|suppose|say)\b[^?]{0,80}?[ ,]"
+                         r"(?:will|would|can|could|do|does|is|are|should)\s+"
+                         r"(?:i|we|it|you|they|the \w+|my \w+)\b",
+                         re.IGNORECASE)
 ASIDE = leading(r"remind me|quick question|also|btw", re.IGNORECASE)
 SET_ASIDE = re.compile(r"(?:ignore|forget|never ?mind|leaving aside|apart from|besides|putting aside|"
                        r"not about|aside from)\b", re.IGNORECASE)
@@ -103,7 +112,7 @@ class Answerer:
     def ask(self, session: Session, text: str) -> Reply:
         """A fresh question (no follow-up): live facts first, then the lesson's knowledge.
         The answer becomes the conversation's last topic."""
-        live = live_answer(session, text)
+        live = live_answer(session, text) or code_answer(session, text)
         if live is not None:
             named = self.knowledge.named(self.knowledge.correct(text))
             self._remember(session, text, live, named[0] if named else None, "figure", named)
@@ -165,7 +174,7 @@ class Answerer:
             for key, passage in by_key.items()
         }
         ranked = sorted(by_key, key=lambda key: -scores[key])
-        if not DIRECT_QUESTION.search(text):  # an FAQ answer opens with yes/no or a figure: not for "why?"
+        if not _is_direct(text):  # an FAQ answer opens with yes/no or a figure: not for "why?"
             ranked = [key for key in ranked if by_key[key].kind != "faq"] or ranked
         best = by_key[ranked[0]]
         topic = best
@@ -210,7 +219,7 @@ class Answerer:
                        best_score: float) -> Passage | None:
         """The FAQ entry that answers a yes/no or "how many" question, when one fits as well as
         the best explanation does (its answer starts with Yes, No or the figure)."""
-        if not DIRECT_QUESTION.search(text):
+        if not _is_direct(text):
             return None
         counting = bool(re.search(r"\bhow (?:many|much|long|big)\b", text, re.IGNORECASE))
         faqs = [(float(all_scores[index]), passage) for index, passage in enumerate(knowledge.passages)
@@ -251,13 +260,22 @@ class Answerer:
         return Reply(text=text, kind="answer")
 
 
+def _is_direct(text: str) -> bool:
+    """Whether a question wants yes, no or a figure first (after an "if ..." clause too: "if i
+    train again will i get the same accuracy?")."""
+    conditional = CONDITIONAL.search(text) and not re.search(r"\b(?:why|how|what|which|who)\b", text, re.I)
+    return bool(DIRECT_QUESTION.search(text) or TAG_QUESTION.search(text) or conditional)
+
+
 def _answers_that_way(answer: str, counting: bool) -> bool:
-    """A "how many" question wants an answer that starts with a figure; a yes/no one, yes or no."""
+    """A "how many" question wants an answer that starts with a figure; a yes/no one, yes or no
+    (or "not really", "it depends"): "It would ruin the quiz" answers a "why not?"."""
     first = answer.split(maxsplit=1)[0].strip(".,:;").lower() if answer.strip() else ""
     if counting:
         return bool(re.match(r"[\d*~]|about|around|roughly|one|two|three|four|five|six|seven|eight|nine|ten",
                              first))
-    return first not in ("about", "around", "roughly") and not first[:1].isdigit()
+    return bool(re.match(r"(?:yes|no|not|never|nope|only|always|usually|mostly|partly|sometimes|rarely|"
+                         r"it depends)\b", answer.strip().lower()))
 
 
 def _the_question(text: str) -> str:

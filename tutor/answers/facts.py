@@ -17,6 +17,7 @@ from itertools import pairwise
 import numpy as np
 
 from tutor.answers.data_facts import OPENING, data_answer
+from tutor.answers.model_facts import described_size
 from tutor.answers.versus import asks_versus, versus_answer
 from tutor.ml import backend, data
 from tutor.reply import Reply
@@ -61,6 +62,13 @@ LIVE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 VAL_LOSS = re.compile(r"\bval(?:idation)?[ _]?loss|\bloss on (?:the )?(?:validation|quiz|val)", re.IGNORECASE)
 YES_NO = re.compile(OPENING + r"(?:is|are|does|do|has|have|did)\b", re.IGNORECASE)
 ABOUT_ME = re.compile(r"\b(?:my|mine|our|we|i|it|its|it's)\b", re.IGNORECASE)
+# "if i train again will i get the same accuracy?": about a run not made yet, not the figures so far
+HYPOTHETICAL = re.compile(r"^(?:so |and |but )?(?:if|what if|suppose|imagine)\b|"
+                          r"^(?:so |and |but )?(?:when|once) (?:i|we|you)\b.*\b(?:again|second time|another "
+                          r"time|rerun|re-run|retrain)|"
+                          r"\b(?:will|would|could) (?:i|we|it|my model|the model) "
+                          r"(?:get|have|see|reach|end up)\b|"
+                          r"\bnext time\b", re.IGNORECASE)
 
 
 def live_answer(session: Session, text: str) -> Reply | None:
@@ -68,7 +76,7 @@ def live_answer(session: Session, text: str) -> Reply | None:
     is not about them (or nothing is measured yet) and the lesson's answer fits better."""
     if asks_versus(text):  # "did I beat the computer?": their flashcards against their model
         return versus_answer(session)
-    reply = data_answer(session, text)
+    reply = data_answer(session, text) or described_size(text)
     if reply is not None:
         return reply
     for name, pattern in LIVE_PATTERNS:
@@ -78,6 +86,8 @@ def live_answer(session: Session, text: str) -> Reply | None:
         about_model = ("accuracy", "loss", "params", "epochs", "confuse", "overfit", "best")
         if name in about_model and not ABOUT_ME.search(text):
             continue  # "what is accuracy?" is a concept question, not about their model
+        if name in ("accuracy", "loss", "best", "overfit") and HYPOTHETICAL.search(text):
+            continue  # a run not made yet: the lesson's answer (runs differ, ...) fits
         if name not in ("predicted", "time", "layers", "label", "params", "epochs") and not session.history:
             continue  # nothing measured yet: the concept answer fits better
         handler = _HANDLERS[name]

@@ -6,7 +6,9 @@ meaning layer) into Replies; the agent (`tutor.engine.agent`) decides which inte
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +19,12 @@ from tutor.ml import data
 from tutor.reply import Reply
 from tutor.session import Session
 from tutor.tools import catalog, classes, lab, lesson, registry, training
+
+# the model and settings before each learner's last change, for an "undo" before any run: there is
+# no run to go back to, but the change itself can be taken back (kept for recent sessions only)
+_BEFORE: OrderedDict[str, tuple[Any, ...]] = OrderedDict()  # before and after: spec, settings
+_BEFORE_LOCK = threading.Lock()
+KEEP_BEFORE = 1024
 
 
 def _number(value: str) -> int:
@@ -148,7 +156,13 @@ class Actions:
             yield catalog.run_tool(session, "use_run", {"number": _number(number)})
             session.pending_prediction = None  # an earlier run's model: nothing left to predict
         elif name == "undo":
-            yield catalog.run_tool(session, "use_run", {"number": 0})
+            with _BEFORE_LOCK:
+                before = _BEFORE.pop(session.id, None)
+            if (before is not None and before[2:] == (session.model_spec, session.settings)
+                    and not any(run.weights is not None for run in session.runs)):
+                yield self._take_back(session, *before[:2])  # "set batch size to 64", then "undo that"
+            else:
+                yield catalog.run_tool(session, "use_run", {"number": 0})
             session.pending_prediction = None
         elif name == "weights":
             yield catalog.run_tool(session, "weight_maps")
@@ -167,12 +181,36 @@ class Actions:
         """A new experiment; with an earlier run to compare with, a "predict before you run"
         question follows (`Coaching.ask_prediction`), and the tool's own expectation waits."""
         runs = len(session.runs)
+        before = (session.model_spec, session.settings)
         try:
             expectations = lab._validated(changes, session)[2]  # what new_experiment will say it expects
         except registry.ToolInputError:
             expectations = []  # new_experiment refuses it below, with the same message
         reply = catalog.run_tool(session, "new_experiment", changes)
+        with _BEFORE_LOCK:
+            _BEFORE[session.id] = (*before, session.model_spec, session.settings)
+            _BEFORE.move_to_end(session.id)
+            while len(_BEFORE) > KEEP_BEFORE:
+                _BEFORE.popitem(last=False)
         self.ask_prediction(session, name, reply, expectations, runs)
+        return reply
+
+    def _take_back(self, session: Session, spec: Any, settings: Any) -> Reply:
+        """The model and settings from before the last change, as a fresh untrained model."""
+        changes: dict[str, Any] = {}
+        if spec != session.model_spec:
+            changes.update(hidden=[list(layer) for layer in spec.hidden], convolutional=spec.convolutional)
+        for field in ("scaled", "optimizer", "batch_size"):
+            if getattr(settings, field) != getattr(session.settings, field):
+                changes[field] = getattr(settings, field)
+        if settings.base_rate != session.settings.base_rate:
+            changes["learning_rate"] = settings.base_rate
+        if settings.train_slice != session.settings.train_slice:
+            changes["train_slice"] = settings.train_slice or data.train_size()
+        if not changes:
+            return Reply(text="There is nothing to undo: your settings are as they were.", kind="help")
+        reply = catalog.run_tool(session, "new_experiment", changes)
+        reply.text = f"Undone: back to the settings before your last change.\n\n{reply.text}"
         return reply
 
     def export(self, session: Session) -> Reply:

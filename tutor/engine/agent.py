@@ -13,14 +13,17 @@ from typing import Any
 
 from tutor.engine import checks
 from tutor.engine.actions import Actions
+from tutor.engine.bare import MOVES, BareWords, names_its_topic
 from tutor.engine.coaching import Coaching, is_review
 from tutor.engine.commands import clean_message, help_lines, parse_command
+from tutor.engine.fillers import without_acknowledgement, without_reason
 from tutor.engine.followups import read_follow_up
 from tutor.engine.guiding import Guiding
 from tutor.engine.intents import IntentReader
 from tutor.engine.lessons import LessonPack, LessonState
 from tutor.engine.mastery import load_concepts
-from tutor.engine.meaning import Meaning
+from tutor.engine.meaning import ROWS, Meaning
+from tutor.engine.slots import read_slots
 from tutor.ml.data import CLASS_NAMES, DataUnavailable
 from tutor.reply import Option, Reply
 from tutor.session import Session
@@ -34,7 +37,7 @@ MAX_MESSAGE_CHARS = 2000
 Answer = Callable[[Session, str], Reply | Iterator[Reply] | None]
 
 
-class Agent(Meaning, Actions, Coaching, Guiding):
+class Agent(Meaning, Actions, Coaching, Guiding, BareWords):
     """Turns learner messages into Replies for one lesson pack.
 
     `answer` answers questions (offline or through a language model); `reader` understands
@@ -95,7 +98,7 @@ class Agent(Meaning, Actions, Coaching, Guiding):
         if not last.state:
             last.state = session.state_id
         if not last.options:
-            last.options = self.options_for(session)
+            last.options = self.options_for(session, quiz=last.kind == "check")
 
     def _dispatch(self, session: Session, message: Any) -> Iterator[Reply]:
         if not isinstance(message, str):
@@ -116,9 +119,28 @@ class Agent(Meaning, Actions, Coaching, Guiding):
             yield Reply(text="I'm here whenever you're ready. " + self._hint(session), kind="help")
             return
         intent = parse_command(text, self.pack.step_names())
+        if intent is None and without_acknowledgement(text) != text:  # "k got it. next"
+            text = without_acknowledgement(text)
+            intent = parse_command(text, self.pack.step_names())
+        if intent is None and without_reason(text) != text:  # "scale them so they are 0 to 1"
+            intent = parse_command(without_reason(text), self.pack.step_names())
         if intent is not None:
             self.remember_action(session, intent.name, text)
-            yield from self._run_intent(session, intent, text)
+            row = ROWS.get(intent.name)
+            if row is None or intent.name in MOVES or not names_its_topic(text, row):
+                yield from self._run_intent(session, intent, text)
+                return
+            last = None  # "confusion matrix": shown, with both readings as buttons
+            try:
+                for reply in self._run_intent(session, intent, text):
+                    if last is not None:
+                        yield last
+                    last = reply
+            except registry.ToolInputError as error:  # "the filters" before any training
+                last = Reply(text=str(error), kind="error")
+            if last is not None:
+                self.both_buttons(session, row, last)
+                yield last
             return
         prediction = self.take_prediction(session, text)
         if prediction is not None:
@@ -134,6 +156,15 @@ class Agent(Meaning, Actions, Coaching, Guiding):
             if handled:
                 return
         state = self._find_state(text)
+        if state is not None and state.id != session.state_id and self.reader is not None:
+            # "scaling": the step, and a command, and a concept: all three offered, no jump
+            reading = next((reading for reading in self.reader.understand(text).readings
+                            if reading.name not in MOVES), None)
+            if reading is not None and reading.strong:
+                command, _ = self.spell_out(session, reading.name, read_slots(text, ()))
+                if command is not None:
+                    yield from self.offer_readings(session, text, message, command, step=state)
+                    return
         if state is not None:
             yield from self._enter(session, state)
             return
@@ -311,8 +342,10 @@ class Agent(Meaning, Actions, Coaching, Guiding):
         return state if state is not None and text.replace("-", " ").strip() in (
             state.id.replace("-", " "), state.title.lower()) else None
 
-    def options_for(self, session: Session) -> list[Option]:
-        """Buttons for what makes sense now: guesses for a card, else the state's options."""
+    def options_for(self, session: Session, quiz: bool = True) -> list[Option]:
+        """Buttons for what makes sense now: guesses for a card, else the state's options, with
+        a pending quiz's choices only on a reply that asks it (`quiz`): under an answer to
+        something else they would answer a question the learner no longer sees."""
         if session.pending_card is not None:
             return [Option(f"{label}: {name}", str(label)) for label, name in enumerate(CLASS_NAMES)] + [
                 Option("Skip this card", "skip")
@@ -320,7 +353,7 @@ class Agent(Meaning, Actions, Coaching, Guiding):
         if not session.state_id:
             return [Option("Start", "next")]
         options = list(self.pack.get(session.state_id).options)
-        if session.pending_check:
+        if session.pending_check and quiz:
             check = self.pending_question(session)
             if check is not None and check.kind == "choice":
                 letters = [Option(f"{chr(97 + number)}) {choice}", chr(97 + number))

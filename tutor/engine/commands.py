@@ -126,7 +126,8 @@ COMMANDS: tuple[Command, ...] = (
     _row("curves", r"^(?:show )?(?:the |my )?(?:training )?(?:curves?|history|plots?|graphs?)$",
          ("curves", "show the curves", "show my training curves"),
          ("Show the curves.", "Show my training curves."), "`curves`", "notebook", topic="learning curve"),
-    _row("check", r"^(?:check|quiz me|quick check|check my understanding|test me|ask me)$",
+    _row("check", r"^(?:check|quiz me|quick check|check my understanding|test me|ask me)$"
+         r"|^(?:quiz|test) me (?:on|about) (?!image|picture)[a-z' ]{2,60}$",
          ("check", "quiz me", "test me"), ("Check.", "Quiz me."), "`check` (this step's quick question)",
          "notebook"),
     _row("scale",

@@ -23,3 +23,29 @@ def leading(extra: str = "", flags: int = 0) -> re.Pattern[str]:
 def strip_leading(text: str, extra: str = "") -> str:
     """The message without its opening fillers ("ok so what is a bias" -> "what is a bias")."""
     return leading(extra).sub("", text)
+
+
+# a message may open with a word that only acknowledges what was said ("k got it. whats next",
+# "nah undo that"): what follows is the message
+ACKNOWLEDGEMENTS = (rf"{INTERJECTIONS}|got it|gotcha|i see|understood|(?:that )?makes sense|sure|no|nah|"
+                    r"nope|fine|perfect|awesome|good|noted")
+_ACKNOWLEDGED = re.compile(rf"^(?:(?:{ACKNOWLEDGEMENTS})\b[,.!;:]*\s+)+")
+
+
+def without_acknowledgement(text: str) -> str:
+    """The message after its opening acknowledgements ("ok got it. next" -> "next"); the whole
+    message when nothing follows them."""
+    rest = _ACKNOWLEDGED.sub("", text).strip()
+    return rest or text
+
+
+# a request may end with why it is asked ("scale the pixels so training is calmer", "use sgd
+# because i want to compare"): the request is what comes before
+_REASON = re.compile(r"\s*,?\s+(?:so(?: that)?|because|since|cause|cuz|coz|(?:in order )?to (?:see|compare|"
+                     r"check|find out|make|get)|and see)\b.*$")
+
+
+def without_reason(text: str) -> str:
+    """The request without a reason or purpose that ends it; the whole message when none does."""
+    rest = _REASON.sub("", text).strip()
+    return rest or text

@@ -24,8 +24,11 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         rf"(?:more\s+simply|simpler|in simple(?:r)? (?:words|terms)|in plain (?:words|english)|"
         rf"like i'?m (?:5|five|a kid|a child|12)|for a (?:beginner|kid|child)|more plainly|easier|"
         rf"without (?:the )?jargon){_PLEASE}$|"
-        rf"^{_YOU}(?:dumb (?:it|that) down|make (?:it|that) simpler|simplify (?:it|that)|say (?:it|that) "
-        rf"(?:differently|another way)|explain (?:it|that) (?:again|differently|another way)){_PLEASE}$|"
+        rf"^{_YOU}(?:dumb (?:it|that) down|make (?:it|that) simpler|simplify (?:it|that)|"
+        rf"(?:say|put|tell me|explain) "
+        rf"(?:it|that)(?: again| once more)?,?(?: but)? (?:differently|another way|some other way|"
+        rf"in (?:a )?(?:different|other|new) (?:way|words))|explain (?:it|that) again|"
+        rf"(?:rephrase|reword) (?:it|that)|in other words){_PLEASE}$|"
         rf"^(?:simpler|simply|eli5|too (?:complicated|hard|technical|confusing)|"
         rf"that'?s (?:too )?(?:confusing|complicated|hard)|"
         rf"i (?:still )?(?:don'?t|dont|do not) (?:get|understand)(?: (?:it|that|this))?|"
@@ -39,7 +42,12 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         rf"(?:that|this|it|them)|"
         rf"why (?:does|would|did|will) (?:that|it|this) (?:help|matter|work|happen|change anything)|"
         rf"why would (?:it|that|we)|why not|why so|"
-        rf"why is that so|how so|what for|but why would it){_PLEASE}$")),
+        rf"why is that so|how so|what for|but why would it){_PLEASE}$|"
+        # "what would happen if we didn't?": what goes wrong without it is why it is done
+        rf"^(?:but |and |so )?(?:what (?:would|will|could|might) (?:happen|go wrong)|what happens|"
+        rf"what goes wrong|what if|and if) (?:if |when )?(?:we |i |you |it )?(?:didn'?t|don'?t|did not|"
+        rf"do not|never did|skip(?:ped)?(?: (?:it|that|this))?|left (?:it|that|this) out|leave (?:it|that|"
+        rf"this) out|not)(?: (?:do|use|did|have) (?:it|that|this|them))?{_PLEASE}$")),
     ("example", re.compile(
         rf"^{_YOU}(?:give|show|got|have) (?:me |us )?(?:an?|one|another|some|a concrete|a real) "
         rf"(?:example|instance)s?(?: (?:of (?:that|this|it)|please))?{_PLEASE}$|"

@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from tutor.engine import checks
+from tutor.engine.bare import bare_value, opposite
 from tutor.engine.commands import COMMANDS, Command, parse_command
 from tutor.engine.fillers import INTERJECTIONS, strip_leading
 from tutor.engine.followups import read_follow_up
@@ -144,11 +145,16 @@ class Meaning:
                 yield from self._act(session, clause)
             return True
         best = understanding.best
+        value_of = bare_value(text, slots)  # "relu", "sgd?": the one command that takes that value
+        if value_of is not None:
+            command, _ = self.spell_out(session, value_of, slots)
+            yield from self.offer_readings(session, text, message, command)
+            return True
         if best is None:
             return False
         if not navigation and best.name in ("back", "next"):
             slots.step = None  # "go back one step, i skipped the layers bit": one step, not to "layers"
-        name = _reading_name(best.name, slots)
+        name = opposite(_reading_name(best.name, slots), text)
         command, missing = self.spell_out(session, name, slots)
         short = len(text.split()) <= 4
         plain_request = (understanding.form == "unclear" and best.strong and "?" not in message
@@ -159,7 +165,10 @@ class Meaning:
         about_results = (understanding.form == "explain" and best.strong and name in SHOWS
                          and OWN_RESULTS.search(strip_leading(text)) is not None
                          and not DEFINITION.search(text))
-        if (understanding.form == "do" and best.acts) or plain_request or about_results:
+        # "whats next?", "where to now": a question that is a move asks to make it (a step is harmless)
+        move_question = (understanding.form == "explain" and best.acts and name in ("next", "back")
+                         and len(text.split()) <= 4 and not COMPARES.search(text))
+        if (understanding.form == "do" and best.acts) or plain_request or about_results or move_question:
             steer = self.screen(session, message) if self.screen is not None else None
             if steer is not None:
                 yield steer
@@ -169,8 +178,8 @@ class Meaning:
                 second = None  # the words say which way
                 name = "back" if re.search(r"\b(?:back|previous|before|earlier|rewind)\b", text) else "next"
                 command, missing = self.spell_out(session, name, slots)
-            if second is not None and self.spell_out(session, _reading_name(second.name, slots),
-                                                     slots)[0] == command:
+            second_name = opposite(_reading_name(second.name, slots), text) if second is not None else ""
+            if second is not None and self.spell_out(session, second_name, slots)[0] == command:
                 second = None  # two rows, one command ("run the training once more")
             if second is not None:
                 yield from self._offer_both_commands(session, understanding, slots)
@@ -178,19 +187,26 @@ class Meaning:
             if command is None:
                 yield self._ask_for(name, missing)
                 return True
-            if name in CONFIRM:  # a command that wipes work is offered, never run on a guess
+            if name in CONFIRM and (session.runs or session.history):
+                # a command that wipes work is offered, never run on a guess (with no work, it is run)
                 first = Option("Go to the first step", f"go to {self.pack.first().id}")
                 yield Reply(text=CONFIRM[name], kind="help",
                             options=[Option(f"Yes: {command}", command), first])
                 return True
             yield from self._act(session, command)
             return True
-        if understanding.form == "unclear" and best.strong and short and command is not None \
-                and name not in NO_BUTTON and not ABOUT_DATA.search(text):
-            yield from self._both_readings(session, text, message, command)
+        if understanding.form == "unclear" and best.strong and short and name not in NO_BUTTON \
+                and not ABOUT_DATA.search(text) and (command is not None or ROWS[name].topic):
+            # "batch size": a command that needs a value offers to ask for it
+            asks = f"set the {ROWS[name].topic}" if command is None else ""
+            yield from self.offer_readings(session, text, message, command, asks)
             return True
         replies = list(self._answer(session, message))
         last = replies[-1] if replies else None
+        how_to = (HOW_TO.search(text) is not None and best.acts and command is not None
+                  and not COMPARES.search(text) and last is not None and not last.steered)
+        if how_to and name in NO_BUTTON:  # "how do i kill a training that runs too long?": `stop`
+            last.text = f"Here you just say `{command}`.\n\n{last.text}"
         if last is not None and command is not None and name not in NO_BUTTON:
             if last.steered == "off_topic" or understanding.form == "do":
                 if last.steered == "off_topic":
@@ -198,11 +214,11 @@ class Meaning:
                                  f"`{command}`? Press the button if so.")
                     last.steered = ""
                 last.options = [Option(f"Do it: {command}", command),
-                                *(last.options or self.options_for(session))]
-            elif (best.strong and not last.steered and _fits(ROWS[name], best.score, text)
+                                *(last.options or self.options_for(session, quiz=False))]
+            elif (best.strong and not last.steered and (_fits(ROWS[name], best.score, text) or how_to)
                   and not COMPARES.search(text)):
                 last.options = [Option(f"Try it: {command}", command),
-                                *(last.options or self.options_for(session))]
+                                *(last.options or self.options_for(session, quiz=False))]
                 if HOW_TO.search(text):  # "how do I delete a layer I added?": the answer is the command
                     last.text = f"Here you just say `{command}` (or press **Try it**).\n\n{last.text}"
         yield from replies
@@ -250,19 +266,6 @@ class Meaning:
         if any(re.search(r"\d", clause) for clause in others):
             return []  # "bump the epochs to 3 and train": the number belongs to the whole request
         return commands
-
-    def _both_readings(self, session: Session, text: str, message: str, command: str) -> Iterator[Reply]:
-        """A bare "convolutions?": the explanation, and both readings as buttons."""
-        subject = text.strip(" ?!.")
-        buttons = [Option(f"Do it: {command}", command), Option(f"Explain {subject}", f"what is {subject}")]
-        replies = list(self._answer(session, message))
-        if not replies or replies[-1].steered or not replies[-1].text:
-            yield Reply(text=f"Do you want me to do it (`{command}`), or to explain what {subject} means?",
-                        kind="help", options=buttons)
-            return
-        replies[-1].text += (f"\n\n*Did you want me to do it instead? Press **Do it: {command}**.*")
-        replies[-1].options = [*buttons, *self.options_for(session)]
-        yield from replies
 
     def another_like_last(self, session: Session, text: str) -> str | None:
         """ "and now another one with 32" after `add a hidden layer of 64 relu neurons`: the same

@@ -129,6 +129,7 @@ def _named_step(text: str, steps: Collection[tuple[str, tuple[str, ...]]]) -> st
     for step_id, names in steps:
         for name in names:
             name = name.lower().replace("-", " ")
-            if len(name) > best_length and re.search(rf"\b{re.escape(name)}\b", padded):
+            # a name in another form names the step too ("where it gets trained": train)
+            if len(name) > best_length and re.search(rf"\b{re.escape(name)}(?:s|es|ed|d|ing)?\b", padded):
                 best, best_length = step_id, len(name)
     return best

@@ -19,6 +19,7 @@ from tutor.engine.commands import COMMANDS
 from tutor.engine.slots import ACTIVATIONS, OPTIMIZERS
 
 WORD = re.compile(r"[a-z]+")
+TOKEN = re.compile(r"\b[a-z0-9]+\b")
 SHORTEST = 4  # shorter words are too often real words one letter from a command word; at
 #              this length only two swapped letters count
 # chat spellings without the apostrophe: real words, not typos ("lets" is not "gets")
@@ -26,6 +27,10 @@ PLAIN = frozenset((
     "lets", "dont", "whats", "thats", "youre", "cant", "wont", "isnt", "doesnt", "didnt", "wasnt",
     "arent", "ive", "hows", "wheres", "theres", "heres", "shouldnt", "wouldnt", "couldnt", "gonna",
     "wanna", "gotta", "kinda", "thx", "thanks", "pls", "plz"))
+# chat shorthand too short for a one-edit fix ("go bak a step", "nxt pls"): the word it stands
+# for, when the shorthand is no word of its own
+SHORTHAND = {"bak": "back", "bck": "back", "nxt": "next", "wat": "what",
+             "wut": "what", "abt": "about", "thru": "through", "agn": "again", "b4": "before"}
 
 
 @functools.cache
@@ -71,4 +76,5 @@ def correct_request(text: str, folder: Path, phrasings: tuple[str, ...]) -> str:
             return word  # none, or two different words ("epoch" and "epochs" are one)
         return max(candidates, key=len)
 
+    text = TOKEN.sub(lambda match: SHORTHAND.get(match.group(0), match.group(0)), text)
     return WORD.sub(fix, text)
