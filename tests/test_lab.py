@@ -287,7 +287,6 @@ def test_use_a_run_that_does_not_exist(tutor_instance, two_runs):
 @pytest.mark.parametrize(("command", "phrase"), [
     ("compare runs", "No runs yet"),
     ("use run 1", "no finished run"),
-    ("undo", "no finished run"),
 ])
 def test_runs_are_refused_before_any_training(tutor_instance, session, command, phrase):
     start(tutor_instance, session)
@@ -298,6 +297,17 @@ def test_runs_are_refused_before_any_training(tutor_instance, session, command, 
     assert phrase in reply.text, reply.text
     assert not reply.figures
     assert snapshot(session) == before
+
+
+def test_undo_before_any_training_takes_back_the_last_setting(tutor_instance, session):
+    """With no run to go back to, "undo" takes back the learner's last change of settings."""
+    start(tutor_instance, session)
+    scaled_before = session.settings.scaled
+    say(tutor_instance, session, "scale the pixels" if not scaled_before else "use raw pixels")
+    assert session.settings.scaled != scaled_before
+    reply = say(tutor_instance, session, "undo")
+    assert reply.kind != "error", reply.text
+    assert session.settings.scaled == scaled_before and not session.runs
 
 
 # ----- divergence: NaN is explained and undone ------------------------------------------------

@@ -33,7 +33,7 @@ JOIN_SECONDS = 30.0
 MOST_MEMBERS = 40  # models in one computation: beyond, an epoch gets long for everyone in it
 
 
-@dataclass
+@dataclass(eq=False)  # entries are told apart by identity
 class _Entry:
     model: Any
     dataset: Any
