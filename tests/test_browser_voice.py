@@ -195,7 +195,7 @@ def test_spoken_question_is_answered_in_text_and_read_aloud(playwright, server, 
         assert re.fullmatch(r"what is an epoch\??", transcript, re.IGNORECASE), transcript
         assert "one full pass through all 60,000 training images" in reply, reply[:400]
 
-        # streamed: the opening sentence plays while the rest is still being made
+        # streamed: the reply is read piece by piece
         page.wait_for_function(
             "() => (window.brainTutorVoice?.log || []).some(e => e.event === 'play' && e.index === 0)",
             timeout=SPEECH_MS,
