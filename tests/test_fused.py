@@ -36,6 +36,17 @@ def _models(spec: backend.ModelSpec, settings: backend.TrainSettings, seeds=SEED
     return models
 
 
+def _learners_at_the_training_step(tutor: Tutor, count: int) -> list:
+    """`count` learners who opened the lesson and went to the step before training."""
+    sessions = []
+    for _ in range(count):
+        session = tutor.new_session()
+        tutor.respond(session, "")
+        tutor.respond(session, "go to loss and optimizer")
+        sessions.append(session)
+    return sessions
+
+
 def _fit_together(models, dataset, settings, seeds=SEEDS, validation_slice=2000, **callbacks):
     key = fused.fusion_key(models[0], settings, validation_slice)
     assert key is not None
@@ -159,12 +170,7 @@ def test_learners_queued_with_the_same_fit_train_together_through_the_api():
     """One slot, held by the test; three learners ask to train; when it frees they fit as one,
     each told so, each with their own run recorded and a model that predicts."""
     tutor = Tutor(train_slice=600, training_slots=1, max_messages_per_minute=None)
-    sessions = []
-    for _ in range(3):
-        session = tutor.new_session()
-        tutor.respond(session, "")
-        tutor.respond(session, "go to loss and optimizer")
-        sessions.append(session)
+    sessions = _learners_at_the_training_step(tutor, 3)
     holder = tutor.slots.ticket()
     assert tutor.slots.wait(holder, 5.0)
     results: dict[int, list] = {index: [] for index in range(3)}
@@ -294,12 +300,7 @@ def test_a_learner_who_asks_while_a_group_trains_joins_it_instead_of_queueing():
     """One slot, taken by a group of two; a third learner asks meanwhile: no place in a queue,
     their fit joins the group at its next epoch, and the page says it ran together."""
     tutor = Tutor(train_slice=20000, training_slots=1, max_messages_per_minute=None)
-    sessions = []
-    for _ in range(3):
-        session = tutor.new_session()
-        tutor.respond(session, "")
-        tutor.respond(session, "go to loss and optimizer")
-        sessions.append(session)
+    sessions = _learners_at_the_training_step(tutor, 3)
     holder = tutor.slots.ticket()
     assert tutor.slots.wait(holder, 5.0)
     results: dict[int, list] = {index: [] for index in range(3)}
@@ -342,12 +343,7 @@ def test_beside_another_training_a_fit_opens_a_group_that_later_fits_join():
     """Two slots, one held (another training); the first learner's fit takes the other: beside a
     training, a class is likely on its way, so it opens a group; the next two join it."""
     tutor = Tutor(train_slice=20000, training_slots=2, max_messages_per_minute=None)
-    sessions = []
-    for _ in range(3):
-        session = tutor.new_session()
-        tutor.respond(session, "")
-        tutor.respond(session, "go to loss and optimizer")
-        sessions.append(session)
+    sessions = _learners_at_the_training_step(tutor, 3)
     holder = tutor.slots.ticket()
     assert tutor.slots.wait(holder, 5.0)
     results: dict[int, list] = {index: [] for index in range(3)}
@@ -386,12 +382,7 @@ def test_with_a_slot_free_a_fit_opens_a_second_group_instead_of_joining_the_firs
     """A group's loop keeps one core busy: with a slot free, the next fit opens a group there,
     and a fit that finds no free slot joins the smaller group."""
     tutor = Tutor(train_slice=20000, training_slots=3, max_messages_per_minute=None)
-    sessions = []
-    for _ in range(3):
-        session = tutor.new_session()
-        tutor.respond(session, "")
-        tutor.respond(session, "go to loss and optimizer")
-        sessions.append(session)
+    sessions = _learners_at_the_training_step(tutor, 3)
     holder = tutor.slots.ticket()
     assert tutor.slots.wait(holder, 5.0)
     results: dict[int, list] = {index: [] for index in range(3)}
